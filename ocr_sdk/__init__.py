@@ -1,0 +1,1 @@
+"""Typed client SDK for the Read API v3.2."""
