@@ -1,0 +1,514 @@
+"""RapidOCR (PP-OCRv6 on ONNX Runtime) behind the :class:`~emulator.engine.base.OcrEngine`
+interface.
+
+The engine uses RapidOCR's stages (text detector, text recogniser) as callables and runs its
+own pipeline around them, because the package's all-in-one ``RapidOCR.__call__`` mutates shared
+config per call, turns errors into empty results and decides orientation line by line. The
+pipeline, each step a function with typed output:
+
+1. **Detect** text lines on the page shrunk to ``det_max_side`` (the resize is recorded in a
+   :class:`Resize` and the boxes mapped back to the original pixels).
+2. **Orient** the page: every line's axis (mod 180 degrees) is measured from its box; the
+   page axis is their length-weighted circular mean, which also gives the small skew. Whether
+   the text reads along that axis or upside down is decided once per page by recognising a
+   sample of the longest lines both ways and keeping the more confident reading (the per-line
+   angle classifier flips long upright lines, see issue 4). Lines across the page axis (a
+   vertical label) are decided one by one the same way.
+3. **Recognise** each line from a perspective crop of the *original* image (full resolution,
+   so small print keeps its detail), with the engine's per-character CTC positions and
+   probabilities (``return_word_box=True``).
+4. **Words** are cut at the spaces the recogniser emits; each word's box spans its characters'
+   CTC columns and is interpolated along the line's polygon, so it lies inside it; its
+   confidence is the mean probability of its characters. Text is NFKC-normalised.
+5. **Reading order** is computed by :mod:`emulator.engine.layout` over the boxes rotated
+   into the page's reading frame.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import median
+from typing import TYPE_CHECKING, Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from emulator.engine import layout
+from emulator.engine.base import PageText, Polygon, ReadingOrder, TextLine, TextWord
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+__all__ = ["RapidOcrEngine", "Resize", "wheel_model_paths"]
+
+FloatArray = npt.NDArray[np.float64]
+UInt8Array = npt.NDArray[np.uint8]
+
+_DET_MODEL = "PP-OCRv6_det_small.onnx"
+_REC_MODEL = "PP-OCRv6_rec_small.onnx"
+
+# Lines at least this elongated have a trustworthy axis; shorter boxes (a digit, a bullet)
+# follow the page.
+_AXIS_ASPECT = 2.0
+# How many of the longest lines vote on "upright or upside down".
+_FLIP_SAMPLE = 8
+# The upside-down reading must beat the upright one by this much mean confidence to flip the
+# page, so a page of low-contrast text is not turned over by noise.
+_FLIP_MARGIN = 0.05
+
+
+def wheel_model_paths() -> dict[str, Path]:
+    """The detector and recogniser ONNX files shipped inside the ``rapidocr`` wheel.
+
+    Raises ``RuntimeError`` when one is missing: the emulator is offline by design and never
+    lets rapidocr download a model.
+    """
+    import rapidocr
+
+    models = Path(rapidocr.__file__).resolve().parent / "models"
+    paths = {"det": models / _DET_MODEL, "rec": models / _REC_MODEL}
+    missing = [str(p) for p in paths.values() if not p.is_file()]
+    if missing:
+        raise RuntimeError(
+            "rapidocr's bundled models are missing (" + ", ".join(missing) + "); reinstall "
+            "rapidocr>=3.10 from its wheel. The emulator never downloads models."
+        )
+    return paths
+
+
+@dataclass(frozen=True, slots=True)
+class Resize:
+    """How the page was shrunk and padded for detection: ``det = original * scale``, then
+    ``pad_top`` rows added above. :meth:`to_original` undoes it."""
+
+    scale: float
+    pad_top: int
+
+    def to_original(self, quads: FloatArray) -> FloatArray:
+        """Map ``(N, 4, 2)`` detector coordinates back to original pixels."""
+        out = quads.astype(np.float64, copy=True)
+        out[..., 1] -= self.pad_top
+        return out / self.scale
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """Detected line quads in original pixels, shape ``(N, 4, 2)``, with their scores."""
+
+    quads: FloatArray
+    scores: tuple[float, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Orientation:
+    """The page's reading direction: ``angle`` degrees clockwise in [-180, 180)."""
+
+    angle: float
+
+    @property
+    def along(self) -> FloatArray:
+        """Unit vector in the direction the text is read."""
+        rad = math.radians(self.angle)
+        return np.array([math.cos(rad), math.sin(rad)])
+
+    @property
+    def down(self) -> FloatArray:
+        """Unit vector from a line to the next one (the text's "down")."""
+        rad = math.radians(self.angle)
+        return np.array([-math.sin(rad), math.cos(rad)])
+
+
+@dataclass(frozen=True, slots=True)
+class RecChar:
+    """One recognised character: its CTC column and the engine's probability for it."""
+
+    char: str
+    column: int
+    prob: float
+
+
+@dataclass(frozen=True, slots=True)
+class RecLine:
+    """The recogniser's reading of one crop."""
+
+    text: str
+    score: float
+    chars: tuple[RecChar, ...]
+    #: Crop pixels per CTC column.
+    column_px: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    polygon: FloatArray  # (4, 2), clockwise from the text's top-left as read
+    rec: RecLine
+
+
+class RapidOcrEngine:
+    """OCR with RapidOCR's PP-OCRv6 models from its wheel, loaded once per instance.
+
+    Not thread-safe: give each worker its own instance (ONNX sessions are, but the stage
+    objects keep per-call state).
+    """
+
+    name = "rapidocr"
+
+    def __init__(
+        self,
+        intra_op_threads: int | None = None,
+        *,
+        det_max_side: int = 2000,
+        text_score: float = 0.5,
+    ) -> None:
+        """Load the models. ``intra_op_threads`` bounds ONNX Runtime's threads per session
+        (``None``: one per core). ``det_max_side`` is the longest side the page is shrunk to
+        for detection (recognition always reads the original pixels). Lines whose mean
+        character probability is under ``text_score`` are dropped as noise."""
+        from rapidocr.ch_ppocr_det import TextDetector
+        from rapidocr.ch_ppocr_rec import TextRecognizer
+        from rapidocr.main import DEFAULT_CFG_PATH
+        from rapidocr.utils.parse_parameters import ParseParams
+
+        # rapidocr logs at INFO (model paths, timings); keep it at WARNING. Our own code never
+        # logs document text.
+        logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+        paths = wheel_model_paths()
+        cfg = ParseParams.load(DEFAULT_CFG_PATH)
+        ort = cfg.EngineConfig.onnxruntime
+        ort.intra_op_num_threads = intra_op_threads if intra_op_threads else -1
+        # Explicit model paths: rapidocr only downloads when a stage has no model_path.
+        cfg.Det.model_path = str(paths["det"])
+        cfg.Rec.model_path = str(paths["rec"])
+        for stage in (cfg.Det, cfg.Rec):
+            stage.engine_cfg = ort
+            stage.model_root_dir = str(paths["det"].parent)
+        cfg.Rec.font_path = None
+        self._det: Any = TextDetector(cfg.Det)
+        self._rec: Any = TextRecognizer(cfg.Rec)
+        if not self._rec.session.have_key():
+            raise RuntimeError("The bundled recognition model carries no character table.")
+        self._det_max_side = det_max_side
+        self._text_score = text_score
+
+    # -- public -----------------------------------------------------------------------------
+
+    def recognize(
+        self,
+        image: Image.Image,
+        *,
+        reading_order: ReadingOrder = "basic",
+        language: str | None = None,
+    ) -> PageText:
+        """Read ``image`` (RGB). ``language`` is accepted for the interface's sake: the
+        PP-OCRv6 recogniser is one multilingual (Latin, CJK) model, so it changes nothing."""
+        del language
+        bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
+        detection = self.detect(bgr)
+        if len(detection.quads) == 0:
+            return PageText(angle=0.0, lines=())
+        orientation, lines = self._orient_and_read(bgr, detection.quads)
+        kept = [ln for ln in lines if ln.rec.score >= self._text_score and ln.rec.text.strip()]
+        text_lines = [line for line in (_to_text_line(ln) for ln in kept) if line is not None]
+        ordered = order_lines(text_lines, orientation, reading_order)
+        return PageText(angle=round(_normalise_angle(orientation.angle), 2), lines=ordered)
+
+    # -- stages -----------------------------------------------------------------------------
+
+    def detect(self, bgr: UInt8Array) -> Detection:
+        """Find text line quads; coordinates in ``bgr``'s own pixels."""
+        det_img, resize = _prepare_for_detection(bgr, self._det_max_side)
+        out = self._det(det_img)
+        if out.boxes is None or len(out.boxes) == 0:
+            return Detection(np.zeros((0, 4, 2)), ())
+        quads = resize.to_original(np.asarray(out.boxes, dtype=np.float64))
+        h, w = bgr.shape[:2]
+        quads[..., 0] = quads[..., 0].clip(0, w)
+        quads[..., 1] = quads[..., 1].clip(0, h)
+        return Detection(quads, tuple(float(s) for s in out.scores))
+
+    def read(self, crops: list[UInt8Array]) -> list[RecLine]:
+        """Recognise upright line crops, keeping each character's CTC column and probability."""
+        if not crops:
+            return []
+        from rapidocr.ch_ppocr_rec import TextRecInput
+
+        out = self._rec(TextRecInput(img=crops, return_word_box=True))
+        results = []
+        for crop, text, score, info in zip(
+            crops, out.txts, out.scores, out.word_results, strict=True
+        ):
+            results.append(_rec_line(crop, str(text), float(score), info))
+        return results
+
+    def _orient_and_read(
+        self, bgr: UInt8Array, quads: FloatArray
+    ) -> tuple[Orientation, list[_Line]]:
+        axes, lengths, aspects = line_axes(quads)
+        page_axis = dominant_axis(axes, lengths, aspects)
+        # Offset of each line's own axis from the page axis, in [-90, 90).
+        offsets = (axes - page_axis + 90.0) % 180.0 - 90.0
+        across = (np.abs(offsets) > 45.0) & (aspects >= _AXIS_ASPECT)
+        # Short boxes have no reliable axis of their own: they follow the page exactly.
+        offsets = np.where(aspects >= _AXIS_ASPECT, offsets, 0.0)
+
+        along_idx = [i for i in range(len(quads)) if not across[i]]
+        upright = Orientation(page_axis)
+        polys = {i: order_quad(quads[i], page_axis + offsets[i]) for i in along_idx}
+        crops = {i: crop_line(bgr, polys[i]) for i in along_idx}
+        sample = sorted(along_idx, key=lambda i: -lengths[i])[:_FLIP_SAMPLE]
+        recs = self.read([crops[i] for i in along_idx] + [_rot180(crops[i]) for i in sample])
+        upright_recs = dict(zip(along_idx, recs[: len(along_idx)], strict=True))
+        flipped_sample = recs[len(along_idx) :]
+        up_score = _mean([upright_recs[i].score for i in sample])
+        flip_score = _mean([r.score for r in flipped_sample])
+
+        if flip_score > up_score + _FLIP_MARGIN:
+            orientation = Orientation(_normalise_angle(page_axis + 180.0))
+            polys = {i: _rot_poly180(p) for i, p in polys.items()}
+            recs_by_idx = dict(
+                zip(along_idx, self.read([_rot180(crops[i]) for i in along_idx]), strict=True)
+            )
+        else:
+            orientation = upright
+            recs_by_idx = upright_recs
+
+        lines = [_Line(polys[i], recs_by_idx[i]) for i in along_idx]
+        lines.extend(self._read_across(bgr, quads, axes, np.flatnonzero(across)))
+        return orientation, lines
+
+    def _read_across(
+        self, bgr: UInt8Array, quads: FloatArray, axes: FloatArray, idx: npt.NDArray[np.intp]
+    ) -> list[_Line]:
+        """Lines perpendicular to the page's text: each read both ways, the likelier kept."""
+        if len(idx) == 0:
+            return []
+        polys = [order_quad(quads[i], float(axes[i])) for i in idx]
+        crops = [crop_line(bgr, p) for p in polys]
+        recs = self.read(crops + [_rot180(c) for c in crops])
+        n = len(polys)
+        lines = []
+        for k in range(n):
+            forward, backward = recs[k], recs[n + k]
+            if backward.score > forward.score:
+                lines.append(_Line(_rot_poly180(polys[k]), backward))
+            else:
+                lines.append(_Line(polys[k], forward))
+        return lines
+
+
+# -- geometry (pure) ------------------------------------------------------------------------
+
+
+def _prepare_for_detection(bgr: UInt8Array, max_side: int) -> tuple[UInt8Array, Resize]:
+    h, w = bgr.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    img = bgr
+    if scale < 1.0:
+        size = (max(round(w * scale), 1), max(round(h * scale), 1))
+        img = np.asarray(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    # The detector needs some height around a single long line (rapidocr pads beyond 8:1);
+    # white continues the page's background.
+    ih, iw = img.shape[:2]
+    pad = max(0, (iw // 8 - ih) // 2)
+    if pad:
+        white = (255, 255, 255)
+        img = np.asarray(
+            cv2.copyMakeBorder(img, pad, pad, 0, 0, cv2.BORDER_CONSTANT, value=white),
+            dtype=np.uint8,
+        )
+    return np.ascontiguousarray(img), Resize(scale=scale, pad_top=pad)
+
+
+def line_axes(quads: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per quad: the axis angle of its long side in degrees, [-90, 90), clockwise positive;
+    the long side's length; and the long/short side ratio."""
+    e0 = (quads[:, 1] - quads[:, 0] + quads[:, 2] - quads[:, 3]) / 2
+    e1 = (quads[:, 2] - quads[:, 1] + quads[:, 3] - quads[:, 0]) / 2
+    l0 = np.hypot(e0[:, 0], e0[:, 1])
+    l1 = np.hypot(e1[:, 0], e1[:, 1])
+    long_vec = np.where((l0 >= l1)[:, None], e0, e1)
+    long_len = np.maximum(l0, l1)
+    short_len = np.maximum(np.minimum(l0, l1), 1e-6)
+    angles = np.degrees(np.arctan2(long_vec[:, 1], long_vec[:, 0]))
+    angles = (angles + 90.0) % 180.0 - 90.0
+    return angles, long_len, long_len / short_len
+
+
+def dominant_axis(axes: FloatArray, lengths: FloatArray, aspects: FloatArray) -> float:
+    """The page's text axis in [-90, 90): the length-weighted circular mean of the elongated
+    lines' axes (angles doubled, since an axis has no direction). 0 when nothing is elongated."""
+    mask = aspects >= _AXIS_ASPECT
+    if not mask.any():
+        return 0.0
+    doubled = np.radians(axes[mask] * 2.0)
+    weights = lengths[mask]
+    angle = (
+        math.degrees(
+            math.atan2(
+                float((np.sin(doubled) * weights).sum()), float((np.cos(doubled) * weights).sum())
+            )
+        )
+        / 2.0
+    )
+    return (angle + 90.0) % 180.0 - 90.0
+
+
+def order_quad(quad: FloatArray, angle: float) -> FloatArray:
+    """Reorder a quad's corners to start at the text's top-left for text read at ``angle``
+    degrees clockwise, then clockwise (top-right, bottom-right, bottom-left)."""
+    o = Orientation(angle)
+    u = quad @ o.along
+    v = quad @ o.down
+    by_u = np.argsort(u, kind="stable")
+    left, right = by_u[:2], by_u[2:]
+    tl, bl = (left[0], left[1]) if v[left[0]] <= v[left[1]] else (left[1], left[0])
+    tr, br = (right[0], right[1]) if v[right[0]] <= v[right[1]] else (right[1], right[0])
+    return np.asarray(quad[[tl, tr, br, bl]], dtype=np.float64)
+
+
+def crop_line(bgr: UInt8Array, poly: FloatArray) -> UInt8Array:
+    """The line as an upright image: ``poly``'s top-left maps to the crop's top-left."""
+    width = max(round(max(_dist(poly[0], poly[1]), _dist(poly[3], poly[2]))), 1)
+    height = max(round(max(_dist(poly[0], poly[3]), _dist(poly[1], poly[2]))), 1)
+    target = np.array([[0, 0], [width, 0], [width, height], [0, height]], dtype=np.float32)
+    matrix = cv2.getPerspectiveTransform(poly.astype(np.float32), target)
+    crop = cv2.warpPerspective(
+        bgr, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC
+    )
+    return np.asarray(crop, dtype=np.uint8)
+
+
+def _dist(a: FloatArray, b: FloatArray) -> float:
+    return float(np.hypot(*(a - b)))
+
+
+def _rot180(img: UInt8Array) -> UInt8Array:
+    return np.ascontiguousarray(img[::-1, ::-1])
+
+
+def _rot_poly180(poly: FloatArray) -> FloatArray:
+    # Reading the crop upside down: its top-left is the old bottom-right.
+    return np.asarray(poly[[2, 3, 0, 1]], dtype=np.float64)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _normalise_angle(angle: float) -> float:
+    """Into the service's range [-180, 180)."""
+    return (angle + 180.0) % 360.0 - 180.0
+
+
+# -- recognition output (pure) --------------------------------------------------------------
+
+
+def _rec_line(crop: UInt8Array, text: str, score: float, info: Any) -> RecLine:
+    """Pair each character of ``text`` with its CTC column and probability from rapidocr's
+    word info (``confs`` has one entry per emitted token, spaces included; ``word_cols`` one
+    column per non-space character)."""
+    if not text or info is None or not info.line_txt_len:
+        return RecLine(text="", score=score, chars=(), column_px=1.0)
+    columns = [c for cols in info.word_cols for c in cols]
+    probs = list(info.confs)
+    non_space = [ch for ch in text if not ch.isspace()]
+    if len(columns) != len(non_space) or len(probs) != len(text):
+        raise RuntimeError("rapidocr's character positions do not match its text")
+    chars = []
+    col_iter = iter(columns)
+    last_col = 0
+    for ch, prob in zip(text, probs, strict=True):
+        col = last_col if ch.isspace() else next(col_iter)
+        last_col = col
+        chars.append(RecChar(ch, int(col), min(max(float(prob), 0.0), 1.0)))
+    column_px = crop.shape[1] / float(info.line_txt_len)
+    return RecLine(text=text, score=score, chars=tuple(chars), column_px=column_px)
+
+
+def split_words(rec: RecLine, crop_width: float) -> list[tuple[str, float, float, float]]:
+    """``(text, x0, x1, confidence)`` per word, x in crop pixels, cut at the recogniser's
+    spaces. A word spans its first to last character's CTC column, widened by half the line's
+    character pitch on each side; neighbours never overlap."""
+    words: list[list[RecChar]] = []
+    current: list[RecChar] = []
+    for rc in rec.chars:
+        if rc.char.isspace():
+            if current:
+                words.append(current)
+            current = []
+        else:
+            current.append(rc)
+    if current:
+        words.append(current)
+    if not words:
+        return []
+    steps = [
+        b.column - a.column for w in words for a, b in itertools.pairwise(w) if b.column > a.column
+    ]
+    pitch = (median(steps) if steps else 3.0) * rec.column_px
+    spans = []
+    for w in words:
+        x0 = (w[0].column + 0.5) * rec.column_px - pitch / 2
+        x1 = (w[-1].column + 0.5) * rec.column_px + pitch / 2
+        spans.append([max(0.0, x0), min(crop_width, x1)])
+    for a, b in itertools.pairwise(spans):
+        if a[1] > b[0]:
+            mid = (a[1] + b[0]) / 2
+            a[1], b[0] = mid, mid
+    out = []
+    for w, (x0, x1) in zip(words, spans, strict=True):
+        text = unicodedata.normalize("NFKC", "".join(rc.char for rc in w)).strip()
+        if text:
+            conf = sum(rc.prob for rc in w) / len(w)
+            out.append((text, x0, max(x1, x0), conf))
+    return out
+
+
+def _to_text_line(line: _Line) -> TextLine | None:
+    poly = line.polygon
+    width = max(_dist(poly[0], poly[1]), _dist(poly[3], poly[2]), 1e-6)
+    words = []
+    for text, x0, x1, conf in split_words(line.rec, width):
+        t0, t1 = x0 / width, x1 / width
+        top0 = poly[0] + t0 * (poly[1] - poly[0])
+        top1 = poly[0] + t1 * (poly[1] - poly[0])
+        bot1 = poly[3] + t1 * (poly[2] - poly[3])
+        bot0 = poly[3] + t0 * (poly[2] - poly[3])
+        words.append(
+            TextWord(
+                text=text,
+                polygon=_polygon(np.stack([top0, top1, bot1, bot0])),
+                confidence=round(conf, 4),
+            )
+        )
+    if not words:
+        return None
+    return TextLine(
+        text=" ".join(w.text for w in words), polygon=_polygon(poly), words=tuple(words)
+    )
+
+
+def _polygon(points: FloatArray) -> Polygon:
+    flat = [round(float(v), 1) for v in points.reshape(-1)]
+    return (flat[0], flat[1], flat[2], flat[3], flat[4], flat[5], flat[6], flat[7])
+
+
+def order_lines(
+    lines: list[TextLine], orientation: Orientation, reading_order: ReadingOrder
+) -> tuple[TextLine, ...]:
+    """Put ``lines`` in ``reading_order``, judged in the page's reading frame (rotated by
+    ``orientation`` so text runs left to right)."""
+    boxes = []
+    for line in lines:
+        pts = np.asarray(line.polygon, dtype=np.float64).reshape(4, 2)
+        u = pts @ orientation.along
+        v = pts @ orientation.down
+        boxes.append((float(u.min()), float(v.min()), float(u.max()), float(v.max())))
+    order = layout.natural_order(boxes) if reading_order == "natural" else layout.basic_order(boxes)
+    return tuple(lines[i] for i in order)
