@@ -1,0 +1,213 @@
+"""The asynchronous client: the same decisions as ``OcrClient``, with awaited I/O."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+
+import httpx
+
+from ._base_client import (
+    DEFAULT_POLLING_INTERVAL,
+    DEFAULT_TIMEOUT,
+    BaseClient,
+    Document,
+    RequestSpec,
+)
+from ._models import ReadOperationResult, ReadResult
+from ._polling import AsyncReadPoller, PollingState
+from ._retry import RetryPolicy, build_async_retrying
+
+__all__ = ["AsyncOcrClient"]
+
+
+class AsyncOcrClient(BaseClient):
+    """Asynchronous client for the Read API v3.2 (asyncio).
+
+    Takes the same arguments as :class:`~ocr_sdk.OcrClient`, except that ``transport`` is an
+    ``httpx.AsyncBaseTransport`` (e.g. ``httpx.ASGITransport``) and ``sleep`` is a coroutine
+    function (default ``asyncio.sleep``). Every method is a coroutine. Documents given as
+    paths or file objects are read in a worker thread, chunk by chunk, so the event loop is
+    never blocked on disk.
+
+    Use ``async with``, or ``await client.close()``, to release the connection pool.
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        api_key: str | None = None,
+        *,
+        verify: bool | str | os.PathLike[str] = True,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        polling_interval: float = DEFAULT_POLLING_INTERVAL,
+        allow_insecure_http: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        super().__init__(
+            endpoint,
+            api_key,
+            verify=verify,
+            timeout=timeout,
+            retry=retry,
+            polling_interval=polling_interval,
+            allow_insecure_http=allow_insecure_http,
+        )
+        self._sleep = sleep if sleep is not None else asyncio.sleep
+        self._clock: Callable[[], float] = time.monotonic
+        # Redirects stay off: following one could carry the key to another host.
+        self._http = httpx.AsyncClient(
+            verify=self._ssl_context,
+            timeout=self._timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def __aenter__(self) -> AsyncOcrClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the connection pool. The client cannot be used afterwards."""
+        await self._http.aclose()
+
+    async def _send_once(self, spec: RequestSpec) -> httpx.Response:
+        content = spec.body.async_content() if spec.body is not None else None
+        request = self._http.build_request(
+            spec.method, spec.url, headers=spec.headers, content=content
+        )
+        try:
+            response = await self._http.send(request)
+        except httpx.TransportError as exc:
+            raise self._connection_error(spec, exc) from exc
+        self._check_response(spec, response)
+        return response
+
+    async def _send(self, spec: RequestSpec) -> httpx.Response:
+        retrying = build_async_retrying(
+            self._policy_for(spec),
+            idempotent=spec.idempotent,
+            sleep=self._sleep,
+            description=spec.description,
+        )
+        return await retrying(self._send_once, spec)
+
+    async def _begin(self, spec: RequestSpec) -> AsyncReadPoller:
+        response = await self._send(spec)
+        operation_id = self._operation_id(response)
+        state = self._new_polling_state(
+            operation_id, first_poll_at=self._clock() + self._first_poll_delay(response)
+        )
+        return self._poller(state)
+
+    def _poller(self, state: PollingState) -> AsyncReadPoller:
+        return AsyncReadPoller(state, fetch=self._fetch, sleep=self._sleep, clock=self._clock)
+
+    async def _fetch(self, operation_id: str) -> tuple[ReadOperationResult, float | None]:
+        return self._parse_operation(await self._send(self._result_request(operation_id)))
+
+    async def begin_read(
+        self,
+        document: Document,
+        *,
+        pages: str | Sequence[str] | None = None,
+        language: str | None = None,
+        reading_order: str | None = None,
+        model_version: str | None = None,
+    ) -> AsyncReadPoller:
+        """Submit a document and return a poller; see :meth:`ocr_sdk.OcrClient.begin_read`."""
+        return await self._begin(
+            self._read_request(
+                document,
+                pages=pages,
+                language=language,
+                reading_order=reading_order,
+                model_version=model_version,
+            )
+        )
+
+    async def begin_read_url(
+        self,
+        url: str,
+        *,
+        pages: str | Sequence[str] | None = None,
+        language: str | None = None,
+        reading_order: str | None = None,
+        model_version: str | None = None,
+    ) -> AsyncReadPoller:
+        """Ask the service to read the document at ``url``; return a poller."""
+        return await self._begin(
+            self._read_url_request(
+                url,
+                pages=pages,
+                language=language,
+                reading_order=reading_order,
+                model_version=model_version,
+            )
+        )
+
+    async def resume_read(self, operation_id: str) -> AsyncReadPoller:
+        """Rebuild a poller for an operation started elsewhere (another process, a restart).
+
+        A coroutine like every other method, though no request is sent until the poller is
+        awaited; the first poll then happens at once.
+        """
+        self._result_request(operation_id)  # validates the id before handing out a poller
+        return self._poller(self._new_polling_state(operation_id, first_poll_at=self._clock()))
+
+    async def read(
+        self,
+        document: Document,
+        *,
+        pages: str | Sequence[str] | None = None,
+        language: str | None = None,
+        reading_order: str | None = None,
+        model_version: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - see AsyncReadPoller.wait
+    ) -> ReadResult:
+        """Submit a document and wait for its :class:`ReadResult` (``.pages``, ``.text``)."""
+        poller = await self.begin_read(
+            document,
+            pages=pages,
+            language=language,
+            reading_order=reading_order,
+            model_version=model_version,
+        )
+        return await poller.result(timeout)
+
+    async def read_url(
+        self,
+        url: str,
+        *,
+        pages: str | Sequence[str] | None = None,
+        language: str | None = None,
+        reading_order: str | None = None,
+        model_version: str | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109 - see AsyncReadPoller.wait
+    ) -> ReadResult:
+        """Read the document at ``url`` and wait for its :class:`ReadResult`."""
+        poller = await self.begin_read_url(
+            url,
+            pages=pages,
+            language=language,
+            reading_order=reading_order,
+            model_version=model_version,
+        )
+        return await poller.result(timeout)
+
+    async def get_read_result(self, operation_id: str) -> ReadOperationResult:
+        """One GET of the operation: status, timestamps and, once succeeded, the result."""
+        result, _ = await self._fetch(operation_id)
+        return result

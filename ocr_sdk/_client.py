@@ -1,0 +1,240 @@
+"""The synchronous client: only the send loop; every decision is in ``_base_client``."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+import httpx
+
+from ._base_client import (
+    DEFAULT_POLLING_INTERVAL,
+    DEFAULT_TIMEOUT,
+    BaseClient,
+    Document,
+    RequestSpec,
+)
+from ._models import ReadOperationResult, ReadResult
+from ._polling import PollingState, ReadPoller
+from ._retry import RetryPolicy, build_retrying
+
+__all__ = ["OcrClient"]
+
+
+class OcrClient(BaseClient):
+    """Synchronous client for the Read API v3.2.
+
+    Args:
+        endpoint: ``scheme://host[:port][/prefix]``; the SDK appends ``/vision/v3.2``, as
+            Microsoft's client does. Defaults to the ``OCR_ENDPOINT`` environment variable.
+        api_key: sent as ``Ocp-Apim-Subscription-Key``. Defaults to ``OCR_API_KEY``; if
+            neither is set no key is sent (useful against a local emulator).
+        verify: ``True`` (default) checks certificates against the system store, a path
+            uses that CA bundle, ``False`` disables the check. TLS 1.2 is the minimum always.
+        timeout: per-request timeout, seconds or an ``httpx.Timeout``
+            (default 60 s, 10 s to connect).
+        retry: a :class:`RetryPolicy` (default ``RetryPolicy()``: 3 retries, see its docs).
+        polling_interval: seconds between polls when the service sends no ``Retry-After``
+            (default 1.0).
+        allow_insecure_http: allow sending the key over ``http://`` to a non-loopback host.
+            Off by default: the client refuses with :class:`InsecureTransportError`.
+        transport: an ``httpx`` transport, e.g. ``httpx.MockTransport`` in tests.
+        sleep: called to wait between retries and polls (default ``time.sleep``).
+
+    Use as a context manager, or call :meth:`close`, to release the connection pool.
+    """
+
+    def __init__(
+        self,
+        endpoint: str | None = None,
+        api_key: str | None = None,
+        *,
+        verify: bool | str | os.PathLike[str] = True,
+        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = None,
+        polling_interval: float = DEFAULT_POLLING_INTERVAL,
+        allow_insecure_http: bool = False,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        super().__init__(
+            endpoint,
+            api_key,
+            verify=verify,
+            timeout=timeout,
+            retry=retry,
+            polling_interval=polling_interval,
+            allow_insecure_http=allow_insecure_http,
+        )
+        self._sleep = sleep if sleep is not None else time.sleep
+        self._clock: Callable[[], float] = time.monotonic
+        # Redirects stay off: following one could carry the key to another host.
+        self._http = httpx.Client(
+            verify=self._ssl_context,
+            timeout=self._timeout,
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __enter__(self) -> OcrClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool. The client cannot be used afterwards."""
+        self._http.close()
+
+    def _send_once(self, spec: RequestSpec) -> httpx.Response:
+        content = spec.body.sync_content() if spec.body is not None else None
+        request = self._http.build_request(
+            spec.method, spec.url, headers=spec.headers, content=content
+        )
+        try:
+            response = self._http.send(request)
+        except httpx.TransportError as exc:
+            raise self._connection_error(spec, exc) from exc
+        self._check_response(spec, response)
+        return response
+
+    def _send(self, spec: RequestSpec) -> httpx.Response:
+        retrying = build_retrying(
+            self._policy_for(spec),
+            idempotent=spec.idempotent,
+            sleep=self._sleep,
+            description=spec.description,
+        )
+        return retrying(self._send_once, spec)
+
+    def _begin(self, spec: RequestSpec) -> ReadPoller:
+        response = self._send(spec)
+        operation_id = self._operation_id(response)
+        state = self._new_polling_state(
+            operation_id, first_poll_at=self._clock() + self._first_poll_delay(response)
+        )
+        return self._poller(state)
+
+    def _poller(self, state: PollingState) -> ReadPoller:
+        return ReadPoller(state, fetch=self._fetch, sleep=self._sleep, clock=self._clock)
+
+    def _fetch(self, operation_id: str) -> tuple[ReadOperationResult, float | None]:
+        return self._parse_operation(self._send(self._result_request(operation_id)))
+
+    def begin_read(
+        self,
+        document: Document,
+        *,
+        pages: str | Sequence[str] | None = None,
+        language: str | None = None,
+        reading_order: str | None = None,
+        model_version: str | None = None,
+    ) -> ReadPoller:
+        """Submit a document and return a poller for the operation.
+
+        Args:
+            document: a path (streamed from disk), ``bytes``, or a binary file object
+                (streamed from its current position, not closed).
+            pages: e.g. ``["1", "3-5", "7-"]`` or ``"1,3-5"``; sent as ``pages=1,3-5,7-``.
+            language: BCP-47 code such as ``"en"``; by default the service detects it.
+            reading_order: ``"basic"`` (service default) or ``"natural"``.
+            model_version: ``"latest"`` (service default), ``"2022-04-30"``...
+
+        Raises the :mod:`ocr_sdk` errors; the POST is retried only on 408, 429, 503 and
+        connection failures before sending (see :class:`RetryPolicy`).
+        """
+        return self._begin(
+            self._read_request(
+                document,
+                pages=pages,
+                language=language,
+                reading_order=reading_order,
+                model_version=model_version,
+            )
+        )
+
+    def begin_read_url(
+        self,
+        url: str,
+        *,
+        pages: str | Sequence[str] | None = None,
+        language: str | None = None,
+        reading_order: str | None = None,
+        model_version: str | None = None,
+    ) -> ReadPoller:
+        """Ask the service to fetch and read the document at ``url``; return a poller.
+
+        The options are those of :meth:`begin_read`.
+        """
+        return self._begin(
+            self._read_url_request(
+                url,
+                pages=pages,
+                language=language,
+                reading_order=reading_order,
+                model_version=model_version,
+            )
+        )
+
+    def resume_read(self, operation_id: str) -> ReadPoller:
+        """Rebuild a poller for an operation started elsewhere (another process, a restart).
+
+        No request is sent until the poller is waited on; the first poll happens at once.
+        """
+        self._result_request(operation_id)  # validates the id before handing out a poller
+        return self._poller(self._new_polling_state(operation_id, first_poll_at=self._clock()))
+
+    def read(
+        self,
+        document: Document,
+        *,
+        pages: str | Sequence[str] | None = None,
+        language: str | None = None,
+        reading_order: str | None = None,
+        model_version: str | None = None,
+        timeout: float | None = None,
+    ) -> ReadResult:
+        """Submit a document and wait for its :class:`ReadResult` (``.pages``, ``.text``).
+
+        ``timeout`` bounds the wait in seconds (default: none); see :meth:`begin_read`.
+        """
+        poller = self.begin_read(
+            document,
+            pages=pages,
+            language=language,
+            reading_order=reading_order,
+            model_version=model_version,
+        )
+        return poller.result(timeout)
+
+    def read_url(
+        self,
+        url: str,
+        *,
+        pages: str | Sequence[str] | None = None,
+        language: str | None = None,
+        reading_order: str | None = None,
+        model_version: str | None = None,
+        timeout: float | None = None,
+    ) -> ReadResult:
+        """Read the document at ``url`` and wait for its :class:`ReadResult`."""
+        poller = self.begin_read_url(
+            url,
+            pages=pages,
+            language=language,
+            reading_order=reading_order,
+            model_version=model_version,
+        )
+        return poller.result(timeout)
+
+    def get_read_result(self, operation_id: str) -> ReadOperationResult:
+        """One GET of the operation: status, timestamps and, once succeeded, the result."""
+        result, _ = self._fetch(operation_id)
+        return result

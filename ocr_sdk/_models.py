@@ -1,0 +1,265 @@
+"""Wire models of the Read API v3.2, as lenient as the service's own (msrest) clients.
+
+Attributes are snake_case; the service's camelCase JSON names are aliases, and either may
+be used to build a model. Like msrest:
+
+* unknown fields are kept (``model_extra``) and written back out;
+* enum values (``status``, ``unit``, ``appearance.style.name``) match case-insensitively,
+  and a value the SDK does not know is kept as a plain ``str`` instead of failing;
+* every field is optional, because the service is not consistent about required ones;
+* numbers keep the JSON type they arrived with (``600`` stays an ``int``), so
+  ``model_dump(by_alias=True, exclude_unset=True)`` reproduces the wire JSON exactly.
+
+``ReadResult`` is not a wire type: it is what ``read()`` returns, the pages of a
+succeeded operation plus ``.text``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, TypeAlias, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "OperationStatus",
+    "TextUnit",
+    "TextStyleName",
+    "Style",
+    "Appearance",
+    "Word",
+    "Line",
+    "Page",
+    "AnalyzeResult",
+    "ReadOperationResult",
+    "ReadResult",
+]
+
+_E = TypeVar("_E", bound=StrEnum)
+
+# int | float rather than float: pydantic would turn 600 into 600.0 and break the round trip.
+Number: TypeAlias = int | float
+
+
+class OperationStatus(StrEnum):
+    """Status of a Read operation (``OperationStatusCodes``)."""
+
+    NOT_STARTED = "notStarted"
+    RUNNING = "running"
+    FAILED = "failed"
+    SUCCEEDED = "succeeded"
+
+
+class TextUnit(StrEnum):
+    """Unit of a page's width, height and bounding boxes: pixels for images, inches for PDF."""
+
+    PIXEL = "pixel"
+    INCH = "inch"
+
+
+class TextStyleName(StrEnum):
+    """Style of a line of text."""
+
+    OTHER = "other"
+    HANDWRITING = "handwriting"
+
+
+def _lenient_enum(enum: type[_E]) -> PlainValidator:
+    """Validator that matches ``enum`` case-insensitively and keeps unknown strings as ``str``."""
+    by_folded = {member.value.casefold(): member for member in enum}
+
+    def validate(value: object) -> _E | str:
+        if isinstance(value, enum):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"expected a string for {enum.__name__}, got {type(value).__name__}")
+        # A newer service may add values; keeping them beats rejecting a whole result.
+        return by_folded.get(value.casefold(), value)
+
+    return PlainValidator(validate, json_schema_input_type=str)
+
+
+StatusValue: TypeAlias = Annotated[OperationStatus | str, _lenient_enum(OperationStatus)]
+UnitValue: TypeAlias = Annotated[TextUnit | str, _lenient_enum(TextUnit)]
+StyleNameValue: TypeAlias = Annotated[TextStyleName | str, _lenient_enum(TextStyleName)]
+
+
+class _WireModel(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="allow",
+    )
+
+    def to_wire(self) -> dict[str, Any]:
+        """The JSON object as the service sends it: camelCase names, only fields that were set."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class Style(_WireModel):
+    """Appearance style of a line (``appearance.style``)."""
+
+    name: StyleNameValue | None = None
+    """``other`` or ``handwriting`` (unknown values kept as ``str``)."""
+    confidence: Number | None = None
+    """Confidence of the style classification, 0 to 1."""
+
+
+class Appearance(_WireModel):
+    """Appearance of a line (``appearance``)."""
+
+    style: Style | None = None
+    """The line's style and its confidence."""
+
+
+class Word(_WireModel):
+    """A recognised word."""
+
+    bounding_box: list[Number] | None = None
+    """Eight numbers: four (x, y) corners clockwise from the top left, in the page's unit."""
+    text: str | None = None
+    """The word's text."""
+    confidence: Number | None = None
+    """Recognition confidence, 0 to 1."""
+
+
+class Line(_WireModel):
+    """A recognised line of text and its words."""
+
+    language: str | None = None
+    """BCP-47 language of the line, sent only when it differs from the page's."""
+    bounding_box: list[Number] | None = None
+    """Eight numbers: four (x, y) corners clockwise from the top left, in the page's unit."""
+    appearance: Appearance | None = None
+    """Style (handwriting or other) of the line."""
+    text: str | None = None
+    """The line's text."""
+    words: list[Word] = Field(default_factory=list)
+    """The words of the line, in reading order."""
+
+
+class Page(_WireModel):
+    """One page of the result (the service's ``ReadResult`` schema)."""
+
+    page: int | None = None
+    """1-based page number in the input document."""
+    language: str | None = None
+    """BCP-47 language detected on the page (or requested)."""
+    angle: Number | None = None
+    """Text orientation in degrees clockwise, in [-180, 180)."""
+    width: Number | None = None
+    """Page width in ``unit``."""
+    height: Number | None = None
+    """Page height in ``unit``."""
+    unit: UnitValue | None = None
+    """``pixel`` for images, ``inch`` for PDF."""
+    lines: list[Line] = Field(default_factory=list)
+    """Lines of text, in the reading order the service chose."""
+
+    @property
+    def text(self) -> str:
+        """The page's lines, one per line of text."""
+        return "\n".join(line.text or "" for line in self.lines)
+
+
+class AnalyzeResult(_WireModel):
+    """The ``analyzeResult`` of a succeeded operation."""
+
+    version: str | None = None
+    """API version of the result, e.g. ``v3.2``."""
+    model_version: str | None = None
+    """OCR model version, e.g. ``2022-04-30``."""
+    read_results: list[Page] = Field(default_factory=list)
+    """One entry per page, in page order."""
+
+    @property
+    def pages(self) -> list[Page]:
+        """Alias of ``read_results`` under a clearer name."""
+        return self.read_results
+
+    @property
+    def text(self) -> str:
+        """All lines of all pages in order, one per line of text."""
+        return _join_pages(self.read_results)
+
+
+class ReadOperationResult(_WireModel):
+    """What ``GET /read/analyzeResults/{operationId}`` returns.
+
+    The date fields are kept as the service's strings (as msrest does), so a round trip is
+    exact; ``created_at`` and ``last_updated_at`` parse them.
+    """
+
+    status: StatusValue | None = None
+    """``notStarted``, ``running``, ``failed`` or ``succeeded`` (unknown values kept as str)."""
+    created_date_time: str | None = None
+    """When the operation was submitted, ISO 8601."""
+    last_updated_date_time: str | None = None
+    """When the status last changed, ISO 8601."""
+    analyze_result: AnalyzeResult | None = None
+    """The result, present once ``status`` is ``succeeded``."""
+
+    @property
+    def created_at(self) -> datetime | None:
+        """``created_date_time`` parsed, or ``None`` when absent or unparseable."""
+        return _parse_datetime(self.created_date_time)
+
+    @property
+    def last_updated_at(self) -> datetime | None:
+        """``last_updated_date_time`` parsed, or ``None`` when absent or unparseable."""
+        return _parse_datetime(self.last_updated_date_time)
+
+
+class ReadResult(BaseModel):
+    """The outcome of a succeeded Read operation, as returned by ``read()`` and ``result()``.
+
+    ``pages`` holds the typed pages; ``text`` joins every line of every page.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    operation_id: str
+    """The id of the operation that produced this result."""
+    pages: list[Page]
+    """The pages, in page order."""
+    model_version: str | None = None
+    """OCR model version the service used."""
+    created_date_time: str | None = None
+    """When the operation was submitted, ISO 8601."""
+    last_updated_date_time: str | None = None
+    """When the operation finished, ISO 8601."""
+    operation: ReadOperationResult
+    """The full wire result, for anything not surfaced above."""
+
+    @property
+    def text(self) -> str:
+        """All lines of all pages in order, one line of text per line."""
+        return _join_pages(self.pages)
+
+    @classmethod
+    def from_operation(cls, operation_id: str, operation: ReadOperationResult) -> ReadResult:
+        """Build from a succeeded :class:`ReadOperationResult`."""
+        analyze = operation.analyze_result
+        return cls(
+            operation_id=operation_id,
+            pages=list(analyze.read_results) if analyze else [],
+            model_version=analyze.model_version if analyze else None,
+            created_date_time=operation.created_date_time,
+            last_updated_date_time=operation.last_updated_date_time,
+            operation=operation,
+        )
+
+
+def _join_pages(pages: list[Page]) -> str:
+    return "\n".join(line.text or "" for page in pages for line in page.lines)
+
+
+def _parse_datetime(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None

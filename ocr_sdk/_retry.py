@@ -1,0 +1,218 @@
+"""Retry policy: two pure decisions (should I retry? how long do I wait?) and tenacity glue.
+
+The policy never sleeps and never sends; :func:`build_retrying` and
+:func:`build_async_retrying` turn it into tenacity ``Retrying`` / ``AsyncRetrying`` objects
+whose ``sleep`` is injected by the client, so tests check timings without waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import parsedate_to_datetime
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, Retrying, stop_never
+
+from ._exceptions import OcrConnectionError, OcrError
+
+__all__ = [
+    "RetryPolicy",
+    "parse_retry_after",
+    "build_retrying",
+    "build_async_retrying",
+]
+
+logger = logging.getLogger("ocr_sdk")
+
+#: Statuses the issue lists as transient: timeout, throttled, and server/gateway trouble.
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+#: Of those, the ones where the service has certainly not created an operation, so a POST
+#: can be sent again without starting a second (billed) Read job.
+POST_RETRY_STATUSES = frozenset({408, 429, 503})
+
+#: Transport errors raised before any byte of the request reached the server.
+_NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """When and how long to retry a failed request. Immutable; share it freely.
+
+    Defaults:
+
+    * ``max_retries=3``: up to 4 attempts in all.
+    * ``initial_backoff=0.5`` s, doubling per retry, at most ``max_backoff=8.0`` s, each
+      reduced by up to ``jitter=0.25`` (25 %) at random so that clients do not retry in step.
+    * ``max_retry_after=60.0`` s: a ``Retry-After`` (seconds or HTTP date) up to this is
+      honoured exactly; a longer one ends retrying at once with the error
+      (``RateLimitError`` for 429) rather than blocking for that long.
+    * GET (polling) is retried on 408, 429, 500, 502, 503, 504 and on every transport error.
+    * POST (submitting a document) is retried only where the service cannot have created
+      an operation: 408, 429, 503, and connection errors that happen before the request is
+      sent. A 500/502/504 or a connection lost mid-request may have started a job, and a
+      blind retry would start a second one, so those are raised instead.
+    * Other 4xx are never retried.
+
+    ``RetryPolicy(max_retries=0)`` turns retries off.
+    """
+
+    max_retries: int = 3
+    initial_backoff: float = 0.5
+    max_backoff: float = 8.0
+    jitter: float = 0.25
+    max_retry_after: float = 60.0
+    retry_statuses: frozenset[int] = field(default=RETRY_STATUSES)
+    post_retry_statuses: frozenset[int] = field(default=POST_RETRY_STATUSES)
+
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        if self.initial_backoff < 0 or self.max_backoff < 0 or self.max_retry_after < 0:
+            raise ValueError("backoff and max_retry_after must be >= 0")
+        if not 0 <= self.jitter <= 1:
+            raise ValueError("jitter must be between 0 and 1")
+
+    def should_retry(self, error: BaseException, attempt: int, *, idempotent: bool) -> bool:
+        """Whether to send again after ``attempt`` (1-based) failed with ``error``.
+
+        ``idempotent`` is true for GET; false for POST, which is retried only when the
+        service certainly did not start an operation.
+        """
+        if attempt > self.max_retries:
+            return False
+        if isinstance(error, OcrConnectionError):
+            cause = error.__cause__
+            return idempotent or isinstance(cause, _NOT_SENT_ERRORS)
+        if not isinstance(error, OcrError) or error.status_code is None:
+            return False
+        statuses = self.retry_statuses if idempotent else self.post_retry_statuses
+        if error.status_code not in statuses:
+            return False
+        # A long Retry-After means "not soon": tell the caller now instead of blocking.
+        return error.retry_after is None or error.retry_after <= self.max_retry_after
+
+    def wait(self, error: BaseException | None, attempt: int, sample: float = 0.0) -> float:
+        """Seconds to wait before retry number ``attempt`` (1-based).
+
+        The server's ``Retry-After`` wins and is used exactly. Otherwise
+        ``min(initial_backoff * 2 ** (attempt - 1), max_backoff)``, reduced by
+        ``jitter * sample``; ``sample`` is a uniform draw in [0, 1) supplied by the caller so
+        that this function stays pure.
+        """
+        retry_after = error.retry_after if isinstance(error, OcrError) else None
+        if retry_after is not None:
+            return retry_after
+        backoff = min(self.initial_backoff * 2.0 ** (attempt - 1), self.max_backoff)
+        return backoff * (1 - self.jitter * sample)
+
+
+def parse_retry_after(value: str | None, *, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP date.
+
+    ``now`` is the current Unix time (for the date form). A date in the past gives 0;
+    an unparseable value gives ``None``.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(seconds, 0.0) if seconds == seconds else None  # NaN is not a wait
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000" parses as naive, but HTTP dates are always UTC
+        when = when.replace(tzinfo=UTC)
+    return max(when.timestamp() - now, 0.0)
+
+
+def wall_clock() -> float:
+    """Current Unix time; a function so tests can pin it."""
+    return time.time()
+
+
+def _retry_predicate(policy: RetryPolicy, idempotent: bool) -> Callable[[RetryCallState], bool]:
+    def predicate(state: RetryCallState) -> bool:
+        outcome = state.outcome
+        if outcome is None or not outcome.failed:
+            return False
+        error = outcome.exception()
+        assert error is not None
+        return policy.should_retry(error, state.attempt_number, idempotent=idempotent)
+
+    return predicate
+
+
+def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
+    def wait(state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        return policy.wait(error, state.attempt_number, random.random())  # noqa: S311
+
+    return wait
+
+
+def _log_retry(description: str, policy: RetryPolicy) -> Callable[[RetryCallState], None]:
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        delay = state.next_action.sleep if state.next_action else 0.0
+        # `description` is method and URL only: the key travels in a header, never here.
+        logger.info(
+            "Retrying %s in %.2f s (attempt %d of %d): %s",
+            description,
+            delay,
+            state.attempt_number + 1,
+            policy.max_retries + 1,
+            error,
+        )
+
+    return before_sleep
+
+
+def build_retrying(
+    policy: RetryPolicy,
+    *,
+    idempotent: bool,
+    sleep: Callable[[float], None],
+    description: str,
+) -> Retrying:
+    """A tenacity ``Retrying`` that follows ``policy`` and sleeps with ``sleep``."""
+    return Retrying(
+        retry=_retry_predicate(policy, idempotent),
+        wait=_wait(policy),
+        stop=stop_never,  # should_retry already counts attempts
+        sleep=sleep,
+        before_sleep=_log_retry(description, policy),
+        reraise=True,
+    )
+
+
+def build_async_retrying(
+    policy: RetryPolicy,
+    *,
+    idempotent: bool,
+    sleep: Callable[[float], Awaitable[None]],
+    description: str,
+) -> AsyncRetrying:
+    """A tenacity ``AsyncRetrying`` that follows ``policy`` and sleeps with ``sleep``."""
+    return AsyncRetrying(
+        retry=_retry_predicate(policy, idempotent),
+        wait=_wait(policy),
+        stop=stop_never,
+        sleep=sleep,
+        before_sleep=_log_retry(description, policy),
+        reraise=True,
+    )
