@@ -3,9 +3,28 @@
 Read v3.2 answers errors with a flat ``{"code", "message", "requestId"}`` body
 (``ComputerVisionOcrError`` in the contract). The API gateway in front of it answers 401 and
 429 with the wrapped ``{"error": {"code", "message"}}`` shape instead.
+
+Every error response the emulator sends is built by :func:`error_response`, and every error
+the emulator raises is a :class:`ServiceError`, mostly made by the constructors below, so the
+codes, statuses and messages live here and nowhere else. Clients depend on this: Microsoft's
+official client raises ``TypeError`` instead of its own exception when an error status comes
+with an empty body, so there is never one.
 """
 
 from __future__ import annotations
+
+import json
+import math
+
+from starlette.responses import Response
+
+REQUEST_ID_HEADER = "apim-request-id"
+
+UNAUTHORIZED_MESSAGE = (
+    "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide "
+    "a valid key for an active subscription and use a correct regional API endpoint for your "
+    "resource."
+)
 
 
 class ServiceError(Exception):
@@ -34,3 +53,174 @@ class ServiceError(Exception):
 
     def __repr__(self) -> str:
         return f"ServiceError({self.status_code}, {self.code!r}, {self.message!r})"
+
+
+def error_body(error: ServiceError, request_id: str | None) -> dict[str, object]:
+    """The JSON body the service sends for ``error``."""
+    if error.wrapped:
+        return {"error": {"code": error.code, "message": error.message}}
+    body: dict[str, object] = {"code": error.code, "message": error.message}
+    if request_id:
+        body["requestId"] = request_id
+    return body
+
+
+def error_response(error: ServiceError, request_id: str | None) -> Response:
+    """Render ``error`` as the service's JSON response, with the request id header."""
+    headers = dict(error.headers)
+    if request_id:
+        headers[REQUEST_ID_HEADER] = request_id
+    return Response(
+        json.dumps(error_body(error, request_id)).encode(),
+        status_code=error.status_code,
+        headers=headers,
+        media_type="application/json; charset=utf-8",
+    )
+
+
+def _retry_after(seconds: float) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
+# --- 400: the request is wrong --------------------------------------------------------------
+
+
+def bad_argument(message: str) -> ServiceError:
+    """400 ``BadArgument``: a parameter or the body is malformed."""
+    return ServiceError(400, "BadArgument", message)
+
+
+def invalid_image_format(message: str = "Input data is not a valid image.") -> ServiceError:
+    """400 ``InvalidImageFormat``: the bytes are not a supported image or PDF."""
+    return ServiceError(400, "InvalidImageFormat", message)
+
+
+def invalid_image_size(message: str) -> ServiceError:
+    """400 ``InvalidImageSize``: the document is empty or larger than the tier allows."""
+    return ServiceError(400, "InvalidImageSize", message)
+
+
+def invalid_page_range(message: str) -> ServiceError:
+    """400 ``InvalidPageRange``: the ``pages`` parameter is malformed or out of range."""
+    return ServiceError(400, "InvalidPageRange", message)
+
+
+def not_supported_language(language: str) -> ServiceError:
+    """400 ``NotSupportedLanguage``: ``language`` is not one of the contract's codes."""
+    return ServiceError(
+        400,
+        "NotSupportedLanguage",
+        f"The language {language!r} is not supported. See https://aka.ms/ocr-languages.",
+    )
+
+
+def invalid_reading_order(value: str) -> ServiceError:
+    """400 ``InvalidReadingOrder``: ``readingOrder`` is neither ``basic`` nor ``natural``."""
+    return ServiceError(
+        400,
+        "InvalidReadingOrder",
+        f"The reading order {value!r} is not supported. Use 'basic' or 'natural'.",
+    )
+
+
+def invalid_image_url(message: str) -> ServiceError:
+    """400 ``InvalidImageUrl``: the URL is malformed, not http(s), or not allowed."""
+    return ServiceError(400, "InvalidImageUrl", message)
+
+
+def failed_to_download(message: str) -> ServiceError:
+    """400 ``FailedToDownloadImage``: the URL could not be fetched."""
+    return ServiceError(400, "FailedToDownloadImage", message)
+
+
+def unsupported_media_type(content_type: str) -> ServiceError:
+    """415 ``UnsupportedMediaType``: neither a JSON URL body nor a binary document."""
+    shown = content_type or "(none)"
+    return ServiceError(
+        415,
+        "UnsupportedMediaType",
+        f"Unsupported Content-Type {shown!r}: send application/json with a url, "
+        "or application/octet-stream with the document.",
+    )
+
+
+# --- gateway-style errors: wrapped body -----------------------------------------------------
+
+
+def unauthorized() -> ServiceError:
+    """401 with the gateway's wrapped body: the key is missing or wrong."""
+    return ServiceError(401, "401", UNAUTHORIZED_MESSAGE, wrapped=True)
+
+
+def rate_limited(retry_after: float) -> ServiceError:
+    """429 with the gateway's wrapped body: the tier's request rate is exceeded."""
+    seconds = max(1, math.ceil(retry_after))
+    return ServiceError(
+        429,
+        "429",
+        f"Rate limit is exceeded. Try again in {seconds} seconds.",
+        wrapped=True,
+        headers=_retry_after(seconds),
+    )
+
+
+def queue_full(retry_after: float) -> ServiceError:
+    """429 with the gateway's wrapped body: the job queue is full; nothing was accepted."""
+    return ServiceError(
+        429,
+        "429",
+        "The emulator's job queue is full; the request was not accepted. Retry later.",
+        wrapped=True,
+        headers=_retry_after(retry_after),
+    )
+
+
+# --- routing and resources --------------------------------------------------------------------
+
+
+def operation_not_found() -> ServiceError:
+    """404: no such operation, or it expired or was deleted."""
+    return ServiceError(
+        404, "NotFound", "Operation not found. It may have expired or been deleted."
+    )
+
+
+def resource_not_found(path: str) -> ServiceError:
+    """404: no route for this path."""
+    return ServiceError(404, "NotFound", f"Resource not found: {path}")
+
+
+def method_not_allowed(method: str, path: str) -> ServiceError:
+    """405: the path exists but not for this method."""
+    return ServiceError(405, "MethodNotAllowed", f"Method {method} is not allowed on {path}.")
+
+
+def invalid_operation_id(value: str) -> ServiceError:
+    """400 ``BadArgument``: the operation id is not a UUID."""
+    return ServiceError(400, "BadArgument", f"Operation id {value!r} is not a valid UUID.")
+
+
+def not_ready() -> ServiceError:
+    """503: the OCR engine is still loading."""
+    return ServiceError(
+        503,
+        "ServiceUnavailable",
+        "The OCR engine is still loading.",
+        headers=_retry_after(1),
+    )
+
+
+def internal_error() -> ServiceError:
+    """500 ``InternalServerError``: a bug; the message never includes details of the input."""
+    return ServiceError(500, "InternalServerError", "An internal error occurred.")
+
+
+def from_http_status(status_code: int, method: str, path: str) -> ServiceError:
+    """Map a routing-level HTTP status (Starlette's ``HTTPException``) to a service error."""
+    if status_code == 404:
+        return resource_not_found(path)
+    if status_code == 405:
+        return method_not_allowed(method, path)
+    if status_code >= 500:
+        return internal_error()
+    return ServiceError(status_code, "BadArgument", f"The request was rejected ({status_code}).")

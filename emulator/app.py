@@ -1,0 +1,152 @@
+"""The ASGI application: routes, middleware, exception handlers and lifespan in one place.
+
+``create_app(settings)`` wires the protocol (:mod:`emulator.routes`) to the backend
+(:class:`emulator.service.ReadService`), the store and the job queue. Tests pass a fake engine
+factory, a manual clock or a manual queue; nothing else changes between tests and production.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.routing import Route
+
+from emulator import routes
+from emulator.clock import Clock, utc_now
+from emulator.crypto import KEY_FILE_NAME, RecordCipher, load_or_create_key
+from emulator.engine.base import OcrEngine
+from emulator.errors import ServiceError
+from emulator.jobs import EngineFactory, JobQueue, ThreadJobQueue
+from emulator.middleware.auth import AuthMiddleware
+from emulator.middleware.rate_limit import RateLimitMiddleware, SlidingWindow
+from emulator.middleware.request_context import RequestContextMiddleware
+from emulator.service import ReadService
+from emulator.settings import Settings
+from emulator.store import MemoryStore, SqliteStore, Store
+
+log = logging.getLogger("emulator")
+
+
+def rapid_engine_factory(intra_op_threads: int) -> OcrEngine:
+    """The default engine: RapidOCR on ONNX Runtime, models from the installed wheel."""
+    module = importlib.import_module("emulator.engine.rapid")
+    engine: OcrEngine = module.RapidOcrEngine(intra_op_threads=intra_op_threads)
+    return engine
+
+
+def build_cipher(settings: Settings) -> RecordCipher:
+    """The at-rest cipher: from ``--encryption-key-file``, else a key file inside
+    ``--data-dir`` (so a restart can decrypt), else a key that lives only in memory."""
+    key_file = settings.encryption_key_file
+    if key_file is None and settings.data_dir is not None:
+        key_file = settings.data_dir / KEY_FILE_NAME
+    if key_file is None:
+        return RecordCipher.generate()
+    return RecordCipher(load_or_create_key(key_file))
+
+
+def build_store(settings: Settings, cipher: RecordCipher) -> Store:
+    """The persistence backend the settings ask for."""
+    if settings.data_dir is not None:
+        return SqliteStore(cipher, settings.data_dir)
+    return MemoryStore(cipher)
+
+
+def sweep_interval(settings: Settings) -> float:
+    """How often the retention sweeper runs: often enough for short retentions."""
+    retention = settings.retention.total_seconds()
+    if retention <= 0:
+        return settings.sweep_interval
+    return max(1.0, min(settings.sweep_interval, retention / 2))
+
+
+async def _sweep_forever(service: ReadService, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await run_in_threadpool(service.sweep)
+        except Exception:
+            log.exception("retention sweep failed")
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    service: ReadService = app.state.service
+    await run_in_threadpool(service.start)
+    sweeper = asyncio.create_task(_sweep_forever(service, app.state.sweep_interval))
+    try:
+        yield
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+        await run_in_threadpool(service.stop)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    engine_factory: EngineFactory | None = None,
+    clock: Clock | None = None,
+    job_queue: JobQueue | None = None,
+    store: Store | None = None,
+) -> Starlette:
+    """Build the emulator's ASGI app.
+
+    ``engine_factory`` builds one engine per worker (default: RapidOCR); ``clock`` defaults to
+    the real UTC clock; ``job_queue`` and ``store`` default to what ``settings`` asks for. The
+    lifespan starts the workers, resumes unfinished jobs and runs the retention sweeper.
+    """
+    cipher = build_cipher(settings)
+    queue = job_queue or ThreadJobQueue(
+        engine_factory or rapid_engine_factory,
+        workers=settings.workers,
+        intra_op_threads=settings.intra_op_threads,
+        capacity=settings.max_queue,
+    )
+    service = ReadService(settings, store or build_store(settings, cipher), queue, clock or utc_now)
+
+    route_table = [
+        Route(routes.ANALYZE_PATH, routes.analyze, methods=["POST"]),
+        Route(f"{routes.RESULTS_PATH}/{{operation_id}}", routes.get_result, methods=["GET"]),
+        Route(f"{routes.RESULTS_PATH}/{{operation_id}}", routes.delete_result, methods=["DELETE"]),
+        Route("/ready", routes.ready, methods=["GET"]),
+        Route("/status", routes.status, methods=["GET"]),
+        Route("/swagger.json", routes.swagger, methods=["GET"]),
+    ]
+    middleware = [
+        Middleware(RequestContextMiddleware),
+        Middleware(AuthMiddleware, api_keys=settings.api_keys),
+    ]
+    if settings.requests_per_minute is not None:
+        middleware.append(
+            Middleware(
+                RateLimitMiddleware,
+                window=SlidingWindow(settings.requests_per_minute),
+                path_suffix=routes.ANALYZE_PATH,
+            )
+        )
+    handlers: dict[Any, Any] = {
+        ServiceError: routes.on_service_error,
+        HTTPException: routes.on_http_exception,
+        Exception: routes.on_unexpected,
+    }
+    app = Starlette(
+        routes=route_table,
+        middleware=middleware,
+        exception_handlers=handlers,
+        lifespan=_lifespan,
+    )
+    app.state.service = service
+    app.state.settings = settings
+    app.state.sweep_interval = sweep_interval(settings)
+    return app

@@ -1,0 +1,75 @@
+"""Encryption at rest: AES-256-GCM, a fresh 96-bit nonce per record, the operation id as
+associated data.
+
+Binding each record to its operation id means a record copied onto another id fails to
+decrypt instead of silently serving one client's document to another. The key is generated
+in memory (nothing survives a restart, which is fine for the in-memory store) or kept in a
+key file so a persistent store can be read again after a restart.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+KEY_FILE_NAME = "encryption.key"
+
+
+class DecryptionError(Exception):
+    """A record did not decrypt: wrong key, wrong operation id, or tampered bytes."""
+
+
+class RecordCipher:
+    """Encrypts and decrypts store records for one key."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != KEY_BYTES:
+            raise ValueError(f"the encryption key must be {KEY_BYTES} bytes, not {len(key)}")
+        self._aead = AESGCM(key)
+
+    @classmethod
+    def generate(cls) -> RecordCipher:
+        """A cipher with a fresh random key that lives only in memory."""
+        return cls(AESGCM.generate_key(bit_length=256))
+
+    def encrypt(self, operation_id: str, plaintext: bytes) -> bytes:
+        """``nonce || ciphertext+tag`` for ``plaintext`` bound to ``operation_id``."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext, operation_id.encode())
+
+    def decrypt(self, operation_id: str, record: bytes) -> bytes:
+        """The plaintext of ``record``; :class:`DecryptionError` if it does not authenticate."""
+        nonce, ciphertext = record[:NONCE_BYTES], record[NONCE_BYTES:]
+        try:
+            return self._aead.decrypt(nonce, ciphertext, operation_id.encode())
+        except InvalidTag:
+            raise DecryptionError(f"record of operation {operation_id} did not decrypt") from None
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """Read the 32-byte key at ``path``, or create it (mode 0600) if it does not exist.
+
+    The file holds the raw key bytes. Creation uses ``O_EXCL`` so two processes starting at
+    once cannot each write a different key.
+    """
+    try:
+        key = path.read_bytes()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = AESGCM.generate_key(bit_length=256)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return load_or_create_key(path)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+        return key
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"{path} must hold exactly {KEY_BYTES} bytes, not {len(key)}")
+    return key

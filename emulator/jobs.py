@@ -1,0 +1,328 @@
+"""Jobs: the state machine that runs one job, and the queue that feeds it to workers.
+
+A job goes ``notStarted`` → ``running`` → ``succeeded`` | ``failed``. :class:`JobRunner`
+moves it along; it only talks to the :class:`~emulator.store.Store` and an
+:class:`~emulator.engine.base.OcrEngine`, so it runs the same under any queue.
+
+:class:`JobQueue` is the small interface the HTTP side sees. :class:`ThreadJobQueue` is the
+in-process implementation: a bounded queue and a pool of worker threads, each with its own
+engine (ONNX sessions are not shared across threads). :class:`ManualJobQueue` runs jobs only
+when a test says so, for deterministic tests of ``notStarted`` and a full queue. A shared
+backend (Redis lists, RabbitMQ) would implement the same interface.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from emulator import documents, results
+from emulator.clock import Clock
+from emulator.documents import Limits
+from emulator.engine.base import OcrEngine
+from emulator.errors import ServiceError
+from emulator.store import Job, Store
+
+log = logging.getLogger("emulator.jobs")
+
+EngineFactory = Callable[[int], OcrEngine]
+"""Builds one engine; the argument is the number of ONNX intra-op threads it may use."""
+
+# With --retention 0 a result is deleted once read; one that is never read still goes after
+# this long, so an abandoned job cannot keep a result forever.
+UNREAD_RESULT_CAP = timedelta(hours=24)
+
+
+class QueueFullError(Exception):
+    """The queue has no room; the job was not accepted."""
+
+
+class JobRunner:
+    """Runs one job to completion with a given engine and records every state change."""
+
+    def __init__(self, store: Store, clock: Clock, limits: Limits, retention: timedelta) -> None:
+        self.store = store
+        self.clock = clock
+        self.limits = limits
+        self.retention = retention
+        self._lock = threading.Lock()
+        # Seconds per page, smoothed, to tell clients how long to wait (Retry-After).
+        self._seconds_per_page = 1.0
+
+    @property
+    def seconds_per_page(self) -> float:
+        """The recent average time the engine takes for one page."""
+        with self._lock:
+            return self._seconds_per_page
+
+    def _observe(self, seconds: float) -> None:
+        with self._lock:
+            self._seconds_per_page = 0.8 * self._seconds_per_page + 0.2 * seconds
+
+    def _expiry(self) -> datetime:
+        keep = self.retention if self.retention > timedelta(0) else UNREAD_RESULT_CAP
+        return self.clock() + keep
+
+    def fail(self, job_id: str, reason: str) -> None:
+        """Mark the job failed (no result) and delete its document."""
+        job = self.store.get(job_id)
+        if job is None or job.finished:
+            return
+        now = self.clock()
+        self.store.finish(job.evolve(status="failed", updated=now, expires_at=self._expiry()), None)
+        log.warning("job %s failed: %s", job_id, reason)
+
+    def run(self, job_id: str, engine: OcrEngine, should_stop: Callable[[], bool]) -> None:
+        """Run ``job_id``. If ``should_stop`` turns true between pages, put the job back to
+        ``notStarted`` (a persistent store resumes it at the next start)."""
+        job = self.store.get(job_id)
+        if job is None or job.finished:
+            return  # deleted while queued, or already done before a restart
+        started = time.monotonic()
+        job = job.evolve(status="running", updated=self.clock(), pages_done=0)
+        if not self.store.update(job):
+            return
+        try:
+            data = self.store.read_document(job_id)
+            if data is None:
+                self.fail(job_id, "document missing")
+                return
+            info = documents.inspect(data, self.limits)
+            pages: list[dict[str, Any]] = []
+            for page in documents.iter_pages(data, info, job.options.pages):
+                if should_stop():
+                    self.store.update(job.evolve(status="notStarted", pages_done=0))
+                    log.info("job %s interrupted by shutdown; will resume", job_id)
+                    return
+                page_started = time.monotonic()
+                text = engine.recognize(
+                    page.image,
+                    reading_order=job.options.reading_order,
+                    language=job.options.language,
+                )
+                self._observe(time.monotonic() - page_started)
+                pages.append(results.read_result(page, text, job.options.language))
+                job = job.evolve(pages_done=len(pages), updated=self.clock())
+                if not self.store.update(job):
+                    return  # deleted while running: drop the work, keep nothing
+            now = self.clock()
+            self.store.finish(
+                job.evolve(status="succeeded", updated=now, expires_at=self._expiry()),
+                results.analyze_result(pages),
+            )
+            log.info(
+                "job %s succeeded: %d page(s) in %.2fs",
+                job_id,
+                len(pages),
+                time.monotonic() - started,
+            )
+        except ServiceError as error:
+            self.fail(job_id, f"{error.code}")
+        except Exception as error:  # a bad page must fail its job, never kill the worker
+            self.fail(job_id, type(error).__name__)
+
+
+class JobQueue(ABC):
+    """Where accepted jobs wait for a worker. Thread-safe."""
+
+    capacity: int
+    workers: int
+
+    @abstractmethod
+    def start(self, runner: JobRunner) -> None:
+        """Start processing with ``runner`` (engines may load in the background)."""
+
+    @abstractmethod
+    def submit(self, job_id: str) -> None:
+        """Queue a new job; :class:`QueueFullError` if there is no room."""
+
+    @abstractmethod
+    def resume(self, job_id: str) -> None:
+        """Queue a job accepted before a restart, regardless of capacity."""
+
+    @abstractmethod
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop workers; a job in progress is interrupted between pages."""
+
+    @property
+    @abstractmethod
+    def depth(self) -> int:
+        """Jobs waiting for a worker."""
+
+    @property
+    @abstractmethod
+    def ready(self) -> bool:
+        """True once the engines are loaded and jobs can run."""
+
+    @property
+    def full(self) -> bool:
+        """True if a submit would be refused right now."""
+        return self.depth >= self.capacity
+
+    @property
+    def error(self) -> str | None:
+        """Why the queue cannot run jobs, if it cannot."""
+        return None
+
+
+class ThreadJobQueue(JobQueue):
+    """A bounded in-process queue served by a pool of threads, one engine each."""
+
+    def __init__(
+        self, engine_factory: EngineFactory, workers: int, intra_op_threads: int, capacity: int
+    ) -> None:
+        self.engine_factory = engine_factory
+        self.workers = workers
+        self.intra_op_threads = intra_op_threads
+        self.capacity = capacity
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self._loaded = 0
+        self._load_errors: list[str] = []
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self, runner: JobRunner) -> None:
+        for index in range(self.workers):
+            thread = threading.Thread(
+                target=self._work, args=(runner,), name=f"ocr-worker-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _work(self, runner: JobRunner) -> None:
+        engine: OcrEngine | None = None
+        try:
+            engine = self.engine_factory(self.intra_op_threads)
+        except Exception as error:
+            log.exception("OCR engine failed to load")
+            with self._lock:
+                self._load_errors.append(f"{type(error).__name__}: {error}")
+        else:
+            with self._lock:
+                self._loaded += 1
+        while True:
+            job_id = self._queue.get()
+            if job_id is None:
+                return
+            with self._lock:
+                self._waiting -= 1
+            if engine is None:
+                runner.fail(job_id, "engine not loaded")
+            else:
+                runner.run(job_id, engine, self._stop.is_set)
+            if self._stop.is_set():
+                return
+
+    def submit(self, job_id: str) -> None:
+        with self._lock:
+            if self._waiting >= self.capacity:
+                raise QueueFullError(job_id)
+            self._waiting += 1
+        self._queue.put(job_id)
+
+    def resume(self, job_id: str) -> None:
+        with self._lock:
+            self._waiting += 1
+        self._queue.put(job_id)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def depth(self) -> int:
+        with self._lock:
+            return self._waiting
+
+    @property
+    def ready(self) -> bool:
+        with self._lock:
+            return self._loaded == self.workers
+
+    @property
+    def error(self) -> str | None:
+        with self._lock:
+            return "; ".join(self._load_errors) or None
+
+
+class ManualJobQueue(JobQueue):
+    """Runs jobs only when told to (:meth:`run_next`, :meth:`run_all`), in the caller's thread.
+
+    For deterministic tests: a job stays ``notStarted`` until the test runs it.
+    """
+
+    workers = 1
+
+    def __init__(self, engine: OcrEngine, capacity: int = 100) -> None:
+        self.engine = engine
+        self.capacity = capacity
+        self._pending: deque[str] = deque()
+        self._lock = threading.Lock()
+        self._runner: JobRunner | None = None
+
+    def start(self, runner: JobRunner) -> None:
+        self._runner = runner
+
+    def submit(self, job_id: str) -> None:
+        with self._lock:
+            if len(self._pending) >= self.capacity:
+                raise QueueFullError(job_id)
+            self._pending.append(job_id)
+
+    def resume(self, job_id: str) -> None:
+        with self._lock:
+            self._pending.append(job_id)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._runner = None
+
+    def run_next(self) -> str | None:
+        """Run the oldest waiting job; return its id, or None if none was waiting."""
+        with self._lock:
+            if not self._pending:
+                return None
+            job_id = self._pending.popleft()
+        if self._runner is None:
+            raise RuntimeError("the queue is not started")
+        self._runner.run(job_id, self.engine, lambda: False)
+        return job_id
+
+    def run_all(self) -> list[str]:
+        """Run every waiting job; return their ids in order."""
+        done: list[str] = []
+        while (job_id := self.run_next()) is not None:
+            done.append(job_id)
+        return done
+
+    @property
+    def depth(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    @property
+    def ready(self) -> bool:
+        return self._runner is not None
+
+
+__all__ = [
+    "EngineFactory",
+    "Job",
+    "JobQueue",
+    "JobRunner",
+    "ManualJobQueue",
+    "QueueFullError",
+    "ThreadJobQueue",
+]

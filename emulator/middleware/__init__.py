@@ -1,0 +1,1 @@
+"""ASGI middleware, one concern per module; :mod:`emulator.app` declares their order."""

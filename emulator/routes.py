@@ -1,0 +1,117 @@
+"""The HTTP protocol of Read v3.2: thin handlers that parse, call :class:`ReadService`, and
+serialise. Their table is in :mod:`emulator.app`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emulator import contract, errors, fetch, parsing
+from emulator.middleware.request_context import request_id_of
+from emulator.service import ReadService
+
+log = logging.getLogger("emulator.routes")
+
+API_PREFIX = "/vision/v3.2"
+ANALYZE_PATH = f"{API_PREFIX}/read/analyze"
+RESULTS_PATH = f"{API_PREFIX}/read/analyzeResults"
+# A URL request's JSON body is tiny; anything bigger is not an ImageUrl.
+MAX_JSON_BODY = 64 * 1024
+
+
+def _service(request: Request) -> ReadService:
+    service: ReadService = request.app.state.service
+    return service
+
+
+def _json(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        json.dumps(body).encode(),
+        status_code=status_code,
+        headers=headers,
+        media_type="application/json; charset=utf-8",
+    )
+
+
+async def analyze(request: Request) -> Response:
+    """``POST /read/analyze``: Read (JSON ``{"url"}``) or ReadInStream (binary body)."""
+    service = _service(request)
+    query = parsing.parse_query(request.query_params)
+    kind = parsing.body_kind(request.headers.get("content-type"))
+    service.check_capacity()
+    limits = service.settings.limits
+    length = request.headers.get("content-length")
+    if kind == "stream":
+        document = await parsing.read_body(request.stream(), limits.max_bytes, length)
+    else:
+        body = await parsing.read_body(request.stream(), MAX_JSON_BODY, length)
+        url = parsing.parse_url_body(body)
+        document = await fetch.download(url, limits.max_bytes, service.settings.url_timeout)
+    job = await run_in_threadpool(service.submit, document, query)
+    # The client takes the id from the last path segment; keep the URL on the host and
+    # scheme the client used so it works behind port mappings too.
+    base = str(request.base_url).rstrip("/")
+    return Response(
+        status_code=202,
+        headers={"Operation-Location": f"{base}{RESULTS_PATH}/{job.id}"},
+    )
+
+
+async def get_result(request: Request) -> Response:
+    """``GET /read/analyzeResults/{operationId}``: the operation's status and result."""
+    view = await run_in_threadpool(_service(request).view, request.path_params["operation_id"])
+    headers = {"Retry-After": str(view.retry_after)} if view.retry_after is not None else None
+    return _json(view.body, headers=headers)
+
+
+async def delete_result(request: Request) -> Response:
+    """``DELETE /read/analyzeResults/{operationId}``: delete input and result now."""
+    await run_in_threadpool(_service(request).delete, request.path_params["operation_id"])
+    return Response(status_code=204)
+
+
+async def ready(request: Request) -> Response:
+    """``GET /ready``: 200 once the engine is loaded, 503 before (like the container)."""
+    if not _service(request).queue.ready:
+        raise errors.not_ready()
+    return _json({"status": "ready"})
+
+
+async def status(request: Request) -> Response:
+    """``GET /status``: health details for operators."""
+    return _json(_service(request).status())
+
+
+async def swagger(request: Request) -> Response:
+    """``GET /swagger.json``: the contract this emulator implements, verbatim."""
+    return Response(contract.openapi_bytes(), media_type="application/json; charset=utf-8")
+
+
+# --- exception handlers: the only way errors leave the app ------------------------------------
+
+
+async def on_service_error(request: Request, exc: Exception) -> Response:
+    """Render a :class:`ServiceError` in the service's format."""
+    assert isinstance(exc, errors.ServiceError)
+    return errors.error_response(exc, request_id_of(request.scope))
+
+
+async def on_http_exception(request: Request, exc: Exception) -> Response:
+    """Render routing errors (unknown path, wrong method) as JSON, never plain text."""
+    assert isinstance(exc, HTTPException)
+    error = errors.from_http_status(exc.status_code, request.method, request.url.path)
+    error.headers.update(exc.headers or {})  # keeps the Allow header of a 405
+    return errors.error_response(error, request_id_of(request.scope))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> Response:
+    """A bug: log it (without request data) and answer 500 in the service's format."""
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return errors.error_response(errors.internal_error(), request_id_of(request.scope))

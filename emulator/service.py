@@ -1,0 +1,171 @@
+"""The Read backend: the service's behaviour behind the HTTP protocol (moto's "models").
+
+:class:`ReadService` accepts documents, hands them to the job queue, answers for operations
+and enforces retention. The routes only parse requests and serialise responses around it.
+Its methods block (store I/O, header parsing), so the routes call them in a thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from emulator import documents, errors
+from emulator.clock import Clock
+from emulator.jobs import JobQueue, JobRunner, QueueFullError
+from emulator.parsing import AnalyzeQuery
+from emulator.results import operation_body
+from emulator.settings import Settings
+from emulator.store import Job, JobOptions, Store
+
+log = logging.getLogger("emulator.service")
+
+
+@dataclass(frozen=True, slots=True)
+class OperationView:
+    """What a GET on an operation answers: the body and, while unfinished, a Retry-After."""
+
+    body: dict[str, Any]
+    retry_after: int | None
+
+
+class ReadService:
+    """The state and rules of the emulated service, independent of HTTP."""
+
+    def __init__(self, settings: Settings, store: Store, queue: JobQueue, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.queue = queue
+        self.clock = clock
+        self.runner = JobRunner(store, clock, settings.limits, settings.retention)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> int:
+        """Start the workers and requeue unfinished jobs from a persistent store.
+
+        Returns how many jobs were resumed.
+        """
+        self.queue.start(self.runner)
+        resumed = 0
+        for job in self.store.unfinished():
+            # A job that was running when the process stopped starts over from page one.
+            self.store.update(job.evolve(status="notStarted", pages_done=0))
+            self.queue.resume(job.id)
+            resumed += 1
+        if resumed:
+            log.info("resumed %d unfinished job(s)", resumed)
+        return resumed
+
+    def stop(self) -> None:
+        """Stop the workers and close the store."""
+        self.queue.stop()
+        self.store.close()
+
+    # --- operations ---------------------------------------------------------------------------
+
+    def check_capacity(self) -> None:
+        """Refuse early (before reading a large body) when the queue is already full."""
+        if self.queue.full:
+            raise errors.queue_full(self._queue_wait())
+
+    def submit(self, document: bytes, query: AnalyzeQuery) -> Job:
+        """Validate ``document`` and accept it as a new job (status ``notStarted``)."""
+        if not document:
+            raise errors.invalid_image_size("The request body is empty: send the document's bytes.")
+        limits = self.settings.limits
+        info = documents.inspect(document, limits)
+        pages = documents.select_pages(query.pages, info.page_count, limits)
+        now = self.clock()
+        job = Job(
+            id=str(uuid.uuid4()),
+            status="notStarted",
+            created=now,
+            updated=now,
+            options=JobOptions(
+                language=query.language,
+                pages=tuple(pages),
+                reading_order=query.reading_order,
+                model_version=query.model_version,
+            ),
+        )
+        self.store.create(job, document)
+        try:
+            self.queue.submit(job.id)
+        except QueueFullError:
+            # Not accepted, so not kept: the client gets 429 and nothing lingers.
+            self.store.delete(job.id)
+            raise errors.queue_full(self._queue_wait()) from None
+        return job
+
+    def view(self, operation_id: str) -> OperationView:
+        """The operation's current body; 404 if unknown, deleted or expired.
+
+        With ``--retention 0`` a finished result is deleted right after it is read once.
+        """
+        job = self._job(operation_id)
+        result = self.store.read_result(job.id) if job.status == "succeeded" else None
+        body = operation_body(job, result)
+        if job.finished:
+            if self.settings.retention == timedelta(0):
+                self.store.delete(job.id)
+            elif job.read_at is None:
+                self.store.update(job.evolve(read_at=self.clock()))
+            return OperationView(body, None)
+        return OperationView(body, self._retry_after(job))
+
+    def delete(self, operation_id: str) -> None:
+        """Delete the operation's input and result now; 404 if unknown."""
+        if not self.store.delete(self._parse_id(operation_id)):
+            raise errors.operation_not_found()
+
+    def sweep(self) -> int:
+        """Delete every expired result now; returns how many went."""
+        removed = self.store.delete_expired(self.clock())
+        if removed:
+            log.info("retention sweep deleted %d expired operation(s)", removed)
+        return removed
+
+    def status(self) -> dict[str, Any]:
+        """Health details for ``GET /status`` (no secrets, no document data)."""
+        return {
+            "status": "ready" if self.queue.ready else ("error" if self.queue.error else "loading"),
+            "apiVersion": "v3.2",
+            "modelVersion": "2022-04-30",
+            "tier": self.settings.tier,
+            "workers": self.queue.workers,
+            "queue": {"waiting": self.queue.depth, "capacity": self.queue.capacity},
+            "store": "sqlite" if self.settings.data_dir else "memory",
+            "retentionSeconds": int(self.settings.retention.total_seconds()),
+            "error": self.queue.error,
+        }
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse_id(operation_id: str) -> str:
+        try:
+            return str(uuid.UUID(operation_id))
+        except ValueError:
+            raise errors.invalid_operation_id(operation_id) from None
+
+    def _job(self, operation_id: str) -> Job:
+        job = self.store.get(self._parse_id(operation_id))
+        if job is None:
+            raise errors.operation_not_found()
+        return job
+
+    def _queue_wait(self) -> float:
+        return max(1.0, self.queue.depth * self.runner.seconds_per_page / self.queue.workers)
+
+    def _retry_after(self, job: Job) -> int:
+        """Seconds until ``job`` is expected to finish, at least 1."""
+        per_page = self.runner.seconds_per_page
+        remaining = (job.pages_total - job.pages_done) * per_page
+        if job.status == "notStarted":
+            remaining += self.queue.depth * per_page / self.queue.workers
+        return max(1, math.ceil(remaining))

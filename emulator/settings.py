@@ -1,0 +1,244 @@
+"""Every option of the emulator in one frozen object, from command-line flags and the environment.
+
+Each flag ``--some-name`` can also be set with ``OCR_EMULATOR_SOME_NAME`` (CI systems and
+containers cannot always pass flags); a flag wins over the environment. ``--api-key`` is
+repeatable and its variable takes a comma-separated list, so keys can be rotated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+from emulator.documents import Limits
+
+Tier = Literal["free", "paid"]
+
+ENV_PREFIX = "OCR_EMULATOR_"
+MAX_RETENTION = timedelta(days=7)
+DEFAULT_RETENTION = timedelta(hours=24)
+
+# The service's published limits per pricing tier: F0 reads the first two pages of documents
+# up to 4 MB and allows 20 transactions a minute; S1 takes 500 MB and 2000 pages.
+TIER_LIMITS: dict[Tier, Limits] = {
+    "free": Limits(max_bytes=4 * 1024 * 1024, max_pages=2),
+    "paid": Limits(max_bytes=500 * 1024 * 1024, max_pages=2000),
+}
+TIER_REQUESTS_PER_MINUTE: dict[Tier, int | None] = {"free": 20, "paid": None}
+
+
+class SettingsError(ValueError):
+    """An option has a value the emulator cannot run with; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The emulator's configuration. Build it with :func:`load` or directly in tests."""
+
+    host: str = "127.0.0.1"
+    port: int = 5000
+    api_keys: tuple[str, ...] = ()
+    generated_api_key: bool = False
+    tls: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_ca_out: Path | None = None
+    data_dir: Path | None = None
+    retention: timedelta = DEFAULT_RETENTION
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    max_queue: int = 100
+    tier: Tier = "paid"
+    encryption_key_file: Path | None = None
+    allow_insecure_http: bool = False
+    # Not flags: knobs for tests and operators who embed the app.
+    sweep_interval: float = 60.0
+    url_timeout: float = 30.0
+    log_level: str = "info"
+
+    def __post_init__(self) -> None:
+        if not self.api_keys:
+            raise SettingsError("at least one API key is required")
+        if any(not key for key in self.api_keys):
+            raise SettingsError("an API key must not be empty")
+        if not 0 <= self.port <= 65535:
+            raise SettingsError(f"--port must be between 0 and 65535, not {self.port}")
+        if self.workers < 1:
+            raise SettingsError(f"--workers must be at least 1, not {self.workers}")
+        if self.max_queue < 1:
+            raise SettingsError(f"--max-queue must be at least 1, not {self.max_queue}")
+        if self.tier not in TIER_LIMITS:
+            raise SettingsError(f"--tier must be 'free' or 'paid', not {self.tier!r}")
+        if not timedelta(0) <= self.retention <= MAX_RETENTION:
+            raise SettingsError("--retention must be between 0 and 7d")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise SettingsError("--tls-cert and --tls-key go together")
+        if self.tls_cert is not None and not self.tls:
+            raise SettingsError("--tls-cert/--tls-key need --tls")
+        if not self.tls and not self.allow_insecure_http and not is_loopback(self.host):
+            raise SettingsError(
+                f"refusing to serve plain HTTP on non-loopback host {self.host!r}: "
+                "pass --tls, or --allow-insecure-http if you really mean it"
+            )
+
+    @property
+    def limits(self) -> Limits:
+        """The document limits of the configured tier."""
+        return TIER_LIMITS[self.tier]
+
+    @property
+    def requests_per_minute(self) -> int | None:
+        """The analyze-request rate limit of the configured tier, or None for no limit."""
+        return TIER_REQUESTS_PER_MINUTE[self.tier]
+
+    @property
+    def intra_op_threads(self) -> int:
+        """ONNX intra-op threads per worker so that the pool does not oversubscribe the CPU."""
+        return max(1, (os.cpu_count() or 1) // self.workers)
+
+
+def is_loopback(host: str) -> bool:
+    """True if ``host`` names only this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a retention such as ``24h``, ``30m``, ``90s``, ``7d`` or ``0``.
+
+    Raises :class:`SettingsError` for anything else or for more than seven days.
+    """
+    match = _DURATION.match(text.lower())
+    if match is None:
+        raise SettingsError(
+            f"invalid duration {text!r}: use a whole number with s, m, h or d (e.g. 24h, 30m, 0)"
+        )
+    value = timedelta(seconds=int(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+    if value > MAX_RETENTION:
+        raise SettingsError(f"retention {text!r} is longer than the maximum of 7d")
+    return value
+
+
+def _env_flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"", "0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"invalid boolean {value!r}: use 1/0, true/false, yes/no or on/off")
+
+
+def _env_int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise SettingsError(f"{ENV_PREFIX}{name} must be an integer, not {value!r}") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser; every flag defaults to ``None`` so the environment can fill in."""
+    p = argparse.ArgumentParser(
+        prog="ocr-emulator",
+        description="Offline emulator of the Azure AI Vision Read API v3.2 with real OCR. "
+        "Every flag can also be set as OCR_EMULATOR_<NAME> (e.g. OCR_EMULATOR_PORT).",
+    )
+    p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port to listen on; 0 picks a free one (default 5000)")
+    p.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_key",
+        help="accepted Ocp-Apim-Subscription-Key; repeat to accept several. "
+        "If none is given, one is generated and printed",
+    )
+    p.add_argument("--tls", action="store_true", default=None, help="serve HTTPS (TLS >= 1.2)")
+    p.add_argument("--tls-cert", help="PEM server certificate (default: generate a local CA)")
+    p.add_argument("--tls-key", help="PEM private key for --tls-cert")
+    p.add_argument("--tls-ca-out", help="where to write the generated CA certificate")
+    p.add_argument("--data-dir", help="keep jobs and results in an encrypted store here")
+    p.add_argument(
+        "--retention",
+        help="how long results are kept: e.g. 24h (default), 30m, 7d (max), "
+        "or 0 to delete a result once it has been read",
+    )
+    p.add_argument("--workers", type=int, help="OCR worker threads (default: CPU count)")
+    p.add_argument("--max-queue", type=int, help="jobs waiting before 429 (default 100)")
+    p.add_argument("--tier", choices=["free", "paid"], help="pricing tier limits (default paid)")
+    p.add_argument("--encryption-key-file", help="32-byte key file for encryption at rest")
+    p.add_argument(
+        "--allow-insecure-http",
+        action="store_true",
+        default=None,
+        help="allow plain HTTP on a non-loopback host",
+    )
+    p.add_argument("--log-level", help="debug, info (default), warning or error")
+    return p
+
+
+def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``argv`` (flags) over ``environ`` (``OCR_EMULATOR_*``).
+
+    Generates an API key when none is configured. Raises :class:`SettingsError` for bad values;
+    argparse exits for unknown flags.
+    """
+    env = dict(os.environ if environ is None else environ)
+    args = build_parser().parse_args(argv)
+
+    def pick(name: str) -> str | None:
+        value = getattr(args, name)
+        if value is not None:
+            return str(value)
+        return env.get(ENV_PREFIX + name.upper())
+
+    def path(name: str) -> Path | None:
+        value = pick(name)
+        return Path(value).expanduser() if value else None
+
+    kwargs: dict[str, object] = {}
+    if (host := pick("host")) is not None:
+        kwargs["host"] = host
+    if (port := pick("port")) is not None:
+        kwargs["port"] = _env_int("PORT", port)
+    if (workers := pick("workers")) is not None:
+        kwargs["workers"] = _env_int("WORKERS", workers)
+    if (max_queue := pick("max_queue")) is not None:
+        kwargs["max_queue"] = _env_int("MAX_QUEUE", max_queue)
+    if (tier := pick("tier")) is not None:
+        kwargs["tier"] = tier
+    if (retention := pick("retention")) is not None:
+        kwargs["retention"] = parse_duration(retention)
+    if (log_level := pick("log_level")) is not None:
+        kwargs["log_level"] = log_level.lower()
+    for flag in ("tls", "allow_insecure_http"):
+        value = getattr(args, flag)
+        if value is None and (raw := env.get(ENV_PREFIX + flag.upper())) is not None:
+            value = _env_flag(raw)
+        if value is not None:
+            kwargs[flag] = bool(value)
+    for name in ("tls_cert", "tls_key", "tls_ca_out", "data_dir", "encryption_key_file"):
+        if (p := path(name)) is not None:
+            kwargs[name] = p
+
+    keys: list[str] = list(args.api_key or [])
+    if not keys and (raw_keys := env.get(ENV_PREFIX + "API_KEY")):
+        keys = [k.strip() for k in raw_keys.split(",") if k.strip()]
+    if not keys:
+        keys = [secrets.token_hex(16)]
+        kwargs["generated_api_key"] = True
+    kwargs["api_keys"] = tuple(keys)
+    return Settings(**kwargs)  # type: ignore[arg-type]
