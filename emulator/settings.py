@@ -78,6 +78,10 @@ class Settings:
             raise SettingsError(f"--tier must be 'free' or 'paid', not {self.tier!r}")
         if not timedelta(0) <= self.retention <= MAX_RETENTION:
             raise SettingsError("--retention must be between 0 and 7d")
+        if self.log_level.lower() not in {"debug", "info", "warning", "error"}:
+            raise SettingsError(
+                f"--log-level must be debug, info, warning or error, not {self.log_level!r}"
+            )
         if (self.tls_cert is None) != (self.tls_key is None):
             raise SettingsError("--tls-cert and --tls-key go together")
         if self.tls_cert is not None and not self.tls:

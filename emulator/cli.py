@@ -1,0 +1,43 @@
+"""The ``ocr-emulator`` command (also ``python -m emulator``)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+
+from emulator.settings import SettingsError, load
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr; stdout carries only the startup line so scripts can parse it."""
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # uvicorn repeats what the startup line says; keep its chatter to warnings.
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse flags and environment, print the startup line, serve until SIGTERM/SIGINT."""
+    try:
+        settings = load(argv)
+    except SettingsError as error:
+        print(f"ocr-emulator: error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    # Imported late so that `--help` and bad flags answer without loading the server stack.
+    from emulator.server import serve
+
+    try:
+        return serve(settings)
+    except OSError as error:
+        print(f"ocr-emulator: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,220 @@
+"""Serving the app with uvicorn on a real socket: for the CLI, and in a background thread for
+tests, notebooks and the README quickstart (:func:`run_in_thread`).
+
+The socket is bound here rather than by uvicorn so that ``--port 0`` yields the real port
+before serving starts, and the one startup line can name it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import signal
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+from starlette.applications import Starlette
+
+from emulator import tls
+from emulator.app import create_app
+from emulator.clock import Clock
+from emulator.jobs import EngineFactory
+from emulator.service import ReadService
+from emulator.settings import Settings
+
+log = logging.getLogger("emulator.server")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where a running emulator listens, and what a client needs to talk to it."""
+
+    url: str
+    """Base URL to give a Read client, e.g. ``http://127.0.0.1:5000`` (no ``/vision/v3.2``)."""
+    api_key: str
+    """A key the emulator accepts."""
+    ca_path: Path | None
+    """The generated CA certificate to trust, when TLS uses one."""
+    port: int
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host:port`` (``port`` 0 picks a free one)."""
+    family = socket.AF_INET
+    bare = host.strip("[]")
+    try:
+        if ipaddress.ip_address(bare).version == 6:
+            family = socket.AF_INET6
+    except ValueError:
+        infos = socket.getaddrinfo(bare, port, type=socket.SOCK_STREAM)
+        family, bare = infos[0][0], str(infos[0][4][0])
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((bare, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def endpoint_url(host: str, port: int, secure: bool) -> str:
+    """The base URL a client should use for a server on ``host:port``."""
+    bare = host.strip("[]")
+    try:
+        address = ipaddress.ip_address(bare)
+    except ValueError:
+        shown = bare
+    else:
+        if address.is_unspecified:
+            # Listening on every interface: loopback is the address that surely works here.
+            address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+        shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"{'https' if secure else 'http'}://{shown}:{port}"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that a SIGTERM/SIGINT ends in a clean exit (status 0).
+
+    uvicorn shuts down gracefully on those signals and then re-raises them, which makes the
+    process die of the signal; here the graceful shutdown is the whole answer.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        handled = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
+def build_server(app: Starlette, context: ssl.SSLContext | None) -> uvicorn.Server:
+    """A uvicorn server for ``app``, using our TLS context (TLS >= 1.2) when given.
+
+    uvicorn's own ``ssl_version`` cannot set a minimum version, so the context is built by
+    :mod:`emulator.tls` and handed over through ``ssl_context_factory``.
+    """
+    factory: Callable[[uvicorn.Config, Callable[[], ssl.SSLContext]], ssl.SSLContext] | None = None
+    if context is not None:
+
+        def factory(
+            config: uvicorn.Config, default: Callable[[], ssl.SSLContext]
+        ) -> ssl.SSLContext:
+            return context
+
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        access_log=False,  # the app logs every request itself, without secrets
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=10,
+        ssl_context_factory=factory,
+    )
+    return _Server(config)
+
+
+@dataclass
+class _Prepared:
+    app: Starlette
+    sock: socket.socket
+    server: uvicorn.Server
+    endpoint: Endpoint
+
+
+def _prepare(
+    settings: Settings,
+    engine_factory: EngineFactory | None,
+    clock: Clock | None,
+    app: Starlette | None,
+) -> _Prepared:
+    material = tls.prepare(settings) if settings.tls else None
+    app = app or create_app(settings, engine_factory=engine_factory, clock=clock)
+    sock = bind_socket(settings.host, settings.port)
+    port = int(sock.getsockname()[1])
+    endpoint = Endpoint(
+        url=endpoint_url(settings.host, port, settings.tls),
+        api_key=settings.api_keys[0],
+        ca_path=material.ca_path if material else None,
+        port=port,
+    )
+    server = build_server(app, material.context if material else None)
+    return _Prepared(app, sock, server, endpoint)
+
+
+def startup_line(settings: Settings, endpoint: Endpoint) -> str:
+    """The one line printed at start: endpoint, CA path with TLS, key when generated."""
+    parts = [f"OCR emulator (Read v3.2) listening on {endpoint.url}"]
+    if endpoint.ca_path is not None:
+        parts.append(f"CA certificate: {endpoint.ca_path}")
+    if settings.generated_api_key:
+        parts.append(f"API key: {endpoint.api_key}")
+    return " | ".join(parts)
+
+
+def serve(settings: Settings, *, engine_factory: EngineFactory | None = None) -> int:
+    """Run the emulator in the foreground until SIGTERM/SIGINT; return the exit status."""
+    prepared = _prepare(settings, engine_factory, None, None)
+    print(startup_line(settings, prepared.endpoint), flush=True)
+    try:
+        prepared.server.run(sockets=[prepared.sock])
+    finally:
+        prepared.sock.close()
+    return 0 if prepared.server.started else 1
+
+
+@contextlib.contextmanager
+def run_in_thread(
+    settings: Settings,
+    *,
+    engine_factory: EngineFactory | None = None,
+    clock: Clock | None = None,
+    app: Starlette | None = None,
+    wait_ready: bool = True,
+    timeout: float = 120.0,
+) -> Iterator[Endpoint]:
+    """Start the emulator on a real socket in a background thread; yield its endpoint.
+
+    Waits until the server accepts connections and, with ``wait_ready``, until the engines
+    are loaded. Stops the server (gracefully) when the block exits::
+
+        with run_in_thread(Settings(api_keys=("k",), port=0)) as endpoint:
+            client = ComputerVisionClient(endpoint.url, CognitiveServicesCredentials("k"))
+    """
+    prepared = _prepare(settings, engine_factory, clock, app)
+    server = prepared.server
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [prepared.sock]}, name="ocr-emulator", daemon=True
+    )
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        service: ReadService = prepared.app.state.service
+        while not server.started or (wait_ready and not service.queue.ready):
+            if not thread.is_alive():
+                raise RuntimeError("the emulator failed to start")
+            if time.monotonic() > deadline:
+                raise TimeoutError("the emulator did not become ready in time")
+            if service.queue.error:
+                raise RuntimeError(f"the OCR engine failed to load: {service.queue.error}")
+            time.sleep(0.02)
+        yield prepared.endpoint
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        prepared.sock.close()
