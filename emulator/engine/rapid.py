@@ -56,6 +56,8 @@ _REC_MODEL = "PP-OCRv6_rec_small.onnx"
 # Lines at least this elongated have a trustworthy axis; shorter boxes (a digit, a bullet)
 # follow the page.
 _AXIS_ASPECT = 2.0
+# Lines at least this elongated are long enough for their box angle to measure skew.
+_SKEW_ASPECT = 4.0
 # How many of the longest lines vote on "upright or upside down".
 _FLIP_SAMPLE = 8
 # The upside-down reading must beat the upright one by this much mean confidence to flip the
@@ -341,21 +343,26 @@ def line_axes(quads: FloatArray) -> tuple[FloatArray, FloatArray, FloatArray]:
 
 
 def dominant_axis(axes: FloatArray, lengths: FloatArray, aspects: FloatArray) -> float:
-    """The page's text axis in [-90, 90): the length-weighted circular mean of the elongated
-    lines' axes (angles doubled, since an axis has no direction). 0 when nothing is elongated."""
-    mask = aspects >= _AXIS_ASPECT
-    if not mask.any():
-        return 0.0
+    """The page's text axis in [-90, 90).
+
+    Measured as the length-weighted circular mean (angles doubled, since an axis has no
+    direction) of the long lines' axes, which also gives the skew. The angle of a short box
+    (a word or two) is too noisy for skew, so a page of only short boxes gets their axis
+    snapped to a multiple of 90 degrees; 0 when nothing is elongated at all.
+    """
+    mask = aspects >= _SKEW_ASPECT
+    snap = not mask.any()
+    if snap:
+        mask = aspects >= _AXIS_ASPECT
+        if not mask.any():
+            return 0.0
     doubled = np.radians(axes[mask] * 2.0)
     weights = lengths[mask]
-    angle = (
-        math.degrees(
-            math.atan2(
-                float((np.sin(doubled) * weights).sum()), float((np.cos(doubled) * weights).sum())
-            )
-        )
-        / 2.0
-    )
+    y = float((np.sin(doubled) * weights).sum())
+    x = float((np.cos(doubled) * weights).sum())
+    angle = math.degrees(math.atan2(y, x)) / 2.0
+    if snap:
+        angle = 90.0 * round(angle / 90.0)
     return (angle + 90.0) % 180.0 - 90.0
 
 

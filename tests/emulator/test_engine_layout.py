@@ -1,0 +1,60 @@
+"""Reading order over boxes, without the engine: basic rows and natural columns/blocks."""
+
+from __future__ import annotations
+
+from emulator.engine.layout import Box, basic_order, group_rows, natural_order
+
+
+def _line(x: float, y: float, width: float, height: float = 20.0) -> Box:
+    return (x, y, x + width, y + height)
+
+
+def test_empty_and_single() -> None:
+    assert basic_order([]) == []
+    assert natural_order([]) == []
+    assert natural_order([_line(0, 0, 100)]) == [0]
+
+
+def test_basic_reads_rows_top_to_bottom_left_to_right() -> None:
+    boxes = [_line(300, 0, 100), _line(0, 2, 100), _line(0, 40, 250)]
+    assert basic_order(boxes) == [1, 0, 2]
+
+
+def test_rows_tolerate_the_slope_of_a_slightly_skewed_scan() -> None:
+    # Three words of one row drifting down by 6 px each, next row 30 px lower.
+    boxes = [_line(0, 0, 80), _line(100, 6, 80), _line(200, 12, 80), _line(0, 30, 80)]
+    assert group_rows(boxes) == [[0, 1, 2], [3]]
+
+
+def _two_columns(rows: int = 6) -> list[Box]:
+    # Lines of both columns on a shared baseline grid, 16 characters wide or more (prose).
+    left = [_line(0, 30 * r, 380) for r in range(rows)]
+    right = [_line(420, 30 * r, 380) for r in range(rows)]
+    return left + right
+
+
+def test_natural_reads_two_columns_column_by_column() -> None:
+    boxes = _two_columns()
+    assert natural_order(boxes) == list(range(12))
+    # basic interleaves the columns row by row
+    assert basic_order(boxes)[:4] == [0, 6, 1, 7]
+
+
+def test_natural_puts_a_spanning_heading_first_and_a_footer_last() -> None:
+    boxes = [*_two_columns(), _line(0, -60, 800, 40), _line(0, 200, 800)]
+    assert natural_order(boxes) == [12, *range(12), 13]
+
+
+def test_natural_reads_a_table_row_by_row() -> None:
+    # Short cells on shared rows: a table, not three text columns.
+    boxes = []
+    for r in range(5):
+        boxes += [_line(0, 30 * r, 90), _line(300, 30 * r, 60), _line(500, 30 * r, 70)]
+    assert natural_order(boxes) == list(range(15))
+
+
+def test_natural_keeps_paragraphs_of_a_column_together() -> None:
+    # Left column has a paragraph break the right column does not share.
+    left = [_line(0, 0, 380), _line(0, 30, 380), _line(0, 90, 380), _line(0, 120, 380)]
+    right = [_line(420, 0, 380), _line(420, 30, 380), _line(420, 60, 380)]
+    assert natural_order(left + right) == list(range(7))
