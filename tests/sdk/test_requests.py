@@ -40,7 +40,7 @@ def only_request(httpx_mock: HTTPXMock) -> httpx.Request:
     [["1", "3-5", "7-"], ["-2"], ["a b", "ü/,", "x&y=z"], ["2", "3"]],
 )
 def test_pages_are_encoded_like_msrest(pages: list[str]) -> None:
-    expected = Serializer().query("pages", pages, "[str]", div=",")
+    expected = Serializer().query("pages", pages, "[str]", div=",")  # type: ignore[no-untyped-call]
     assert _query(language=None, pages=pages, model_version=None, reading_order=None) == (
         f"pages={expected}"
     )
@@ -48,7 +48,7 @@ def test_pages_are_encoded_like_msrest(pages: list[str]) -> None:
 
 @pytest.mark.parametrize("value", ["en", "zh-Hans", "2022-04-30", "latest-preview", "a b/&"])
 def test_scalar_parameters_are_encoded_like_msrest(value: str) -> None:
-    expected = Serializer().query("x", value, "str")
+    expected = Serializer().query("x", value, "str")  # type: ignore[no-untyped-call]
     query = _query(language=value, pages=None, model_version=value, reading_order=value)
     assert query == f"language={expected}&model-version={expected}&readingOrder={expected}"
 

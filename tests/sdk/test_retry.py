@@ -347,7 +347,7 @@ async def test_a_stream_that_cannot_rewind_is_sent_once(
 
     httpx_mock.add_response(method="POST", status_code=503)
     with pytest.raises(ServiceError):
-        await resolve(make_client().begin_read(Pipe()))
+        await resolve(make_client().begin_read(Pipe()))  # type: ignore[arg-type]
     assert [r.content for r in httpx_mock.get_requests()] == [b"streamed"]
     assert clock.sleeps == []
 
