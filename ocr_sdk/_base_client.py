@@ -262,13 +262,6 @@ def error_from_response(response: httpx.Response, *, now: float) -> OcrError:
             message = body.strip()[:500]
         else:
             message = response.reason_phrase or f"HTTP {status}"
-    kwargs = {
-        "status_code": status,
-        "code": code,
-        "request_id": _request_id(response.headers, body),
-        "retry_after": parse_retry_after(response.headers.get("retry-after"), now=now),
-        "body": body,
-    }
     cls: type[OcrError]
     if status in (401, 403):
         cls = AuthenticationError
@@ -283,7 +276,14 @@ def error_from_response(response: httpx.Response, *, now: float) -> OcrError:
     else:
         # 408 and unexpected statuses (a 3xx, or a 2xx where another was required).
         cls = OcrError
-    return cls(message, **kwargs)  # type: ignore[arg-type]
+    return cls(
+        message,
+        status_code=status,
+        code=code,
+        request_id=_request_id(response.headers, body),
+        retry_after=parse_retry_after(response.headers.get("retry-after"), now=now),
+        body=body,
+    )
 
 
 class BaseClient:

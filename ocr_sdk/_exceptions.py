@@ -2,9 +2,11 @@
 
 ::
 
-    OcrError                      base: .status_code .code .message .request_id .body
+    OcrError                      base: .status_code .code .message .request_id .body;
+    │                             raised as-is for 408, other unexpected statuses and
+    │                             success responses the SDK cannot use
     ├── AuthenticationError       401, 403: missing, wrong or unauthorised key
-    ├── InvalidRequestError       400, 415 and other 4xx (.code e.g. "InvalidImageFormat")
+    ├── InvalidRequestError       400, 415, other 4xx but 408 (.code e.g. "InvalidImageFormat")
     ├── NotFoundError             404: unknown or expired (after 48 h) operation
     ├── RateLimitError            429 (.retry_after in seconds, or None)
     ├── ServiceError              5xx
