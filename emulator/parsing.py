@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from starlette.requests import ClientDisconnect
+
 from emulator import contract, errors
 from emulator.engine.base import ReadingOrder
 
@@ -164,10 +166,14 @@ async def read_body(
         if declared > max_bytes:
             raise too_large(max_bytes)
     buffer = bytearray()
-    async for chunk in chunks:
-        buffer += chunk
-        if len(buffer) > max_bytes:
-            raise too_large(max_bytes)
+    try:
+        async for chunk in chunks:
+            buffer += chunk
+            if len(buffer) > max_bytes:
+                raise too_large(max_bytes)
+    except ClientDisconnect:
+        # Nobody is left to read the answer, but it must not surface as a server error.
+        raise errors.bad_argument("The client disconnected before the body was complete.") from None
     return bytes(buffer)
 
 

@@ -399,3 +399,40 @@ def test_contract_copy_matches_the_shared_contract() -> None:
     if not shared.is_file():
         pytest.skip("shared contract not beside the repository")
     assert contract.openapi_bytes() == shared.read_bytes()
+
+
+async def test_client_disconnect_mid_upload_is_not_a_server_error(h: Harness) -> None:
+    incoming = [
+        {"type": "http.request", "body": b"\x89PNG\r\n", "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": ANALYZE,
+        "raw_path": ANALYZE.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"emulator.test"),
+            (b"content-type", b"application/octet-stream"),
+            (b"transfer-encoding", b"chunked"),
+            (b"ocp-apim-subscription-key", HEADERS["Ocp-Apim-Subscription-Key"].encode()),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("emulator.test", 80),
+    }
+    await h.app(scope, receive, send)
+    assert sent[0]["status"] == 400
+    assert h.queue is not None and h.queue.depth == 0
