@@ -1,33 +1,13 @@
-"""End-to-end fixtures: the emulator on a real socket in a background thread."""
+"""End-to-end fixtures: a localhost file server for URL reads."""
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from http.server import ThreadingHTTPServer
 
 import pytest
-
-E2E_KEY = "e2e-key-0123456789abcdef"
-
-
-class StaticFiles(BaseHTTPRequestHandler):
-    """Serves ``files`` (path -> bytes) over plain HTTP on localhost."""
-
-    files: ClassVar[dict[str, bytes]] = {}
-
-    def do_GET(self) -> None:
-        body = self.files.get(self.path)
-        self.send_response(200 if body is not None else 404)
-        self.send_header("Content-Length", str(len(body or b"")))
-        self.end_headers()
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            self.wfile.write(body or b"")
-
-    def log_message(self, *args: Any) -> None:
-        pass
+from _e2e_support import StaticFiles
 
 
 @pytest.fixture

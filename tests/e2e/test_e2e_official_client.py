@@ -10,13 +10,13 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
+from _e2e_support import E2E_KEY
 from azure.cognitiveservices.vision.computervision import ComputerVisionClient
 from azure.cognitiveservices.vision.computervision.models import (
     ComputerVisionOcrErrorException,
     OperationStatusCodes,
     ReadOperationResult,
 )
-from conftest import E2E_KEY
 from msrest.authentication import CognitiveServicesCredentials
 
 from emulator.server import Endpoint, run_in_thread

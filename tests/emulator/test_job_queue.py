@@ -8,7 +8,7 @@ import threading
 import time
 from typing import Any
 
-from conftest import ANALYZE, BINARY, Harness, MakeHarness
+from _harness import ANALYZE, BINARY, Harness, MakeHarness
 
 from emulator.clock import utc_now
 from emulator.crypto import RecordCipher

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import MakeHarness
+from _harness import MakeHarness
 
 from emulator.crypto import KEY_FILE_NAME, DecryptionError, RecordCipher
 from emulator.store import DB_FILE_NAME, Job, JobOptions, MemoryStore, SqliteStore, Store

@@ -5,31 +5,17 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from conftest import ANALYZE, BINARY, HEADERS, RESULTS, Harness, MakeHarness
+from _harness import ANALYZE, BINARY, HEADERS, RESULTS, Harness, MakeHarness, assert_error
 
 from emulator import contract
 
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
-
-
-def assert_error(
-    response: httpx.Response, status: int, code: str, validate: Callable[[str, Any], None]
-) -> dict[str, Any]:
-    """The response is a flat service error with ``code`` and a request id."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body: dict[str, Any] = response.json()
-    validate("ComputerVisionOcrError", body)
-    assert body["code"] == code
-    assert body["message"]
-    assert body["requestId"] == response.headers["apim-request-id"]
-    return body
 
 
 async def test_stream_submit_answers_202_with_operation_location(h: Harness, png: Any) -> None:

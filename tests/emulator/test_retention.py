@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from conftest import MakeHarness
+from _harness import MakeHarness
 
 
 async def test_result_expires_after_retention(

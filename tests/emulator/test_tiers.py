@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import ANALYZE, BINARY, MakeHarness
-from test_protocol import assert_error
+from _harness import ANALYZE, BINARY, MakeHarness, assert_error
 
 
 async def test_free_tier_reads_only_the_first_two_pages(

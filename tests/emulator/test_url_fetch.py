@@ -11,8 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
 
 import pytest
-from conftest import ANALYZE, MakeHarness
-from test_protocol import assert_error
+from _harness import ANALYZE, MakeHarness, assert_error
 
 JSON = {"Content-Type": "application/json; charset=utf-8"}
 

@@ -1,0 +1,68 @@
+"""Helpers for in-process emulator tests (constants, the harness, error assertions); the
+fixtures that build harnesses live in ``conftest.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from starlette.applications import Starlette
+
+from emulator.engine.fake import FakeEngine
+from emulator.jobs import ManualJobQueue
+from emulator.service import ReadService
+
+KEY = "test-key-0123456789"
+HEADERS = {"Ocp-Apim-Subscription-Key": KEY}
+ANALYZE = "/vision/v3.2/read/analyze"
+RESULTS = "/vision/v3.2/read/analyzeResults"
+BINARY = {"Content-Type": "application/octet-stream"}
+
+
+@dataclass
+class Harness:
+    """One emulator app and an authenticated client for it."""
+
+    app: Starlette
+    client: httpx.AsyncClient
+    engine: FakeEngine
+    queue: ManualJobQueue | None
+
+    @property
+    def service(self) -> ReadService:
+        service: ReadService = self.app.state.service
+        return service
+
+    async def submit(self, data: bytes, params: dict[str, str] | None = None) -> str:
+        """POST ``data`` as a stream; assert 202; return the operation id."""
+        response = await self.client.post(ANALYZE, params=params, content=data, headers=BINARY)
+        assert response.status_code == 202, response.text
+        return response.headers["Operation-Location"].rsplit("/", 1)[-1]
+
+    async def get(self, operation_id: str) -> httpx.Response:
+        """GET the operation."""
+        return await self.client.get(f"{RESULTS}/{operation_id}")
+
+    def run(self) -> list[str]:
+        """Run every queued job now (manual queue only)."""
+        assert self.queue is not None
+        return self.queue.run_all()
+
+
+MakeHarness = Callable[..., Awaitable[Harness]]
+
+
+def assert_error(
+    response: httpx.Response, status: int, code: str, validate: Callable[[str, Any], None]
+) -> dict[str, Any]:
+    """The response is a flat service error with ``code`` and a request id."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    body: dict[str, Any] = response.json()
+    validate("ComputerVisionOcrError", body)
+    assert body["code"] == code
+    assert body["message"]
+    assert body["requestId"] == response.headers["apim-request-id"]
+    return body
