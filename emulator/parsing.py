@@ -8,7 +8,7 @@ from :mod:`emulator.errors`.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -151,10 +151,19 @@ def too_large(max_bytes: int) -> errors.ServiceError:
     )
 
 
+def json_too_large(max_bytes: int) -> errors.ServiceError:
+    """The error for a URL request whose JSON body is implausibly large."""
+    return errors.bad_argument(f"The JSON body is larger than {max_bytes} bytes.")
+
+
 async def read_body(
-    chunks: AsyncIterator[bytes], max_bytes: int, content_length: str | None = None
+    chunks: AsyncIterator[bytes],
+    max_bytes: int,
+    content_length: str | None = None,
+    too_big: Callable[[int], errors.ServiceError] = too_large,
 ) -> bytes:
-    """Read a request body (chunked or not) and stop as soon as it exceeds ``max_bytes``.
+    """Read a request body (chunked or not) and stop as soon as it exceeds ``max_bytes``,
+    raising ``too_big(max_bytes)``.
 
     A declared Content-Length over the cap is refused before reading anything.
     """
@@ -164,13 +173,13 @@ async def read_body(
         except ValueError:
             raise errors.bad_argument("Invalid Content-Length header.") from None
         if declared > max_bytes:
-            raise too_large(max_bytes)
+            raise too_big(max_bytes)
     buffer = bytearray()
     try:
         async for chunk in chunks:
             buffer += chunk
             if len(buffer) > max_bytes:
-                raise too_large(max_bytes)
+                raise too_big(max_bytes)
     except ClientDisconnect:
         # Nobody is left to read the answer, but it must not surface as a server error.
         raise errors.bad_argument("The client disconnected before the body was complete.") from None

@@ -51,7 +51,9 @@ async def analyze(request: Request) -> Response:
     if kind == "stream":
         document = await parsing.read_body(request.stream(), limits.max_bytes, length)
     else:
-        body = await parsing.read_body(request.stream(), MAX_JSON_BODY, length)
+        body = await parsing.read_body(
+            request.stream(), MAX_JSON_BODY, length, parsing.json_too_large
+        )
         url = parsing.parse_url_body(body)
         document = await fetch.download(url, limits.max_bytes, service.settings.url_timeout)
     job = await run_in_threadpool(service.submit, document, query)

@@ -218,6 +218,7 @@ async def test_unsupported_media_type(
         (b'{"url": "http://[fe80::1]/a.png"}', "InvalidImageUrl"),
         (b'{"url": "http://metadata.google.internal/x"}', "InvalidImageUrl"),
         (b'{"url": "http://host.invalid/a.png"}', "FailedToDownloadImage"),
+        (b'{"url": "http://x/' + b"a" * 70000 + b'"}', "BadArgument"),
     ],
 )
 async def test_bad_url_requests(h: Harness, validate: Any, body: bytes, code: str) -> None:
