@@ -78,7 +78,14 @@ class ReadService:
         if not document:
             raise errors.invalid_image_size("The request body is empty: send the document's bytes.")
         limits = self.settings.limits
-        info = documents.inspect(document, limits)
+        try:
+            info = documents.inspect(document, limits)
+        except errors.ServiceError:
+            raise
+        except Exception as error:
+            # Whatever a decoder trips over in the client's bytes is bad input, not our 500.
+            log.warning("document rejected by the decoder: %s", type(error).__name__)
+            raise errors.invalid_image_format() from None
         pages = documents.select_pages(query.pages, info.page_count, limits)
         now = self.clock()
         job = Job(
