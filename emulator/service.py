@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from emulator import documents, errors
+from emulator import documents, errors, parsing
 from emulator.clock import Clock
 from emulator.jobs import JobQueue, JobRunner, QueueFullError
 from emulator.parsing import AnalyzeQuery
@@ -76,7 +76,7 @@ class ReadService:
     def submit(self, document: bytes, query: AnalyzeQuery) -> Job:
         """Validate ``document`` and accept it as a new job (status ``notStarted``)."""
         if not document:
-            raise errors.invalid_image_size("The request body is empty: send the document's bytes.")
+            raise parsing.empty_document()
         limits = self.settings.limits
         try:
             info = documents.inspect(document, limits)
