@@ -23,11 +23,16 @@ __all__ = ["Box", "basic_order", "group_rows", "natural_order"]
 
 # A gutter must be at least this many median line heights wide to separate columns; word
 # spaces inside a detected line never reach it, column gutters in print always do.
-_MIN_GUTTER = 0.9
+_MIN_GUTTER = 0.4
 # Lines whose vertical overlap is at least this share of the smaller height sit on one row.
 _ROW_OVERLAP = 0.5
 # Lines this many heights wide (about 15 characters) are prose; table cells are shorter.
 _PROSE_ASPECT = 9.0
+# Lines crossing a column gutter that are narrower than this share of the region are set aside
+# (captions, pull quotes) instead of ending the columns.
+_ASIDE_WIDTH = 0.5
+# Share of a box's height (around its middle) that must clear the next line for a cut.
+_CORE = 0.6
 # Share of lines with a partner on the same row across a gutter above which pieces are cells.
 _ALIGNED_SHARE = 0.6
 
@@ -77,11 +82,119 @@ def basic_order(boxes: Sequence[Box]) -> list[int]:
 
 
 def natural_order(boxes: Sequence[Box]) -> list[int]:
-    """Columns and blocks in reading order (``readingOrder=natural``), by recursive XY-cut."""
+    """Columns and blocks in reading order (``readingOrder=natural``).
+
+    The page is cut into horizontal bands at every white row. Consecutive bands that share a
+    vertical gutter form a *column section*; each of its columns is read to the end (and
+    ordered the same way inside, recursively) before the next. A band that crosses the gutter
+    with a long line (a full-width heading or paragraph) ends the section; short lines that sit
+    in the gutter (a caption, a pull quote) are set aside and read after the section. A section
+    whose columns look like a table's cells is read band by band, i.e. row by row.
+    """
     if not boxes:
         return []
     line_height = median(_height(b) for b in boxes)
-    return _xy_cut(boxes, list(range(len(boxes))), line_height)
+    return _order(boxes, list(range(len(boxes))), line_height * _MIN_GUTTER)
+
+
+def _order(boxes: Sequence[Box], idx: list[int], min_gutter: float) -> list[int]:
+    if len(idx) <= 1:
+        return list(idx)
+    bands = _split(boxes, idx, [c for c, _ in _gaps([_core_rows(boxes[i]) for i in idx], 1e-6)], 1)
+    left = min(boxes[i][0] for i in idx)
+    right = max(boxes[i][2] for i in idx)
+    sections: list[_Section] = []
+    for band in bands:
+        if sections and sections[-1].absorb(boxes, band, min_gutter, right - left):
+            continue
+        carried = sections[-1].split_off_last(boxes, band, min_gutter) if sections else []
+        sections.append(_Section(boxes, carried + band, min_gutter))
+    out: list[int] = []
+    for section in sections:
+        out.extend(section.read(boxes, min_gutter))
+    return out
+
+
+class _Section:
+    """Consecutive bands read together: either plain rows, or columns split by a gutter."""
+
+    def __init__(self, boxes: Sequence[Box], band: list[int], min_gutter: float) -> None:
+        self.bands = [band]
+        self.lines = list(band)
+        self.aside: list[int] = []
+        self.gutters = _interior_gutters(boxes, self.lines, min_gutter)
+
+    def absorb(
+        self, boxes: Sequence[Box], band: list[int], min_gutter: float, width: float
+    ) -> bool:
+        """Take ``band`` into this section if the section's structure continues through it."""
+        gutters = _interior_gutters(boxes, self.lines + band, min_gutter)
+        if gutters:
+            self._take(band, [], gutters)
+            return True
+        if not self.gutters:
+            # Plain rows go on, unless the band starts columns with the last row.
+            if len(self.bands) > 1 and _interior_gutters(boxes, self.bands[-1] + band, min_gutter):
+                return False
+            self._take(band, [], [])
+            return True
+        # The band crosses the gutters: keep the columns if only short lines do.
+        crossing = [i for i in band if any(_crosses(boxes[i], g) for g in self.gutters)]
+        if any(_width(boxes[i]) > _ASIDE_WIDTH * width for i in crossing):
+            return False
+        rest = [i for i in band if i not in crossing]
+        gutters = _interior_gutters(boxes, self.lines + rest, min_gutter) if rest else self.gutters
+        if not gutters:
+            return False
+        self._take(rest, crossing, gutters)
+        return True
+
+    def split_off_last(self, boxes: Sequence[Box], band: list[int], min_gutter: float) -> list[int]:
+        """The last band, removed, when it and ``band`` start columns; else nothing."""
+        if self.gutters or len(self.bands) < 2:
+            return []
+        if not _interior_gutters(boxes, self.bands[-1] + band, min_gutter):
+            return []
+        last = self.bands.pop()
+        self.lines = [i for i in self.lines if i not in set(last)]
+        return last
+
+    def _take(self, band: list[int], aside: list[int], gutters: list[tuple[float, float]]) -> None:
+        if band:
+            self.bands.append(band)
+            self.lines.extend(band)
+        self.aside.extend(aside)
+        self.gutters = gutters
+
+    def read(self, boxes: Sequence[Box], min_gutter: float) -> list[int]:
+        if not self.gutters:
+            out = [i for band in self.bands for i in basic_order_of(boxes, band)]
+        else:
+            cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
+            columns = _split(boxes, self.lines, cuts, 0)
+            if _looks_like_cells(boxes, columns):
+                out = [i for band in self.bands for i in basic_order_of(boxes, band)]
+            else:
+                out = [i for col in columns for i in _order(boxes, col, min_gutter)]
+        return out + basic_order_of(boxes, self.aside)
+
+
+def _interior_gutters(
+    boxes: Sequence[Box], idx: list[int], min_gutter: float
+) -> list[tuple[float, float]]:
+    """White vertical strips at least ``min_gutter`` wide with lines on both sides."""
+    spans = sorted((boxes[i][0], boxes[i][2]) for i in idx)
+    out = []
+    reach = spans[0][1]
+    for start, end in spans[1:]:
+        if start - reach >= min_gutter:
+            out.append((reach, start))
+        reach = max(reach, end)
+    return out
+
+
+def _crosses(box: Box, gutter: tuple[float, float]) -> bool:
+    return box[0] < gutter[1] and box[2] > gutter[0]
 
 
 def _gaps(intervals: list[tuple[float, float]], min_gap: float) -> list[tuple[float, float]]:
@@ -124,29 +237,11 @@ def _looks_like_cells(boxes: Sequence[Box], parts: list[list[int]]) -> bool:
     return total > 0 and aligned / total >= _ALIGNED_SHARE
 
 
-def _xy_cut(boxes: Sequence[Box], idx: list[int], line_height: float) -> list[int]:
-    if len(idx) <= 1:
-        return list(idx)
-    x_cuts = [
-        c for c, _ in _gaps([(boxes[i][0], boxes[i][2]) for i in idx], _MIN_GUTTER * line_height)
-    ]
-    if x_cuts:
-        columns = _split(boxes, idx, x_cuts, 0)
-        if not _looks_like_cells(boxes, columns):
-            return [i for col in columns for i in _xy_cut(boxes, col, line_height)]
-    y_cuts = _gaps([(boxes[i][1], boxes[i][3]) for i in idx], 1e-6)
-    if y_cuts:
-        # The widest band of white space first (ties: the topmost), so a heading or a
-        # paragraph break splits before the lines of a column are separated.
-        widest = max(y_cuts, key=lambda c: (c[1], -c[0]))[0]
-        top, bottom = _split(boxes, idx, [widest], 1)
-        return _xy_cut(boxes, top, line_height) + _xy_cut(boxes, bottom, line_height)
-    if x_cuts:
-        # One band of cells with nothing to cut horizontally: left to right.
-        return [i for col in _split(boxes, idx, x_cuts, 0) for i in basic_order_of(boxes, col)]
-    return basic_order_of(boxes, idx)
-
-
 def basic_order_of(boxes: Sequence[Box], idx: Sequence[int]) -> list[int]:
     """:func:`basic_order` restricted to the lines ``idx``."""
     return [i for row in group_rows(boxes, idx) for i in row]
+
+
+def _core_rows(box: Box) -> tuple[float, float]:
+    centre, half = (box[1] + box[3]) / 2, (box[3] - box[1]) * _CORE / 2
+    return centre - half, centre + half

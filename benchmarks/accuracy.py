@@ -1,0 +1,274 @@
+"""Accuracy of the emulator's OCR on the real documents in ``../shared/eval/``.
+
+Runs the service's own code path (``emulator.documents`` to decode and rasterise, then
+``RapidOcrEngine.recognize``) over every document of the manifest and prints, per document and
+pooled over the corpus, for ``readingOrder=basic`` and ``natural``:
+
+* CER and WER (jiwer; the page texts joined top to bottom, whitespace normalised as the
+  corpus README prescribes);
+* bag-of-words error, which ignores order: ``1 - 2 * |ref & hyp| / (|ref| + |hyp|)`` over word
+  multisets, so that reading-order mistakes (high CER, low BoW) are told apart from reading
+  mistakes (both high);
+* ms/page: decoding plus recognition, wall clock on this machine.
+
+The same is printed for Tesseract (``tesseract`` binary, its defaults, ``-l eng``) when it is
+installed, and for RapidOCR's own defaults (``RapidOCR()(image)``) with ``--baseline``, which is
+the reference for the speed budget (at most 1.3x its ms/page).
+
+    .venv/bin/python benchmarks/accuracy.py [--baseline] [--only NAME ...] [--json FILE]
+
+The corpus is found at ``../shared/eval`` relative to the repository root (or ``--corpus``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jiwer
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from emulator import documents  # noqa: E402
+from emulator.engine.rapid import Orientation, RapidOcrEngine, order_lines  # noqa: E402
+
+DEFAULT_CORPUS = ROOT.parent / "shared" / "eval"
+
+
+def normalise(text: str) -> str:
+    """Runs of whitespace become one space (the corpus README's scoring rule)."""
+    return " ".join(text.split())
+
+
+def bow_error(ref: str, hyp: str) -> float:
+    """Order-free word error: ``1 - 2|R & H| / (|R| + |H|)`` over word multisets."""
+    r, h = Counter(ref.split()), Counter(hyp.split())
+    total = sum(r.values()) + sum(h.values())
+    return 0.0 if total == 0 else 1.0 - 2.0 * sum((r & h).values()) / total
+
+
+@dataclass
+class Score:
+    """Texts and timings of one system on one document (or pooled)."""
+
+    refs: list[str] = field(default_factory=list)
+    hyps: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    pages: int = 0
+
+    def add(self, ref: str, hyp: str, seconds: float, pages: int) -> None:
+        self.refs.append(normalise(ref))
+        self.hyps.append(normalise(hyp))
+        self.seconds += seconds
+        self.pages += pages
+
+    def cer(self) -> float:
+        return float(jiwer.cer(self.refs, self.hyps))
+
+    def wer(self) -> float:
+        return float(jiwer.wer(self.refs, self.hyps))
+
+    def bow(self) -> float:
+        return bow_error(" ".join(self.refs), " ".join(self.hyps))
+
+    def ms_per_page(self) -> float:
+        return 1000.0 * self.seconds / max(self.pages, 1)
+
+    def row(self) -> list[str]:
+        return [
+            f"{100 * self.cer():.1f}",
+            f"{100 * self.wer():.1f}",
+            f"{100 * self.bow():.1f}",
+            f"{self.ms_per_page():.0f}",
+        ]
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "cer": self.cer(),
+            "wer": self.wer(),
+            "bow": self.bow(),
+            "ms_per_page": self.ms_per_page(),
+            "pages": self.pages,
+        }
+
+
+PageRunner = Callable[[bytes], tuple[dict[str, str], float, int]]
+
+
+def emulator_runner(engine: RapidOcrEngine, dpi: float) -> PageRunner:
+    """The service's path: inspect, select every page, decode/rasterise, recognise.
+
+    Recognition runs once in ``natural`` order; ``basic`` is the same lines put in basic order
+    by the same function the engine uses, so both are measured without paying twice.
+    """
+
+    def run(data: bytes) -> tuple[dict[str, str], float, int]:
+        start = time.perf_counter()
+        limits = documents.Limits()
+        info = documents.inspect(data, limits)
+        pages = documents.select_pages(None, info.page_count, limits)
+        texts: dict[str, list[str]] = {"basic": [], "natural": []}
+        for page in documents.iter_pages(data, info, pages, dpi=dpi):
+            result = engine.recognize(page.image, reading_order="natural")
+            texts["natural"].append("\n".join(line.text for line in result.lines))
+            basic = order_lines(list(result.lines), Orientation(result.angle), "basic")
+            texts["basic"].append("\n".join(line.text for line in basic))
+        elapsed = time.perf_counter() - start
+        return {k: "\n".join(v) for k, v in texts.items()}, elapsed, len(pages)
+
+    return run
+
+
+def _page_images(data: bytes, dpi: float) -> Iterable[documents.PageImage]:
+    info = documents.inspect(data, documents.Limits())
+    return documents.iter_pages(data, info, range(1, info.page_count + 1), dpi=dpi)
+
+
+def rapidocr_default_runner(dpi: float) -> PageRunner:
+    """RapidOCR as it comes (``RapidOCR()(image)``, its own line order) on the same pages."""
+    from rapidocr import RapidOCR
+
+    ocr = RapidOCR(params={"Global.log_level": "warning"})
+
+    def run(data: bytes) -> tuple[dict[str, str], float, int]:
+        start = time.perf_counter()
+        texts = []
+        n = 0
+        for page in _page_images(data, dpi):
+            out = ocr(page.image)
+            texts.append("\n".join(out.txts or ()))
+            n += 1
+        return {"default": "\n".join(texts)}, time.perf_counter() - start, n
+
+    return run
+
+
+def tesseract_runner(dpi: float) -> PageRunner:
+    """Tesseract's defaults (``-l eng``, automatic page segmentation) on the same pages."""
+
+    def run(data: bytes) -> tuple[dict[str, str], float, int]:
+        texts = []
+        n = 0
+        elapsed = 0.0
+        with tempfile.TemporaryDirectory() as tmp:
+            for page in _page_images(data, dpi):
+                path = Path(tmp) / f"p{page.number}.png"
+                page.image.save(path)
+                start = time.perf_counter()
+                out = subprocess.run(
+                    ["tesseract", str(path), "-", "-l", "eng"],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                elapsed += time.perf_counter() - start
+                texts.append(out.stdout)
+                n += 1
+        return {"tesseract": "\n".join(texts)}, elapsed, n
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--only", nargs="*", help="document names to run (default: all)")
+    parser.add_argument("--dpi", type=float, default=documents.PDF_DPI, help="PDF raster dpi")
+    parser.add_argument("--threads", type=int, default=None, help="ONNX intra-op threads")
+    parser.add_argument("--det-max-side", type=int, default=None)
+    parser.add_argument("--baseline", action="store_true", help="also run RapidOCR's defaults")
+    parser.add_argument("--no-tesseract", action="store_true")
+    parser.add_argument("--json", type=Path, help="write the figures as JSON here")
+    parser.add_argument("--show", action="store_true", help="print each hypothesis text")
+    args = parser.parse_args(argv)
+    logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+
+    manifest = json.loads((args.corpus / "manifest.json").read_text(encoding="utf-8"))
+    if args.only:
+        manifest = [d for d in manifest if d["name"] in set(args.only)]
+
+    engine_kwargs: dict[str, int] = {}
+    if args.det_max_side:
+        engine_kwargs["det_max_side"] = args.det_max_side
+    engine = RapidOcrEngine(args.threads, **engine_kwargs)  # type: ignore[arg-type]
+    runners: dict[str, PageRunner] = {"emulator": emulator_runner(engine, args.dpi)}
+    if args.baseline:
+        runners["rapidocr"] = rapidocr_default_runner(args.dpi)
+    if not args.no_tesseract and shutil.which("tesseract"):
+        runners["tesseract"] = tesseract_runner(args.dpi)
+
+    systems = ["basic", "natural"] + [k for k in ("default", "tesseract") if _wanted(k, runners)]
+    per_doc: dict[str, dict[str, Score]] = {}
+    pooled = {s: Score() for s in systems}
+    for doc in manifest:
+        data = (args.corpus / doc["file"]).read_bytes()
+        truth = (args.corpus / doc["truth"]).read_text(encoding="utf-8")
+        scores = {s: Score() for s in systems}
+        for runner in runners.values():
+            texts, seconds, pages = runner(data)
+            for system, text in texts.items():
+                scores[system].add(truth, text, seconds, pages)
+                pooled[system].add(truth, text, seconds, pages)
+                if args.show:
+                    print(f"--- {doc['name']} [{system}]\n{text}\n", file=sys.stderr)
+        per_doc[doc["name"]] = scores
+        print(
+            f"{doc['name']}: " + "  ".join(f"{s} {scores[s].row()}" for s in systems),
+            file=sys.stderr,
+        )
+
+    print(_table(per_doc, pooled, systems))
+    if args.json:
+        payload = {
+            "documents": {n: {s: sc.as_dict() for s, sc in v.items()} for n, v in per_doc.items()},
+            "pooled": {s: sc.as_dict() for s, sc in pooled.items()},
+        }
+        args.json.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    return 0
+
+
+def _wanted(system: str, runners: dict[str, PageRunner]) -> bool:
+    return {"default": "rapidocr", "tesseract": "tesseract"}[system] in runners
+
+
+_LABEL = {
+    "basic": "emulator basic",
+    "natural": "emulator natural",
+    "default": "rapidocr defaults",
+    "tesseract": "tesseract",
+}
+
+
+def _table(
+    per_doc: dict[str, dict[str, Score]], pooled: dict[str, Score], systems: list[str]
+) -> str:
+    head = ["document", "pages"]
+    for s in systems:
+        head += [f"{_LABEL[s]} CER %", "WER %", "BoW %", "ms/page"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for name, scores in per_doc.items():
+        first = scores[systems[0]]
+        cells = [name, str(first.pages)]
+        for s in systems:
+            cells += scores[s].row()
+        lines.append("| " + " | ".join(cells) + " |")
+    cells = ["**pooled**", str(pooled[systems[0]].pages)]
+    for s in systems:
+        cells += [f"**{v}**" for v in pooled[s].row()]
+    lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
