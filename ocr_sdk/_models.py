@@ -16,12 +16,20 @@ succeeded operation plus ``.text``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 from pydantic.alias_generators import to_camel
+
+from . import _render
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from ._render import ImageSource
 
 __all__ = [
     "OperationStatus",
@@ -163,6 +171,46 @@ class Page(_WireModel):
         """The page's lines, one per line of text."""
         return "\n".join(line.text or "" for line in self.lines)
 
+    def draw(
+        self,
+        image: ImageSource,
+        *,
+        lines: bool = True,
+        words: bool = True,
+        line_color: str = _render.DEFAULT_LINE_COLOR,
+        word_color: str = _render.DEFAULT_WORD_COLOR,
+        width: int | None = None,
+    ) -> Image.Image:
+        """Draw this page's line and word polygons over its image; return a new RGB image.
+
+        ``image`` is the page as a Pillow image, a path, the bytes of an image file or a binary
+        file object. A multi-page image (TIFF) is read at this page's frame (``page - 1``);
+        the image passed in is not modified. Coordinates are scaled from the page's
+        ``width``/``height`` to the image's size, so an ``inch`` page (PDF) is drawn over any
+        rendering of it, and a smaller preview of a ``pixel`` page works too. PDF files
+        themselves are refused (``ValueError``): render the page first, e.g. with
+        ``pypdfium2``.
+
+        Lines are outlined in ``line_color`` and words in ``word_color``; ``lines=False`` or
+        ``words=False`` leaves one out. ``width`` is the word outline in pixels (lines get
+        twice that); by default it grows with the image.
+
+        Needs Pillow: ``pip install 'ocr-sdk[notebook]'``. Without it, raises ``ImportError``.
+        """
+        return _render.draw_page(
+            self,
+            image,
+            lines=lines,
+            words=words,
+            line_color=line_color,
+            word_color=word_color,
+            width=width,
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: size, unit, angle, counts, mean confidence, then the text."""
+        return _render.page_html(self)
+
 
 class AnalyzeResult(_WireModel):
     """The ``analyzeResult`` of a succeeded operation."""
@@ -237,6 +285,40 @@ class ReadResult(BaseModel):
     def text(self) -> str:
         """All lines of all pages in order, one line of text per line."""
         return _join_pages(self.pages)
+
+    def draw(
+        self,
+        images: ImageSource | Sequence[ImageSource],
+        *,
+        lines: bool = True,
+        words: bool = True,
+        line_color: str = _render.DEFAULT_LINE_COLOR,
+        word_color: str = _render.DEFAULT_WORD_COLOR,
+        width: int | None = None,
+    ) -> list[Image.Image]:
+        """Draw every page's line and word polygons over its image; one new image per page.
+
+        ``images`` is either the document that was read, when Pillow can open all of its
+        pages (an image, or a multi-page TIFF: page ``n`` is frame ``n - 1``), or a list with
+        one image per entry of ``pages``, in that order (for PDF, render the pages first).
+        Each entry may be a Pillow image, a path, bytes or a binary file object. The keyword
+        options are those of :meth:`Page.draw`.
+
+        Needs Pillow: ``pip install 'ocr-sdk[notebook]'``. Without it, raises ``ImportError``.
+        """
+        return _render.draw_result(
+            self,
+            images,
+            lines=lines,
+            words=words,
+            line_color=line_color,
+            word_color=word_color,
+            width=width,
+        )
+
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: a summary (pages, lines, words, mean confidence) and text."""
+        return _render.result_html(self)
 
     @classmethod
     def from_operation(cls, operation_id: str, operation: ReadOperationResult) -> ReadResult:
