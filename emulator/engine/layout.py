@@ -31,6 +31,8 @@ _PROSE_ASPECT = 9.0
 # Lines crossing a column gutter that are narrower than this share of the region are set aside
 # (captions, pull quotes) instead of ending the columns.
 _ASIDE_WIDTH = 0.5
+# Share of a section's height a text column's lines must cover (prose covers about 2/3).
+_MIN_COLUMN_FILL = 0.35
 # Share of a box's height (around its middle) that must clear the next line for a cut.
 _CORE = 0.6
 # Share of lines with a partner on the same row across a gutter above which pieces are cells.
@@ -172,11 +174,32 @@ class _Section:
         else:
             cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
             columns = _split(boxes, self.lines, cuts, 0)
-            if _looks_like_cells(boxes, columns):
+            if _looks_like_cells(boxes, columns) or not _all_dense(boxes, columns):
                 out = [i for band in self.bands for i in basic_order_of(boxes, band)]
             else:
                 out = [i for col in columns for i in _order(boxes, col, min_gutter)]
         return out + basic_order_of(boxes, self.aside)
+
+
+def _all_dense(boxes: Sequence[Box], columns: list[list[int]]) -> bool:
+    """True when every column is filled with lines from its first line to its last.
+
+    Text columns are: their lines follow each other at one line pitch. The two sides of a
+    form or an invoice are not: a few labels on the right face long runs on the left, and
+    reading those side by side (row by row) is what a person does.
+    """
+    for col in columns:
+        rows = sorted((boxes[i][1], boxes[i][3]) for i in col)
+        top = rows[0][0]
+        height = max(max(end for _, end in rows) - top, 1e-6)
+        covered = 0.0
+        reach = top
+        for start, end in rows:
+            covered += max(0.0, end - max(start, reach))
+            reach = max(reach, end)
+        if covered / height < _MIN_COLUMN_FILL:
+            return False
+    return True
 
 
 def _interior_gutters(

@@ -59,7 +59,7 @@ _AXIS_ASPECT = 2.0
 # Lines at least this elongated are long enough for their box angle to measure skew.
 _SKEW_ASPECT = 4.0
 # How many of the longest lines vote on "upright or upside down".
-_FLIP_SAMPLE = 8
+_FLIP_SAMPLE = 5
 # The upside-down reading must beat the upright one by this much mean confidence to flip the
 # page, so a page of low-contrast text is not turned over by noise.
 _FLIP_MARGIN = 0.05

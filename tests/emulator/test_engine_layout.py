@@ -58,3 +58,22 @@ def test_natural_keeps_paragraphs_of_a_column_together() -> None:
     left = [_line(0, 0, 380), _line(0, 30, 380), _line(0, 90, 380), _line(0, 120, 380)]
     right = [_line(420, 0, 380), _line(420, 30, 380), _line(420, 60, 380)]
     assert natural_order(left + right) == list(range(7))
+
+
+def test_natural_sets_a_caption_in_the_gutter_aside_and_keeps_columns_whole() -> None:
+    # Two prose columns; a short caption sits across the gutter halfway down.
+    boxes = _two_columns(8)
+    caption = [_line(330, 100, 140, 16), _line(350, 118, 100, 16)]
+    order = natural_order(boxes + caption)
+    assert order[:16] == list(range(16))  # left column whole, then right column
+    assert sorted(order[16:]) == [16, 17]
+
+
+def test_natural_reads_a_form_with_sparse_labels_row_by_row() -> None:
+    # Long runs on the left, a few labels far apart on the right (an invoice's header and
+    # items): side by side, not the whole left side first.
+    left = [_line(0, 30 * r, 300) for r in range(8)]
+    right = [_line(500, 0, 120), _line(500, 210, 120)]
+    order = natural_order(left + right)
+    assert order.index(8) < order.index(1)
+    assert order.index(9) > order.index(6)
