@@ -127,13 +127,11 @@ def create_app(
         Middleware(RequestContextMiddleware),
         Middleware(AuthMiddleware, api_keys=settings.api_keys),
     ]
+    rate_window = None
     if settings.requests_per_minute is not None:
+        rate_window = SlidingWindow(settings.requests_per_minute)
         middleware.append(
-            Middleware(
-                RateLimitMiddleware,
-                window=SlidingWindow(settings.requests_per_minute),
-                path_suffix=routes.ANALYZE_PATH,
-            )
+            Middleware(RateLimitMiddleware, window=rate_window, path_suffix=routes.ANALYZE_PATH)
         )
     handlers: dict[Any, Any] = {
         ServiceError: routes.on_service_error,
@@ -149,4 +147,6 @@ def create_app(
     app.state.service = service
     app.state.settings = settings
     app.state.sweep_interval = sweep_interval(settings)
+    # Kept so that emulator.testing can clear the window between tests.
+    app.state.rate_window = rate_window
     return app

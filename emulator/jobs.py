@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from emulator import documents, results
 from emulator.clock import Clock
@@ -44,14 +44,120 @@ class QueueFullError(Exception):
     """The queue has no room; the job was not accepted."""
 
 
+HoldStage = Literal["notStarted", "running"]
+"""Where :class:`JobControl` can stop a job: before it starts, or once it is running."""
+
+# A held worker wakes this often to notice a shutdown it was not told about directly.
+_HOLD_POLL_SECONDS = 0.1
+
+
+class JobControl:
+    """Test hooks that :class:`JobRunner` consults at fixed points of every job.
+
+    Tests (and :mod:`emulator.testing`) use it to see a job in a given state without racing
+    the worker: :meth:`hold` stops every job that reaches a stage until :meth:`release`;
+    :meth:`fail_next` makes the next jobs to start end ``failed``. With no hold and no
+    failure pending it costs one lock round-trip per checkpoint. Thread-safe.
+
+    It is also the place for future fault injection: a checkpoint sees every job at every
+    stage, so new faults need no change to the runner's flow.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._holding: set[HoldStage] = set()
+        self._held: dict[str, HoldStage] = {}
+        self._fail_next = 0
+        self._closed = False
+
+    def hold(self, stage: HoldStage = "notStarted") -> None:
+        """From now on, stop every job that reaches ``stage`` until :meth:`release`."""
+        if stage not in ("notStarted", "running"):
+            raise ValueError(f"stage must be 'notStarted' or 'running', not {stage!r}")
+        with self._cond:
+            self._holding.add(stage)
+
+    def release(self) -> None:
+        """Stop holding and let every held job go on."""
+        with self._cond:
+            self._holding.clear()
+            self._cond.notify_all()
+
+    def fail_next(self, count: int = 1) -> None:
+        """Make the next ``count`` jobs that start end ``failed`` (adds to any pending)."""
+        if count < 0:
+            raise ValueError("count must be >= 0")
+        with self._cond:
+            self._fail_next += count
+
+    def clear(self) -> None:
+        """Release every hold and forget pending failures."""
+        with self._cond:
+            self._fail_next = 0
+            self._holding.clear()
+            self._cond.notify_all()
+
+    def close(self) -> None:
+        """Release everything for good (shutdown): no checkpoint blocks any more."""
+        with self._cond:
+            self._closed = True
+            self._holding.clear()
+            self._cond.notify_all()
+
+    @property
+    def held(self) -> dict[str, HoldStage]:
+        """The jobs waiting at a checkpoint right now, with their stage."""
+        with self._cond:
+            return dict(self._held)
+
+    def wait_held(self, count: int = 1, timeout: float = 30.0) -> list[str]:
+        """Block until at least ``count`` jobs are held; return their ids (oldest first).
+
+        Raises :class:`TimeoutError` if that does not happen within ``timeout`` seconds.
+        """
+        with self._cond:
+            if not self._cond.wait_for(lambda: len(self._held) >= count, timeout):
+                raise TimeoutError(f"{len(self._held)} job(s) held, not {count}")
+            return list(self._held)
+
+    def checkpoint(self, job_id: str, stage: HoldStage, should_stop: Callable[[], bool]) -> None:
+        """Called by the runner when ``job_id`` reaches ``stage``; blocks while it is held."""
+        with self._cond:
+            if stage not in self._holding or self._closed:
+                return
+            self._held[job_id] = stage
+            self._cond.notify_all()  # wakes wait_held
+            try:
+                while stage in self._holding and not self._closed and not should_stop():
+                    self._cond.wait(_HOLD_POLL_SECONDS)
+            finally:
+                del self._held[job_id]
+
+    def take_failure(self) -> bool:
+        """True (once per pending failure) if the job starting now must fail."""
+        with self._cond:
+            if self._fail_next > 0:
+                self._fail_next -= 1
+                return True
+            return False
+
+
 class JobRunner:
     """Runs one job to completion with a given engine and records every state change."""
 
-    def __init__(self, store: Store, clock: Clock, limits: Limits, retention: timedelta) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        limits: Limits,
+        retention: timedelta,
+        control: JobControl | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.limits = limits
         self.retention = retention
+        self.control = control or JobControl()
         self._lock = threading.Lock()
         # Seconds per page, smoothed, to tell clients how long to wait (Retry-After).
         self._seconds_per_page = 1.0
@@ -82,12 +188,19 @@ class JobRunner:
     def run(self, job_id: str, engine: OcrEngine, should_stop: Callable[[], bool]) -> None:
         """Run ``job_id``. If ``should_stop`` turns true between pages, put the job back to
         ``notStarted`` (a persistent store resumes it at the next start)."""
+        self.control.checkpoint(job_id, "notStarted", should_stop)
+        if should_stop():
+            return  # still notStarted: resumed at the next start with a persistent store
         job = self.store.get(job_id)
         if job is None or job.finished:
             return  # deleted while queued, or already done before a restart
         started = time.monotonic()
         job = job.evolve(status="running", updated=self.clock(), pages_done=0)
         if not self.store.update(job):
+            return
+        self.control.checkpoint(job_id, "running", should_stop)
+        if not should_stop() and self.control.take_failure():
+            self.fail(job_id, "failure injected by a test")
             return
         try:
             data = self.store.read_document(job_id)
@@ -319,7 +432,9 @@ class ManualJobQueue(JobQueue):
 
 __all__ = [
     "EngineFactory",
+    "HoldStage",
     "Job",
+    "JobControl",
     "JobQueue",
     "JobRunner",
     "ManualJobQueue",

@@ -11,12 +11,12 @@ import logging
 import math
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from emulator import documents, errors, parsing
 from emulator.clock import Clock
-from emulator.jobs import JobQueue, JobRunner, QueueFullError
+from emulator.jobs import JobControl, JobQueue, JobRunner, QueueFullError
 from emulator.parsing import AnalyzeQuery
 from emulator.results import operation_body
 from emulator.settings import Settings
@@ -41,7 +41,9 @@ class ReadService:
         self.store = store
         self.queue = queue
         self.clock = clock
-        self.runner = JobRunner(store, clock, settings.limits, settings.retention)
+        # Hooks for tests (hold jobs at a stage, fail the next job); inert unless used.
+        self.control = JobControl()
+        self.runner = JobRunner(store, clock, settings.limits, settings.retention, self.control)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -63,6 +65,7 @@ class ReadService:
 
     def stop(self) -> None:
         """Stop the workers and close the store."""
+        self.control.close()  # a worker held by a test must not delay shutdown
         self.queue.stop()
         self.store.close()
 
@@ -129,6 +132,20 @@ class ReadService:
         """Delete the operation's input and result now; 404 if unknown."""
         if not self.store.delete(self._parse_id(operation_id)):
             raise errors.operation_not_found()
+
+    def clear(self) -> int:
+        """Delete every job, finished or not, and drop test holds and pending failures.
+
+        For test suites that share one emulator (``emulator.testing``); returns how many jobs
+        went. A job deleted while queued or running is dropped by its worker.
+        """
+        self.control.clear()
+        removed = 0
+        for job in self.store.unfinished():
+            removed += self.store.delete(job.id)
+        # Every finished job has an expiry, so "expired by the end of time" is all of them.
+        removed += self.store.delete_expired(datetime.max.replace(tzinfo=UTC))
+        return removed
 
     def sweep(self) -> int:
         """Delete every expired result now; returns how many went."""
