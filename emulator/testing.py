@@ -1,0 +1,249 @@
+"""The emulator as a test double: :func:`run_emulator` and the :class:`RunningEmulator` handle.
+
+Most users reach this through the pytest fixtures (``ocr_emulator``, ``ocr_emulator_tls``,
+see :mod:`emulator.pytest_plugin`) or through ``ocr_sdk.testing.run_emulator``, which imports
+this module only when called. Other test frameworks use the context manager directly::
+
+    from ocr_sdk.testing import run_emulator
+
+    with run_emulator() as emu, emu.client() as client:
+        print(client.read("scan.png").text)
+
+The emulator is the real one (HTTP on a free loopback port, the real OCR engine), run in a
+background thread. What :class:`RunningEmulator` adds is control that a test needs and a
+client never has: :meth:`~RunningEmulator.reset` between tests, jobs held at ``notStarted``
+or ``running`` until released, and the next job made to fail, all without sleeping.
+
+OCR engines are loaded once per process: an emulator that stops hands its engines back to a
+pool, and the next emulator (another test module, a TLS variant started later) reuses them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from starlette.applications import Starlette
+
+from emulator.app import create_app, rapid_engine_factory
+from emulator.engine.base import OcrEngine, PageText, ReadingOrder
+from emulator.jobs import EngineFactory, HoldStage
+from emulator.server import Endpoint, run_in_thread
+from emulator.service import ReadService
+from emulator.settings import Settings, Tier
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from ocr_sdk import AsyncOcrClient, OcrClient
+
+__all__ = ["RunningEmulator", "run_emulator"]
+
+#: Fast polling for test clients; the emulator's Retry-After still decides when it sends one.
+TEST_POLLING_INTERVAL = 0.05
+
+
+class _PooledEngine:
+    """An engine from the pool; the lock guarantees one caller at a time even if a worker of
+    a stopped emulator were still finishing a page when the next emulator took the engine."""
+
+    def __init__(self, engine: OcrEngine) -> None:
+        self.engine = engine
+        self.name = getattr(engine, "name", type(engine).__name__)
+        self._lock = threading.Lock()
+
+    def recognize(
+        self,
+        image: Image.Image,
+        *,
+        reading_order: ReadingOrder = "basic",
+        language: str | None = None,
+    ) -> PageText:
+        """Delegate to the pooled engine."""
+        with self._lock:
+            return self.engine.recognize(image, reading_order=reading_order, language=language)
+
+
+class _EnginePool:
+    """Engines kept for the life of the process, keyed by their ONNX thread count."""
+
+    def __init__(self, build: EngineFactory) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._free: dict[int, list[_PooledEngine]] = {}
+
+    @contextlib.contextmanager
+    def lease(self) -> Iterator[EngineFactory]:
+        """A factory for one emulator; the engines it handed out return to the pool after."""
+        taken: list[tuple[int, _PooledEngine]] = []
+
+        def factory(intra_op_threads: int) -> OcrEngine:
+            with self._lock:
+                free = self._free.get(intra_op_threads, [])
+                engine = free.pop() if free else None
+            if engine is None:
+                # Built outside the lock: loading takes seconds, and workers load in parallel.
+                engine = _PooledEngine(self._build(intra_op_threads))
+            with self._lock:
+                taken.append((intra_op_threads, engine))
+            return engine
+
+        try:
+            yield factory
+        finally:
+            with self._lock:
+                for threads, engine in taken:
+                    self._free.setdefault(threads, []).append(engine)
+
+
+_RAPID_POOL = _EnginePool(rapid_engine_factory)
+
+
+class RunningEmulator:
+    """A running emulator and the controls a test needs; made by :func:`run_emulator`.
+
+    Attributes:
+        endpoint: the base URL to give a client, e.g. ``http://127.0.0.1:49152``.
+        api_key: a key the emulator accepts.
+        ca_path: with TLS, the generated CA certificate to trust (else ``None``).
+        port: the loopback port it listens on.
+        settings: the emulator's :class:`~emulator.settings.Settings`.
+    """
+
+    def __init__(self, endpoint: Endpoint, app: Starlette, settings: Settings) -> None:
+        self.endpoint = endpoint.url
+        self.api_key = endpoint.api_key
+        self.ca_path = endpoint.ca_path
+        self.port = endpoint.port
+        self.settings = settings
+        self.app = app
+
+    def __repr__(self) -> str:
+        return f"<RunningEmulator endpoint={self.endpoint!r} tls={self.tls}>"
+
+    @property
+    def tls(self) -> bool:
+        """Whether the emulator serves HTTPS."""
+        return self.settings.tls
+
+    @property
+    def service(self) -> ReadService:
+        """The emulator's backend, for assertions the HTTP API cannot make."""
+        service: ReadService = self.app.state.service
+        return service
+
+    # --- clients ------------------------------------------------------------------------------
+
+    def _client_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        kwargs.setdefault("polling_interval", TEST_POLLING_INTERVAL)
+        if self.ca_path is not None:
+            kwargs.setdefault("verify", str(self.ca_path))
+        return kwargs
+
+    def client(self, **kwargs: Any) -> OcrClient:
+        """A new :class:`ocr_sdk.OcrClient` for this emulator (endpoint, key, CA filled in).
+
+        ``kwargs`` go to the client (e.g. ``retry=``); ``polling_interval`` defaults to
+        0.05 s. Close it, or use it in a ``with`` block.
+        """
+        from ocr_sdk import OcrClient
+
+        return OcrClient(self.endpoint, self.api_key, **self._client_kwargs(kwargs))
+
+    def async_client(self, **kwargs: Any) -> AsyncOcrClient:
+        """A new :class:`ocr_sdk.AsyncOcrClient` for this emulator; see :meth:`client`."""
+        from ocr_sdk import AsyncOcrClient
+
+        return AsyncOcrClient(self.endpoint, self.api_key, **self._client_kwargs(kwargs))
+
+    # --- test controls ------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget every job and result, release held jobs, cancel pending failures, and
+        empty the free tier's rate-limit window: the state of a freshly started emulator."""
+        self.service.clear()
+        window = self.app.state.rate_window
+        if window is not None:
+            # SlidingWindow has no public reset; its event deque is the whole of its state.
+            with window._lock:
+                window._events.clear()
+
+    def hold_jobs(self, at: HoldStage = "notStarted") -> None:
+        """Stop every job that reaches ``at`` (``"notStarted"`` or ``"running"``) until
+        :meth:`release`. A held job reports that status to every poll."""
+        self.service.control.hold(at)
+
+    def release(self) -> None:
+        """Stop holding and let every held job run to its end."""
+        self.service.control.release()
+
+    @contextlib.contextmanager
+    def holding_jobs(self, at: HoldStage = "notStarted") -> Iterator[None]:
+        """:meth:`hold_jobs` for the block, :meth:`release` when it exits (even on error)."""
+        self.hold_jobs(at)
+        try:
+            yield
+        finally:
+            self.release()
+
+    def wait_for_held(self, count: int = 1, timeout: float = 30.0) -> list[str]:
+        """Block until ``count`` jobs are held; return their operation ids.
+
+        A job held at ``running`` gets there only once a worker picks it up; this waits for
+        that moment on a condition variable, never by sleeping a fixed time.
+        """
+        return self.service.control.wait_held(count, timeout)
+
+    def fail_next_job(self, count: int = 1) -> None:
+        """Make the next ``count`` jobs to start end with status ``failed``."""
+        self.service.control.fail_next(count)
+
+
+@contextlib.contextmanager
+def run_emulator(
+    *,
+    tls: bool = False,
+    api_key: str | None = None,
+    tier: Tier = "paid",
+    workers: int = 1,
+    max_queue: int = 100,
+    engine_factory: EngineFactory | None = None,
+    startup_timeout: float = 120.0,
+) -> Iterator[RunningEmulator]:
+    """Run the real emulator on a free loopback port for the ``with`` block.
+
+    Args:
+        tls: serve HTTPS with a generated CA (``emu.ca_path``); clients from
+            ``emu.client()`` trust it.
+        api_key: the key to accept; a random one by default (``emu.api_key``).
+        tier: ``"paid"`` (default) or ``"free"`` (2 pages, 4 MB, 20 analyze calls a minute).
+        workers: OCR worker threads; each loads its own engine once per process.
+        max_queue: jobs that may wait before the emulator answers 429.
+        engine_factory: replace the OCR engine (e.g. ``lambda _: FakeEngine()``); by default
+            the real RapidOCR engine, shared with later emulators in the same process.
+        startup_timeout: seconds to wait for the engines to load.
+
+    Jobs and results live in memory; the generated CA lives in a temporary directory. Both
+    are gone when the block exits, after the server has stopped.
+    """
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ocr-emulator-")))
+        settings = Settings(
+            api_keys=(api_key or secrets.token_hex(16),),
+            port=0,
+            tls=tls,
+            tls_ca_out=scratch / "ca.pem" if tls else None,
+            workers=workers,
+            max_queue=max_queue,
+            tier=tier,
+        )
+        if engine_factory is None:
+            engine_factory = stack.enter_context(_RAPID_POOL.lease())
+        app = create_app(settings, engine_factory=engine_factory)
+        endpoint = stack.enter_context(run_in_thread(settings, app=app, timeout=startup_timeout))
+        yield RunningEmulator(endpoint, app, settings)
