@@ -12,6 +12,7 @@ See ``docs/sdk.md`` for polling, retries, errors, TLS and configuration.
 """
 
 from ._async_client import AsyncOcrClient
+from ._batch import BatchItem
 from ._client import OcrClient
 from ._exceptions import (
     AuthenticationError,
@@ -50,6 +51,7 @@ __all__ = [
     "ReadPoller",
     "AsyncReadPoller",
     "RetryPolicy",
+    "BatchItem",
     # wire models
     "ReadOperationResult",
     "AnalyzeResult",

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
+from typing import TypeVar
 
 import httpx
 
@@ -17,11 +19,15 @@ from ._base_client import (
     Document,
     RequestSpec,
 )
+from ._batch import DEFAULT_CONCURRENCY, BatchItem, RateGate, ReadOptions, check_concurrency
+from ._exceptions import OcrError
 from ._models import ReadOperationResult, ReadResult
 from ._polling import AsyncReadPoller, PollingState
 from ._retry import RetryPolicy, build_async_retrying
 
 __all__ = ["AsyncOcrClient"]
+
+_T = TypeVar("_T")
 
 
 class AsyncOcrClient(BaseClient):
@@ -95,17 +101,31 @@ class AsyncOcrClient(BaseClient):
         self._check_response(spec, response)
         return response
 
-    async def _send(self, spec: RequestSpec) -> httpx.Response:
+    async def _send_gated(self, spec: RequestSpec, gate: RateGate) -> httpx.Response:
+        # One attempt of a batch's submission: wait while the batch is rate-limited, and
+        # tell the other workers when this attempt is refused with 429.
+        delay = gate.delay(self._clock())
+        if delay > 0:
+            await self._sleep(delay)
+        try:
+            return await self._send_once(spec)
+        except OcrError as error:
+            gate.observe(error, self._clock())
+            raise
+
+    async def _send(self, spec: RequestSpec, gate: RateGate | None = None) -> httpx.Response:
         retrying = build_async_retrying(
             self._policy_for(spec),
             idempotent=spec.idempotent,
             sleep=self._sleep,
             description=spec.description,
         )
-        return await retrying(self._send_once, spec)
+        if gate is None:
+            return await retrying(self._send_once, spec)
+        return await retrying(self._send_gated, spec, gate)
 
-    async def _begin(self, spec: RequestSpec) -> AsyncReadPoller:
-        response = await self._send(spec)
+    async def _begin(self, spec: RequestSpec, gate: RateGate | None = None) -> AsyncReadPoller:
+        response = await self._send(spec, gate)
         operation_id = self._operation_id(response)
         state = self._new_polling_state(
             operation_id, first_poll_at=self._clock() + self._first_poll_delay(response)
@@ -211,3 +231,72 @@ class AsyncOcrClient(BaseClient):
         """One GET of the operation: status, timestamps and, once succeeded, the result."""
         result, _ = await self._fetch(operation_id)
         return result
+
+    def read_many(
+        self,
+        documents: Iterable[Document],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        pages: str | Sequence[str] | None = None,
+        language: str | None = None,
+        reading_order: str | None = None,
+        model_version: str | None = None,
+        timeout: float | None = None,
+    ) -> AsyncIterator[BatchItem[Document]]:
+        """Read many documents, up to ``concurrency`` at a time; ``async for`` each as it
+        completes. See :meth:`ocr_sdk.OcrClient.read_many`; here the reads are asyncio tasks.
+
+        If the caller stops iterating early and closes the iterator (``aclose()``, or leaving
+        an ``async with contextlib.aclosing(...)`` block), reads in flight are cancelled.
+        """
+        options = ReadOptions(
+            pages=pages, language=language, reading_order=reading_order, model_version=model_version
+        )
+
+        async def read_one(document: Document, gate: RateGate) -> ReadResult:
+            poller = await self._begin(self._read_request(document, **options), gate)
+            return await poller.result(timeout)
+
+        return self._batch(documents, read_one, concurrency)
+
+    def _batch(
+        self,
+        inputs: Iterable[_T],
+        read: Callable[[_T, RateGate], Awaitable[ReadResult]],
+        concurrency: int,
+    ) -> AsyncIterator[BatchItem[_T]]:
+        """Run ``read`` over ``inputs`` as tasks; validated now, run when iterated."""
+        check_concurrency(concurrency)
+        return self._run_batch(inputs, read, concurrency)
+
+    async def _run_batch(
+        self,
+        inputs: Iterable[_T],
+        read: Callable[[_T, RateGate], Awaitable[ReadResult]],
+        concurrency: int,
+    ) -> AsyncIterator[BatchItem[_T]]:
+        gate = RateGate()
+        source = enumerate(inputs)
+
+        async def run(index: int, item: _T) -> BatchItem[_T]:
+            try:
+                return BatchItem(index, item, result=await read(item, gate))
+            except Exception as error:  # one failed document must not stop the batch
+                return BatchItem(index, item, error=error)
+
+        running: set[asyncio.Task[BatchItem[_T]]] = set()
+        try:
+            while True:
+                # Top up to `concurrency` reads in flight, taking inputs only as needed.
+                for index, item in itertools.islice(source, concurrency - len(running)):
+                    running.add(asyncio.create_task(run(index, item)))
+                if not running:
+                    return
+                done, running = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    yield task.result()
+        finally:
+            for task in running:
+                task.cancel()
+            if running:
+                await asyncio.gather(*running, return_exceptions=True)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
+from typing import TypeVar
 
 import httpx
 
@@ -16,11 +19,15 @@ from ._base_client import (
     Document,
     RequestSpec,
 )
+from ._batch import DEFAULT_CONCURRENCY, BatchItem, RateGate, ReadOptions, check_concurrency
+from ._exceptions import OcrError
 from ._models import ReadOperationResult, ReadResult
 from ._polling import PollingState, ReadPoller
 from ._retry import RetryPolicy, build_retrying
 
 __all__ = ["OcrClient"]
+
+_T = TypeVar("_T")
 
 
 class OcrClient(BaseClient):
@@ -105,17 +112,31 @@ class OcrClient(BaseClient):
         self._check_response(spec, response)
         return response
 
-    def _send(self, spec: RequestSpec) -> httpx.Response:
+    def _send_gated(self, spec: RequestSpec, gate: RateGate) -> httpx.Response:
+        # One attempt of a batch's submission: wait while the batch is rate-limited, and
+        # tell the other workers when this attempt is refused with 429.
+        delay = gate.delay(self._clock())
+        if delay > 0:
+            self._sleep(delay)
+        try:
+            return self._send_once(spec)
+        except OcrError as error:
+            gate.observe(error, self._clock())
+            raise
+
+    def _send(self, spec: RequestSpec, gate: RateGate | None = None) -> httpx.Response:
         retrying = build_retrying(
             self._policy_for(spec),
             idempotent=spec.idempotent,
             sleep=self._sleep,
             description=spec.description,
         )
-        return retrying(self._send_once, spec)
+        if gate is None:
+            return retrying(self._send_once, spec)
+        return retrying(self._send_gated, spec, gate)
 
-    def _begin(self, spec: RequestSpec) -> ReadPoller:
-        response = self._send(spec)
+    def _begin(self, spec: RequestSpec, gate: RateGate | None = None) -> ReadPoller:
+        response = self._send(spec, gate)
         operation_id = self._operation_id(response)
         state = self._new_polling_state(
             operation_id, first_poll_at=self._clock() + self._first_poll_delay(response)
@@ -238,3 +259,78 @@ class OcrClient(BaseClient):
         """One GET of the operation: status, timestamps and, once succeeded, the result."""
         result, _ = self._fetch(operation_id)
         return result
+
+    def read_many(
+        self,
+        documents: Iterable[Document],
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        pages: str | Sequence[str] | None = None,
+        language: str | None = None,
+        reading_order: str | None = None,
+        model_version: str | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[BatchItem[Document]]:
+        """Read many documents, up to ``concurrency`` at a time; yield each as it completes.
+
+        Every :class:`BatchItem` names its input (``.index``, ``.document``) and carries
+        either ``.result`` or ``.error``: one document failing (a corrupt file, a missing
+        path, a failed operation) does not stop the others. The options apply to every
+        document, as in :meth:`read`; ``timeout`` bounds each document's wait.
+
+        Documents are taken from ``documents`` lazily, so a generator of paths works for any
+        number of files. Each request is retried by the client's :class:`RetryPolicy`; on
+        top of that, a 429 answered to any submission holds back every worker's next
+        submission until its ``Retry-After`` has passed, so concurrency does not hammer a
+        throttled service. Runs in a pool of ``concurrency`` threads; if the caller stops
+        iterating early, reads not yet started are dropped and those in flight finish
+        in the background.
+        """
+        options = ReadOptions(
+            pages=pages, language=language, reading_order=reading_order, model_version=model_version
+        )
+
+        def read_one(document: Document, gate: RateGate) -> ReadResult:
+            return self._begin(self._read_request(document, **options), gate).result(timeout)
+
+        return self._batch(documents, read_one, concurrency)
+
+    def _batch(
+        self,
+        inputs: Iterable[_T],
+        read: Callable[[_T, RateGate], ReadResult],
+        concurrency: int,
+    ) -> Iterator[BatchItem[_T]]:
+        """Run ``read`` over ``inputs`` in threads; validated now, run when iterated."""
+        check_concurrency(concurrency)
+        return self._run_batch(inputs, read, concurrency)
+
+    def _run_batch(
+        self,
+        inputs: Iterable[_T],
+        read: Callable[[_T, RateGate], ReadResult],
+        concurrency: int,
+    ) -> Iterator[BatchItem[_T]]:
+        gate = RateGate()
+        source = enumerate(inputs)
+
+        def run(index: int, item: _T) -> BatchItem[_T]:
+            try:
+                return BatchItem(index, item, result=read(item, gate))
+            except Exception as error:  # one failed document must not stop the batch
+                return BatchItem(index, item, error=error)
+
+        executor = ThreadPoolExecutor(concurrency, thread_name_prefix="ocr-read-many")
+        running: set[Future[BatchItem[_T]]] = set()
+        try:
+            while True:
+                # Top up to `concurrency` reads in flight, taking inputs only as needed.
+                for index, item in itertools.islice(source, concurrency - len(running)):
+                    running.add(executor.submit(run, index, item))
+                if not running:
+                    return
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        finally:
+            executor.shutdown(wait=False, cancel_futures=True)

@@ -307,6 +307,7 @@ def test_all_is_pinned() -> None:
         [
             "__version__",
             "OcrClient", "AsyncOcrClient", "ReadPoller", "AsyncReadPoller", "RetryPolicy",
+            "BatchItem",
             "ReadOperationResult", "AnalyzeResult", "ReadResult", "Page", "Line", "Word",
             "Appearance", "Style", "OperationStatus", "TextUnit", "TextStyleName",
             "OcrError", "AuthenticationError", "InvalidRequestError", "NotFoundError",
