@@ -9,7 +9,8 @@ pooled over the corpus, for ``readingOrder=basic`` and ``natural``:
 * bag-of-words error, which ignores order: ``1 - 2 * |ref & hyp| / (|ref| + |hyp|)`` over word
   multisets, so that reading-order mistakes (high CER, low BoW) are told apart from reading
   mistakes (both high);
-* ms/page: decoding plus recognition, wall clock on this machine.
+* ms/page: decoding plus recognition, wall clock on this machine; and CPU ms/page (all
+  threads), which stays comparable when other processes load the machine.
 
 The same is printed for Tesseract (``tesseract`` binary, its defaults, ``-l eng``) when it is
 installed, and for RapidOCR's own defaults (``RapidOCR()(image)``) with ``--baseline``, which is
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import resource
 import shutil
 import subprocess
 import sys
@@ -65,12 +67,14 @@ class Score:
     refs: list[str] = field(default_factory=list)
     hyps: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     pages: int = 0
 
-    def add(self, ref: str, hyp: str, seconds: float, pages: int) -> None:
+    def add(self, ref: str, hyp: str, timing: Timing, pages: int) -> None:
         self.refs.append(normalise(ref))
         self.hyps.append(normalise(hyp))
-        self.seconds += seconds
+        self.seconds += timing.wall
+        self.cpu_seconds += timing.cpu
         self.pages += pages
 
     def cer(self) -> float:
@@ -85,12 +89,16 @@ class Score:
     def ms_per_page(self) -> float:
         return 1000.0 * self.seconds / max(self.pages, 1)
 
+    def cpu_ms_per_page(self) -> float:
+        return 1000.0 * self.cpu_seconds / max(self.pages, 1)
+
     def row(self) -> list[str]:
         return [
             f"{100 * self.cer():.1f}",
             f"{100 * self.wer():.1f}",
             f"{100 * self.bow():.1f}",
             f"{self.ms_per_page():.0f}",
+            f"{self.cpu_ms_per_page():.0f}",
         ]
 
     def as_dict(self) -> dict[str, float]:
@@ -99,11 +107,46 @@ class Score:
             "wer": self.wer(),
             "bow": self.bow(),
             "ms_per_page": self.ms_per_page(),
+            "cpu_ms_per_page": self.cpu_ms_per_page(),
             "pages": self.pages,
         }
 
 
-PageRunner = Callable[[bytes], tuple[dict[str, str], float, int]]
+@dataclass(frozen=True)
+class Timing:
+    """Wall-clock seconds, and CPU seconds of this process and its children (all threads).
+
+    CPU time is the fairer speed figure on a shared machine: it does not grow when other
+    processes compete for the cores.
+    """
+
+    wall: float
+    cpu: float
+
+
+class Stopwatch:
+    """Measures a :class:`Timing` between ``start()`` and ``stop()``."""
+
+    def __init__(self) -> None:
+        self._wall = 0.0
+        self._cpu = 0.0
+
+    @staticmethod
+    def _cpu_now() -> float:
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+    def start(self) -> Stopwatch:
+        self._wall = time.perf_counter()
+        self._cpu = self._cpu_now()
+        return self
+
+    def stop(self) -> Timing:
+        return Timing(time.perf_counter() - self._wall, self._cpu_now() - self._cpu)
+
+
+PageRunner = Callable[[bytes], tuple[dict[str, str], Timing, int]]
 
 
 def emulator_runner(engine: RapidOcrEngine, dpi: float) -> PageRunner:
@@ -113,8 +156,8 @@ def emulator_runner(engine: RapidOcrEngine, dpi: float) -> PageRunner:
     by the same function the engine uses, so both are measured without paying twice.
     """
 
-    def run(data: bytes) -> tuple[dict[str, str], float, int]:
-        start = time.perf_counter()
+    def run(data: bytes) -> tuple[dict[str, str], Timing, int]:
+        watch = Stopwatch().start()
         limits = documents.Limits()
         info = documents.inspect(data, limits)
         pages = documents.select_pages(None, info.page_count, limits)
@@ -124,8 +167,8 @@ def emulator_runner(engine: RapidOcrEngine, dpi: float) -> PageRunner:
             texts["natural"].append("\n".join(line.text for line in result.lines))
             basic = order_lines(list(result.lines), Orientation(result.angle), "basic")
             texts["basic"].append("\n".join(line.text for line in basic))
-        elapsed = time.perf_counter() - start
-        return {k: "\n".join(v) for k, v in texts.items()}, elapsed, len(pages)
+        timing = watch.stop()
+        return {k: "\n".join(v) for k, v in texts.items()}, timing, len(pages)
 
     return run
 
@@ -141,15 +184,15 @@ def rapidocr_default_runner(dpi: float) -> PageRunner:
 
     ocr = RapidOCR(params={"Global.log_level": "warning"})
 
-    def run(data: bytes) -> tuple[dict[str, str], float, int]:
-        start = time.perf_counter()
+    def run(data: bytes) -> tuple[dict[str, str], Timing, int]:
+        watch = Stopwatch().start()
         texts = []
         n = 0
         for page in _page_images(data, dpi):
             out = ocr(page.image)
             texts.append("\n".join(out.txts or ()))
             n += 1
-        return {"default": "\n".join(texts)}, time.perf_counter() - start, n
+        return {"default": "\n".join(texts)}, watch.stop(), n
 
     return run
 
@@ -157,25 +200,27 @@ def rapidocr_default_runner(dpi: float) -> PageRunner:
 def tesseract_runner(dpi: float) -> PageRunner:
     """Tesseract's defaults (``-l eng``, automatic page segmentation) on the same pages."""
 
-    def run(data: bytes) -> tuple[dict[str, str], float, int]:
+    def run(data: bytes) -> tuple[dict[str, str], Timing, int]:
         texts = []
         n = 0
-        elapsed = 0.0
+        wall = cpu = 0.0
         with tempfile.TemporaryDirectory() as tmp:
             for page in _page_images(data, dpi):
                 path = Path(tmp) / f"p{page.number}.png"
                 page.image.save(path)
-                start = time.perf_counter()
+                watch = Stopwatch().start()
                 out = subprocess.run(
                     ["tesseract", str(path), "-", "-l", "eng"],
                     capture_output=True,
                     text=True,
                     check=True,
                 )
-                elapsed += time.perf_counter() - start
+                timing = watch.stop()
+                wall += timing.wall
+                cpu += timing.cpu
                 texts.append(out.stdout)
                 n += 1
-        return {"tesseract": "\n".join(texts)}, elapsed, n
+        return {"tesseract": "\n".join(texts)}, Timing(wall, cpu), n
 
     return run
 
@@ -208,6 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_tesseract and shutil.which("tesseract"):
         runners["tesseract"] = tesseract_runner(args.dpi)
 
+    # Warm every system up on the first document (ONNX Runtime's first runs allocate and
+    # optimise), so ms/page measures steady-state work.
+    if manifest:
+        warm = (args.corpus / manifest[0]["file"]).read_bytes()
+        for runner in runners.values():
+            runner(warm)
+
     systems = ["basic", "natural"] + [k for k in ("default", "tesseract") if _wanted(k, runners)]
     per_doc: dict[str, dict[str, Score]] = {}
     pooled = {s: Score() for s in systems}
@@ -216,10 +268,10 @@ def main(argv: list[str] | None = None) -> int:
         truth = (args.corpus / doc["truth"]).read_text(encoding="utf-8")
         scores = {s: Score() for s in systems}
         for runner in runners.values():
-            texts, seconds, pages = runner(data)
+            texts, timing, pages = runner(data)
             for system, text in texts.items():
-                scores[system].add(truth, text, seconds, pages)
-                pooled[system].add(truth, text, seconds, pages)
+                scores[system].add(truth, text, timing, pages)
+                pooled[system].add(truth, text, timing, pages)
                 if args.show:
                     print(f"--- {doc['name']} [{system}]\n{text}\n", file=sys.stderr)
         per_doc[doc["name"]] = scores
@@ -255,7 +307,7 @@ def _table(
 ) -> str:
     head = ["document", "pages"]
     for s in systems:
-        head += [f"{_LABEL[s]} CER %", "WER %", "BoW %", "ms/page"]
+        head += [f"{_LABEL[s]} CER %", "WER %", "BoW %", "ms/page", "CPU ms/page"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, scores in per_doc.items():
         first = scores[systems[0]]
