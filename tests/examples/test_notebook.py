@@ -25,10 +25,15 @@ def test_committed_notebook_has_no_outputs() -> None:
         assert cell.execution_count is None, cell.source
 
 
-def test_notebook_executes_and_shows_html_and_drawings(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_executes_and_shows_html_and_drawings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     # The notebook must start its own emulator, as it does for a user with nothing set up.
     monkeypatch.delenv("OCR_ENDPOINT", raising=False)
     monkeypatch.delenv("OCR_API_KEY", raising=False)
+    # Keep the kernel's connection file and IPython profile out of the user's home.
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     client = NotebookClient(
         notebook,
