@@ -6,7 +6,7 @@ import asyncio
 import itertools
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
 from typing import TypeVar
 
@@ -242,7 +242,7 @@ class AsyncOcrClient(BaseClient):
         reading_order: str | None = None,
         model_version: str | None = None,
         timeout: float | None = None,
-    ) -> AsyncIterator[BatchItem[Document]]:
+    ) -> AsyncGenerator[BatchItem[Document], None]:
         """Read many documents, up to ``concurrency`` at a time; ``async for`` each as it
         completes. See :meth:`ocr_sdk.OcrClient.read_many`; here the reads are asyncio tasks.
 
@@ -264,7 +264,7 @@ class AsyncOcrClient(BaseClient):
         inputs: Iterable[_T],
         read: Callable[[_T, RateGate], Awaitable[ReadResult]],
         concurrency: int,
-    ) -> AsyncIterator[BatchItem[_T]]:
+    ) -> AsyncGenerator[BatchItem[_T], None]:
         """Run ``read`` over ``inputs`` as tasks; validated now, run when iterated."""
         check_concurrency(concurrency)
         return self._run_batch(inputs, read, concurrency)
@@ -274,7 +274,7 @@ class AsyncOcrClient(BaseClient):
         inputs: Iterable[_T],
         read: Callable[[_T, RateGate], Awaitable[ReadResult]],
         concurrency: int,
-    ) -> AsyncIterator[BatchItem[_T]]:
+    ) -> AsyncGenerator[BatchItem[_T], None]:
         gate = RateGate()
         source = enumerate(inputs)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
 from typing import TypeVar
@@ -270,7 +270,7 @@ class OcrClient(BaseClient):
         reading_order: str | None = None,
         model_version: str | None = None,
         timeout: float | None = None,
-    ) -> Iterator[BatchItem[Document]]:
+    ) -> Generator[BatchItem[Document], None]:
         """Read many documents, up to ``concurrency`` at a time; yield each as it completes.
 
         Every :class:`BatchItem` names its input (``.index``, ``.document``) and carries
@@ -300,7 +300,7 @@ class OcrClient(BaseClient):
         inputs: Iterable[_T],
         read: Callable[[_T, RateGate], ReadResult],
         concurrency: int,
-    ) -> Iterator[BatchItem[_T]]:
+    ) -> Generator[BatchItem[_T], None]:
         """Run ``read`` over ``inputs`` in threads; validated now, run when iterated."""
         check_concurrency(concurrency)
         return self._run_batch(inputs, read, concurrency)
@@ -310,7 +310,7 @@ class OcrClient(BaseClient):
         inputs: Iterable[_T],
         read: Callable[[_T, RateGate], ReadResult],
         concurrency: int,
-    ) -> Iterator[BatchItem[_T]]:
+    ) -> Generator[BatchItem[_T], None]:
         gate = RateGate()
         source = enumerate(inputs)
 

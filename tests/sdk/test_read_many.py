@@ -7,7 +7,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
 from typing import Any
 
 import httpx
@@ -127,12 +127,12 @@ async def test_inputs_are_taken_lazily(service: FakeService, make_client: MakeCl
             yield f"doc-{number}".encode()
 
     iterator = make_client().read_many(documents(), concurrency=2)
-    if isinstance(iterator, Iterator):
+    if isinstance(iterator, Generator):
         first = next(iterator)
-        iterator.close()  # type: ignore[attr-defined]
+        iterator.close()
     else:
         first = await anext(iterator)
-        await iterator.aclose()  # type: ignore[attr-defined]
+        await iterator.aclose()
     assert first.ok
     # Never more than `concurrency` documents taken ahead of what was yielded.
     assert len(pulled) <= 3
