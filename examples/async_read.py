@@ -23,7 +23,7 @@ from ocr_sdk import AsyncOcrClient
 
 
 async def read(service: Service, document: Path) -> None:
-    async with AsyncOcrClient(service.url, service.api_key, verify=service.verify) as client:
+    async with AsyncOcrClient(service.url, service.api_key) as client:
         poller = await client.begin_read(document, reading_order="natural")
         print(f"operation {poller.operation_id}: {poller.status()}")
         seen = poller.status()

@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
         documents = collect(argv[1:]) or sample_documents(Path(scratch))
         with (
             ocr_service(workers=2) as service,
-            OcrClient(service.url, service.api_key, verify=service.verify) as client,
+            OcrClient(service.url, service.api_key) as client,
         ):
             started = time.monotonic()
             failed = []

@@ -24,13 +24,13 @@ def main(argv: list[str]) -> int:
     document = Path(argv[1]) if len(argv) > 1 else SAMPLE
     with ocr_service() as service:
         # 1. Submit, keep the id, and go away: nothing here waits for the OCR.
-        with OcrClient(service.url, service.api_key, verify=service.verify) as submitter:
+        with OcrClient(service.url, service.api_key) as submitter:
             poller = submitter.begin_read(document)
             operation_id = poller.operation_id
             print(f"submitted {document.name}: operation {operation_id} ({poller.status()})")
 
         # 2. Later, elsewhere: a new client picks the operation up by its id alone.
-        with OcrClient(service.url, service.api_key, verify=service.verify) as collector:
+        with OcrClient(service.url, service.api_key) as collector:
             resumed = collector.resume_read(operation_id)
             result = resumed.result(timeout=120)
             print(f"resumed {operation_id}: {resumed.status()}, {len(result.pages)} page(s)")

@@ -171,10 +171,6 @@ def _require_pillow() -> None:
         raise ImportError(_INSTALL_HINT) from error
 
 
-def _looks_like_pdf(head: bytes) -> bool:
-    return head.lstrip()[:5] == b"%PDF-"
-
-
 _PDF_HINT = (
     "Pillow cannot rasterise PDF pages: render them first and pass one image per page, e.g. "
     "[pdf[p.page - 1].render(scale=2).to_pil() for p in result.pages] with "
@@ -182,42 +178,44 @@ _PDF_HINT = (
 )
 
 
+def _refuse_pdf(stream: IO[bytes]) -> None:
+    """Raise a ``ValueError`` that says what to do instead when ``stream`` holds a PDF."""
+    if not stream.seekable():
+        return  # Pillow will fail to identify it; nothing better can be said without reading
+    position = stream.tell()
+    head = stream.read(1024)
+    stream.seek(position)
+    if head.lstrip()[:5] == b"%PDF-":
+        raise ValueError(_PDF_HINT)
+
+
 @contextmanager
 def _opened(source: ImageSource) -> Iterator[Image.Image]:
-    """The source as a Pillow image; closes it afterwards only if it was opened here."""
+    """The source as a Pillow image; closes what it opened itself, and only that."""
     from PIL import Image
 
     if isinstance(source, Image.Image):
         yield source
         return
+    stream: IO[bytes]
     if isinstance(source, bytes | bytearray | memoryview):
-        data = bytes(source)
-        if _looks_like_pdf(data[:1024]):
-            raise ValueError(_PDF_HINT)
-        with Image.open(io.BytesIO(data)) as image:
+        stream, owned = io.BytesIO(bytes(source)), True
+    elif isinstance(source, str | os.PathLike):
+        stream, owned = open(source, "rb"), True  # noqa: SIM115 (closed below)
+    elif hasattr(source, "read"):
+        stream, owned = source, False
+    else:
+        raise TypeError(
+            "expected a Pillow image, a path, bytes or a binary file object, "
+            f"not {type(source).__name__}"
+        )
+    try:
+        _refuse_pdf(stream)
+        with Image.open(stream) as image:
             yield image
-        return
-    if isinstance(source, str | os.PathLike):
-        with open(source, "rb") as file:
-            if _looks_like_pdf(file.read(1024)):
-                raise ValueError(_PDF_HINT)
-        with Image.open(source) as image:
-            yield image
-        return
-    if hasattr(source, "read"):
-        if source.seekable():
-            position = source.tell()
-            head = source.read(1024)
-            source.seek(position)
-            if _looks_like_pdf(head):
-                raise ValueError(_PDF_HINT)
-        with Image.open(source) as image:
-            yield image
-        return
-    raise TypeError(
-        "expected a Pillow image, a path, bytes or a binary file object, "
-        f"not {type(source).__name__}"
-    )
+    finally:
+        if owned:
+            stream.close()
 
 
 def _frame(image: Image.Image, page_number: int | None) -> Image.Image:
