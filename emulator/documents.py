@@ -52,8 +52,9 @@ __all__ = [
 ]
 
 #: Resolution PDF pages are rasterised at. Measured on the eval corpus's PDFs with
-#: ``benchmarks/accuracy.py`` (see docs/accuracy.md): 200 dpi reads 6-7 pt footers that 150 dpi
-#: loses, while 300 dpi costs about twice the time for no measurable gain.
+#: ``benchmarks/accuracy.py`` (see docs/accuracy.md): 150 dpi loses an invoice's small print;
+#: 300 dpi makes a Letter page larger than the engine's 2000 px detection size, so the detector
+#: sees it smaller than at 200 dpi and misses the same print again, at a higher cost.
 PDF_DPI = 200.0
 
 # The largest image the limits allow is 10000 x 10000; Pillow's default bomb threshold
