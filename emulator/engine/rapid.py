@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+import threading
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,8 +158,8 @@ class _Line:
 class RapidOcrEngine:
     """OCR with RapidOCR's PP-OCRv6 models from its wheel, loaded once per instance.
 
-    Not thread-safe: give each worker its own instance (ONNX sessions are, but the stage
-    objects keep per-call state).
+    Calls on one instance are serialised by a lock (the stage objects keep per-call state);
+    give each worker its own instance for parallelism.
     """
 
     name = "rapidocr"
@@ -199,6 +200,7 @@ class RapidOcrEngine:
             raise RuntimeError("The bundled recognition model carries no character table.")
         self._det_max_side = det_max_side
         self._text_score = text_score
+        self._lock = threading.Lock()
 
     # -- public -----------------------------------------------------------------------------
 
@@ -212,6 +214,10 @@ class RapidOcrEngine:
         """Read ``image`` (RGB). ``language`` is accepted for the interface's sake: the
         PP-OCRv6 recogniser is one multilingual (Latin, CJK) model, so it changes nothing."""
         del language
+        with self._lock:
+            return self._recognize(image, reading_order)
+
+    def _recognize(self, image: Image.Image, reading_order: ReadingOrder) -> PageText:
         bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
         detection = self.detect(bgr)
         if len(detection.quads) == 0:

@@ -162,3 +162,24 @@ def test_split_words_cuts_at_spaces_with_char_probabilities() -> None:
     assert words[0][3] == pytest.approx(0.8)
     assert words[1][3] == pytest.approx(0.5)
     assert 0.0 <= words[0][1] < words[0][2] <= words[1][1] < words[1][2] <= 80.0
+
+
+def test_blank_page_has_no_lines(engine: RapidOcrEngine) -> None:
+    page = engine.recognize(Image.new("RGB", (400, 300), "white"))
+    assert page == PageText(angle=0.0, lines=())
+
+
+def test_a_vertical_label_beside_horizontal_text_is_read_on_its_own(
+    engine: RapidOcrEngine,
+) -> None:
+    img = text_page(CLEAN, size=(1000, 700), origin=(120, 80))
+    label = text_page(["SIDEWAYS LABEL 2024"], size=(420, 60), origin=(10, 10))
+    img.paste(label.rotate(90, expand=True), (20, 200))  # reads bottom to top
+    page = engine.recognize(img, reading_order="natural")
+    assert page.angle == pytest.approx(0.0, abs=1.0)
+    texts = _texts(page)
+    assert [t for t in texts if t in CLEAN] == CLEAN
+    assert "SIDEWAYS LABEL 2024" in texts
+    label_line = page.lines[texts.index("SIDEWAYS LABEL 2024")]
+    first = _points(label_line.polygon)[0]
+    assert first[1] > _points(label_line.polygon)[1][1]  # starts at the bottom, read upwards
