@@ -139,12 +139,13 @@ class ReadService:
         For test suites that share one emulator (``emulator.testing``); returns how many jobs
         went. A job deleted while queued or running is dropped by its worker.
         """
-        self.control.clear()
         removed = 0
         for job in self.store.unfinished():
             removed += self.store.delete(job.id)
         # Every finished job has an expiry, so "expired by the end of time" is all of them.
         removed += self.store.delete_expired(datetime.max.replace(tzinfo=UTC))
+        # Released only now, so a held worker wakes to find its job gone and drops it.
+        self.control.clear()
         return removed
 
     def sweep(self) -> int:

@@ -13,7 +13,7 @@ import pytest
 from emulator.engine.base import OcrEngine
 from emulator.engine.fake import FakeEngine
 from emulator.testing import _EnginePool
-from ocr_sdk import AuthenticationError, OcrClient
+from ocr_sdk import AuthenticationError, NotFoundError, OcrClient
 from ocr_sdk.testing import run_emulator
 
 
@@ -107,3 +107,19 @@ def test_the_engine_pool_builds_each_engine_once_per_process() -> None:
     assert separate is not first
     assert different_threads not in (first, separate)
     assert built == [2, 2, 1]
+
+
+def test_reset_drops_a_job_held_while_running_and_frees_its_worker(
+    png: Callable[..., bytes],
+) -> None:
+    with run_emulator(engine_factory=fake) as emu, emu.client() as client:
+        emu.hold_jobs(at="running")
+        poller = client.begin_read(png())
+        [held] = emu.wait_for_held()
+        assert held == poller.operation_id
+        emu.reset()
+        with pytest.raises(NotFoundError):
+            client.get_read_result(held)
+        # The one worker is free again, and no hold is left behind.
+        assert client.read(png(90, 60)).text == "PAGE 90x60"
+        assert emu.service.store.get(held) is None
