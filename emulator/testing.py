@@ -113,6 +113,7 @@ class RunningEmulator:
         ca_path: with TLS, the generated CA certificate to trust (else ``None``).
         port: the loopback port it listens on.
         settings: the emulator's :class:`~emulator.settings.Settings`.
+        app: the emulator's ASGI app (its backend is :attr:`service`).
     """
 
     def __init__(self, endpoint: Endpoint, app: Starlette, settings: Settings) -> None:

@@ -3,6 +3,7 @@ teardown, the lazy import, and the engine pool that loads OCR engines once per p
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from collections.abc import Callable
@@ -123,3 +124,13 @@ def test_reset_drops_a_job_held_while_running_and_frees_its_worker(
         # The one worker is free again, and no hold is left behind.
         assert client.read(png(90, 60)).text == "PAGE 90x60"
         assert emu.service.store.get(held) is None
+
+
+def test_the_sdk_name_takes_the_same_arguments_as_the_implementation() -> None:
+    from emulator import testing as implementation
+
+    def parameters(function: Callable[..., object]) -> list[tuple[str, object, object]]:
+        signature = inspect.signature(function)
+        return [(p.name, p.kind, p.default) for p in signature.parameters.values()]
+
+    assert parameters(run_emulator) == parameters(implementation.run_emulator)
