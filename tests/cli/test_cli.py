@@ -320,6 +320,15 @@ def test_without_the_cli_extra_the_command_says_what_to_install(
     assert "pip install 'ocr-sdk[cli]'" in err
 
 
+def test_emulator_without_its_extra_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, hello: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "emulator.testing", None)
+    status, _out, err = run(["read", "--emulator", str(hello)], capsys)
+    assert status == 2
+    assert "--emulator needs the emulator extra: pip install 'ocr-sdk[emulator]'" in err
+
+
 def test_help_lists_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _err = run(["read", "--help"], capsys)
     assert status == 0
