@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -63,6 +64,7 @@ PDF_DPI = 200.0
 _MAX_PIXELS = 10000 * 10000
 Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
 
+_PDFIUM_LOCK = threading.Lock()
 _PAGE_ITEM = re.compile(r"^(\d+|\d+-\d+|\d+-|-\d+)$")
 _POINTS_PER_INCH = 72.0
 
@@ -216,20 +218,27 @@ def _dimension_ok(width: float, height: float, limits: Limits) -> bool:
 
 @contextmanager
 def _open_pdf(data: bytes) -> Iterator[pdfium.PdfDocument]:
-    """Open a PDF and close it deterministically (pdfium objects must not be left to GC)."""
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        text = str(exc).lower()
-        if "password" in text or "security" in text:
+    """Open a PDF under the pdfium lock and close it deterministically on exit.
+
+    PDFium is not thread-safe, even across documents, and the service inspects uploads on
+    request threads while workers rasterise: every pdfium call happens inside this block.
+    """
+    with _PDFIUM_LOCK:
+        try:
+            pdf = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            text = str(exc).lower()
+            if "password" in text or "security" in text:
+                raise _format_error(
+                    "The PDF is encrypted or password-protected; send an unprotected PDF."
+                ) from exc
             raise _format_error(
-                "The PDF is encrypted or password-protected; send an unprotected PDF."
+                "Input data is not a valid PDF: it is corrupt or truncated."
             ) from exc
-        raise _format_error("Input data is not a valid PDF: it is corrupt or truncated.") from exc
-    try:
-        yield pdf
-    finally:
-        pdf.close()
+        try:
+            yield pdf
+        finally:
+            pdf.close()
 
 
 def _inspect_pdf(data: bytes, limits: Limits) -> int:
@@ -312,7 +321,9 @@ def _iter_image_pages(data: bytes, pages: Sequence[int]) -> Iterator[PageImage]:
                 if number > 1:
                     img.seek(number - 1)
                 img.load()
-                rgb = to_rgb(ImageOps.exif_transpose(img) if img.format == "JPEG" else img)
+                # EXIF orientation (JPEG, and TIFF's same tag) is how the page is meant to be
+                # seen; exif_transpose is a no-op without it.
+                rgb = to_rgb(ImageOps.exif_transpose(img))
             except (OSError, SyntaxError, ValueError, EOFError) as exc:
                 raise _format_error(
                     f"Page {number} could not be decoded: the image is corrupt or truncated."
@@ -328,11 +339,18 @@ def _iter_image_pages(data: bytes, pages: Sequence[int]) -> Iterator[PageImage]:
 
 
 def _iter_pdf_pages(data: bytes, pages: Sequence[int], dpi: float) -> Iterator[PageImage]:
+    for number in pages:
+        # Open, render, close for each page: no pdfium object outlives the lock or is left
+        # for the garbage collector (possibly on another thread) while the consumer works.
+        page_image = _render_pdf_page(data, number, dpi)
+        yield page_image
+
+
+def _render_pdf_page(data: bytes, number: int, dpi: float) -> PageImage:
     with _open_pdf(data) as pdf:
-        page_count = len(pdf)
-        for number in pages:
-            if not 1 <= number <= page_count:
-                raise ServiceError(400, "InvalidPageRange", f"The PDF has no page {number}.")
+        if not 1 <= number <= len(pdf):
+            raise ServiceError(400, "InvalidPageRange", f"The PDF has no page {number}.")
+        try:
             page = pdf[number - 1]
             try:
                 width_pt, height_pt = page.get_size()
@@ -343,21 +361,21 @@ def _iter_pdf_pages(data: bytes, pages: Sequence[int], dpi: float) -> Iterator[P
                     image = to_rgb(bitmap.to_pil())
                 finally:
                     bitmap.close()
-            except pdfium.PdfiumError as exc:
-                raise _format_error(f"PDF page {number} could not be rendered.") from exc
             finally:
                 page.close()
-            # Derived from the rendered bitmap so a page's /Rotate (which swaps the sides) is
-            # reflected exactly as the pixels the engine sees.
-            pixels_per_inch = scale * _POINTS_PER_INCH
-            yield PageImage(
-                number=number,
-                image=image,
-                unit="inch",
-                units_per_pixel=1.0 / pixels_per_inch,
-                width=image.width / pixels_per_inch,
-                height=image.height / pixels_per_inch,
-            )
+        except pdfium.PdfiumError as exc:
+            raise _format_error(f"PDF page {number} could not be rendered.") from exc
+    # Derived from the rendered bitmap so a page's /Rotate (which swaps the sides) is
+    # reflected exactly as the pixels the engine sees.
+    pixels_per_inch = scale * _POINTS_PER_INCH
+    return PageImage(
+        number=number,
+        image=image,
+        unit="inch",
+        units_per_pixel=1.0 / pixels_per_inch,
+        width=image.width / pixels_per_inch,
+        height=image.height / pixels_per_inch,
+    )
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

@@ -301,3 +301,17 @@ def test_iter_pages_is_lazy_one_page_at_a_time() -> None:
 def test_the_largest_allowed_image_passes_inspect() -> None:
     data = encode(Image.new("1", (10000, 10000), 1), "PNG")
     assert inspect(data, LIMITS) == DocumentInfo("png", 1)
+
+
+def test_pdfs_are_decoded_safely_from_several_threads() -> None:
+    # PDFium is not thread-safe; the module serialises it, so concurrent jobs just work.
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = encode_pages([_page((300, 150)), _page((300, 150), "grey")], "PDF", resolution=100.0)
+
+    def decode(_: int) -> list[tuple[int, int]]:
+        return [p.image.size for p in _pages(data)]
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(decode, range(12)))
+    assert all(r == results[0] and len(r) == 2 for r in results)
