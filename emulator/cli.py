@@ -30,10 +30,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level)
     # Imported late so that `--help` and bad flags answer without loading the server stack.
+    from emulator.crypto import KeyFileError
     from emulator.server import serve
 
     try:
         return serve(settings)
+    except KeyFileError as error:
+        # A bad option found only when the file is read: same answer as other bad options.
+        print(f"ocr-emulator: error: encryption key file {error}", file=sys.stderr)
+        return 2
     except OSError as error:
         print(f"ocr-emulator: error: {error}", file=sys.stderr)
         return 1

@@ -21,6 +21,10 @@ NONCE_BYTES = 12
 KEY_FILE_NAME = "encryption.key"
 
 
+class KeyFileError(ValueError):
+    """The key file cannot be used (wrong size); the message names the file and the problem."""
+
+
 class DecryptionError(Exception):
     """A record did not decrypt: wrong key, wrong operation id, or tampered bytes."""
 
@@ -55,6 +59,8 @@ class RecordCipher:
 def load_or_create_key(path: Path) -> bytes:
     """Read the 32-byte key at ``path``, or create it (mode 0600) if it does not exist.
 
+    Raises :class:`KeyFileError` if the file exists but does not hold exactly 32 bytes.
+
     The file holds the raw key bytes. Creation uses ``O_EXCL`` so two processes starting at
     once cannot each write a different key.
     """
@@ -71,5 +77,5 @@ def load_or_create_key(path: Path) -> bytes:
             f.write(key)
         return key
     if len(key) != KEY_BYTES:
-        raise ValueError(f"{path} must hold exactly {KEY_BYTES} bytes, not {len(key)}")
+        raise KeyFileError(f"{path} must hold exactly {KEY_BYTES} bytes, not {len(key)}")
     return key

@@ -157,3 +157,23 @@ def test_console_script_is_declared() -> None:
     pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
     scripts = tomllib.loads(pyproject.read_text())["project"]["scripts"]
     assert scripts["ocr-emulator"] == "emulator.cli:main"
+
+
+@pytest.mark.parametrize("size", [0, 5, 33])
+def test_encryption_key_file_of_the_wrong_size_exits_2_with_one_line(
+    tmp_path: Path, size: int
+) -> None:
+    key_file = tmp_path / "key.bin"
+    key_file.write_bytes(b"k" * size)
+    result = subprocess.run(
+        [sys.executable, "-m", "emulator", "--port", "0", "--encryption-key-file", str(key_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr  # no traceback
+    assert lines[0].startswith("ocr-emulator: error: ")
+    assert str(key_file) in lines[0] and "32 bytes" in lines[0]
+    assert result.stdout == ""
