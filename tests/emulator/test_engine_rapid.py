@@ -183,3 +183,31 @@ def test_a_vertical_label_beside_horizontal_text_is_read_on_its_own(
     label_line = page.lines[texts.index("SIDEWAYS LABEL 2024")]
     first = _points(label_line.polygon)[0]
     assert first[1] > _points(label_line.polygon)[1][1]  # starts at the bottom, read upwards
+
+
+def test_missing_bundled_model_fails_loudly_instead_of_downloading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import emulator.engine.rapid as rapid
+
+    monkeypatch.setattr(rapid, "_DET_MODEL", "no-such-model.onnx")
+    with pytest.raises(RuntimeError, match="never downloads"):
+        RapidOcrEngine()
+
+
+def test_page_axis_is_the_weighted_mean_of_long_lines_and_ignores_short_boxes() -> None:
+    from emulator.engine.rapid import dominant_axis, line_axes
+
+    def quad(angle: float, length: float, height: float = 20.0) -> np.ndarray:
+        rad = np.radians(angle)
+        along = np.array([np.cos(rad), np.sin(rad)]) * length
+        down = np.array([-np.sin(rad), np.cos(rad)]) * height
+        p0 = np.array([100.0, 100.0])
+        return np.stack([p0, p0 + along, p0 + along + down, p0 + down])
+
+    quads = np.stack([quad(3.0, 400), quad(3.4, 500), quad(40.0, 30)])  # the last is a blob
+    axes, lengths, aspects = line_axes(quads)
+    assert dominant_axis(axes, lengths, aspects) == pytest.approx(3.2, abs=0.1)
+    # Text running downwards (page turned 90 degrees clockwise) has an axis near +-90.
+    vertical = np.stack([quad(90.5, 400), quad(89.5, 400)])
+    assert abs(dominant_axis(*line_axes(vertical))) == pytest.approx(90.0, abs=0.6)
