@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import sqlite3
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,9 +26,11 @@ from emulator.clock import Clock, utc_now
 from emulator.crypto import KEY_FILE_NAME, RecordCipher, load_or_create_key
 from emulator.engine.base import OcrEngine
 from emulator.errors import ServiceError
+from emulator.faults import FaultInjector
 from emulator.jobs import EngineFactory, JobQueue, ThreadJobQueue
 from emulator.middleware.auth import AuthMiddleware
-from emulator.middleware.rate_limit import RateLimitMiddleware, SlidingWindow
+from emulator.middleware.faults import FaultMiddleware
+from emulator.middleware.rate_limit import KeyedRateLimit, RateLimitMiddleware
 from emulator.middleware.request_context import RequestContextMiddleware
 from emulator.service import ReadService
 from emulator.settings import Settings
@@ -122,20 +125,37 @@ def create_app(
         Route("/ready", routes.ready, methods=["GET"]),
         Route("/status", routes.status, methods=["GET"]),
         Route("/swagger.json", routes.swagger, methods=["GET"]),
+        Route(routes.FAULTS_PATH, routes.list_faults, methods=["GET"]),
+        Route(routes.FAULTS_PATH, routes.add_faults, methods=["POST"]),
+        Route(routes.FAULTS_PATH, routes.clear_faults, methods=["DELETE"]),
     ]
+    injector = FaultInjector(settings.faults, seed=settings.fault_seed)
+    # Outermost first: every request gets an id and a log line; nothing unauthenticated
+    # reaches a fault or uses up the rate; faults come before the rate so an injected 429
+    # does not also count as a request.
     middleware = [
         Middleware(RequestContextMiddleware),
         Middleware(AuthMiddleware, api_keys=settings.api_keys),
+        Middleware(
+            FaultMiddleware,
+            injector=injector,
+            control=service.control,
+            api_prefix=routes.API_PREFIX,
+        ),
     ]
-    rate_window = None
-    if settings.requests_per_minute is not None:
-        rate_window = SlidingWindow(settings.requests_per_minute)
+    rate_limit = None
+    if (rate := settings.effective_rate_limit) is not None:
+        rate_limit = KeyedRateLimit(rate.limit, rate.window)
         middleware.append(
-            Middleware(RateLimitMiddleware, window=rate_window, path_suffix=routes.ANALYZE_PATH)
+            Middleware(RateLimitMiddleware, limiter=rate_limit, path_suffix=routes.ANALYZE_PATH)
         )
     handlers: dict[Any, Any] = {
         ServiceError: routes.on_service_error,
         HTTPException: routes.on_http_exception,
+        # The store failing (disk full, a broken database) is the service's StorageException,
+        # answered here at the boundary so no store backend needs to know about HTTP.
+        sqlite3.Error: routes.on_storage_error,
+        OSError: routes.on_storage_error,
         Exception: routes.on_unexpected,
     }
     app = Starlette(
@@ -147,6 +167,7 @@ def create_app(
     app.state.service = service
     app.state.settings = settings
     app.state.sweep_interval = sweep_interval(settings)
-    # Kept so that emulator.testing can clear the window between tests.
-    app.state.rate_window = rate_window
+    # Kept so that emulator.testing can clear them between tests.
+    app.state.rate_limit = rate_limit
+    app.state.faults = injector
     return app

@@ -215,6 +215,49 @@ def internal_error() -> ServiceError:
     return ServiceError(500, "InternalServerError", "An internal error occurred.")
 
 
+def storage_error() -> ServiceError:
+    """500 ``StorageException``: the store failed (disk full, database error). Nothing about
+    the input or the file system goes into the message."""
+    return ServiceError(
+        500,
+        "StorageException",
+        "The emulator could not store or read the operation's data. Retry later.",
+    )
+
+
+def service_unavailable(retry_after: float = 1) -> ServiceError:
+    """503 ``ServiceUnavailable`` with ``Retry-After``: the service is briefly unable to serve."""
+    return ServiceError(
+        503,
+        "ServiceUnavailable",
+        "The service is temporarily unavailable. Retry later.",
+        headers=_retry_after(retry_after),
+    )
+
+
+def injected(status: int, retry_after: int | None = None) -> ServiceError:
+    """The error a fault rule answers with: the body and headers the service uses for
+    ``status`` (429 wrapped as the gateway sends it, the rest flat). 429 and 503 always carry
+    ``Retry-After`` (1 s unless ``retry_after`` says otherwise)."""
+    if status == 429:
+        error = rate_limited(1 if retry_after is None else retry_after)
+    elif status == 503:
+        error = service_unavailable(1 if retry_after is None else retry_after)
+    elif status == 500:
+        error = internal_error()
+    elif status == 408:
+        error = ServiceError(408, "Timeout", "The operation timed out. Retry the request.")
+    elif status == 502:
+        error = ServiceError(502, "BadGateway", "The service's gateway got no valid answer.")
+    elif status == 504:
+        error = ServiceError(504, "GatewayTimeout", "The service's gateway timed out.")
+    else:
+        raise ValueError(f"no injected error for status {status}")
+    if retry_after is not None:
+        error.headers["Retry-After"] = str(retry_after)
+    return error
+
+
 def from_http_status(status_code: int, method: str, path: str) -> ServiceError:
     """Map a routing-level HTTP status (Starlette's ``HTTPException``) to a service error."""
     if status_code == 404:

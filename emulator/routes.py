@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator import contract, errors, fetch, parsing
+from emulator import contract, errors, faults, fetch, parsing
 from emulator.middleware.request_context import request_id_of
 from emulator.service import ReadService
 
@@ -24,6 +24,9 @@ ANALYZE_PATH = f"{API_PREFIX}/read/analyze"
 RESULTS_PATH = f"{API_PREFIX}/read/analyzeResults"
 # A URL request's JSON body is tiny; anything bigger is not an ImageUrl.
 MAX_JSON_BODY = 64 * 1024
+#: The emulator's own admin routes (not part of the service); they need the key too.
+ADMIN_PREFIX = "/_emulator"
+FAULTS_PATH = f"{ADMIN_PREFIX}/faults"
 
 
 def _service(request: Request) -> ReadService:
@@ -54,8 +57,13 @@ async def analyze(request: Request) -> Response:
         body = await parsing.read_body(
             request.stream(), MAX_JSON_BODY, length, parsing.json_too_large
         )
-        url = parsing.parse_url_body(body)
-        document = await fetch.download(url, limits.max_bytes, service.settings.url_timeout)
+        url = parse_url_body(body)
+        document = await fetch.download(
+            url,
+            limits.max_bytes,
+            service.settings.url_timeout,
+            allow_private=service.settings.allow_private_urls,
+        )
     job = await run_in_threadpool(service.submit, document, query)
     # The client takes the id from the last path segment; keep the URL on the host and
     # scheme the client used so it works behind port mappings too.
@@ -96,6 +104,60 @@ async def swagger(request: Request) -> Response:
     return Response(contract.openapi_bytes(), media_type="application/json; charset=utf-8")
 
 
+def parse_url_body(body: bytes) -> str:
+    """:func:`emulator.parsing.parse_url_body`, also refusing JSON nested too deeply to parse.
+
+    ``json.loads`` raises ``RecursionError`` (not ``JSONDecodeError``) for about a thousand
+    nested brackets, which fit easily in the 64 KB a URL body may have.
+    """
+    try:
+        return parsing.parse_url_body(body)
+    except RecursionError:
+        raise errors.bad_argument("The request body is not valid JSON.") from None
+
+
+# --- admin: fault injection (an emulator extension, under /_emulator/) --------------------------
+
+
+def _faults(request: Request) -> faults.FaultInjector:
+    injector: faults.FaultInjector = request.app.state.faults
+    return injector
+
+
+async def list_faults(request: Request) -> Response:
+    """``GET /_emulator/faults``: the armed rules, how often each fired, and the seed."""
+    return _json(_faults(request).describe())
+
+
+async def add_faults(request: Request) -> Response:
+    """``POST /_emulator/faults``: arm one rule (an object), several (a list), or
+    ``{"faults": [...], "seed": N}`` (which also restarts the generator from ``N``)."""
+    body = await parsing.read_body(
+        request.stream(),
+        MAX_JSON_BODY,
+        request.headers.get("content-length"),
+        parsing.json_too_large,
+    )
+    try:
+        document = json.loads(body)
+        rules, seed = faults.rules_from_document(document)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise errors.bad_argument("The request body is not valid JSON.") from None
+    except faults.FaultError as error:
+        raise errors.bad_argument(str(error)) from None
+    injector = _faults(request)
+    if seed is not None:
+        injector.clear(seed)
+    ids = [injector.add(rule) for rule in rules]
+    return _json({"ids": ids, **injector.describe()}, status_code=201)
+
+
+async def clear_faults(request: Request) -> Response:
+    """``DELETE /_emulator/faults``: disarm every rule and restart the generator."""
+    _faults(request).clear()
+    return Response(status_code=204)
+
+
 # --- exception handlers: the only way errors leave the app ------------------------------------
 
 
@@ -111,6 +173,13 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
     error = errors.from_http_status(exc.status_code, request.method, request.url.path)
     error.headers.update(exc.headers or {})  # keeps the Allow header of a 405
     return errors.error_response(error, request_id_of(request.scope))
+
+
+async def on_storage_error(request: Request, exc: Exception) -> Response:
+    """The store failed (``sqlite3.Error``, ``OSError`` such as a full disk): 500
+    ``StorageException``. Logged by type only; paths and data stay out of the answer."""
+    log.error("storage error %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return errors.error_response(errors.storage_error(), request_id_of(request.scope))
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:

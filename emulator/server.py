@@ -27,6 +27,7 @@ from emulator import tls
 from emulator.app import create_app
 from emulator.clock import Clock
 from emulator.jobs import EngineFactory
+from emulator.middleware.faults import DROPPING
 from emulator.service import ReadService
 from emulator.settings import Settings
 
@@ -139,6 +140,20 @@ class _Server(uvicorn.Server):
                 signal.signal(sig, handler)
 
 
+class _InjectedDropFilter(logging.Filter):
+    """Hides uvicorn's error line for a response cut short on purpose by a ``drop`` fault.
+
+    The line is logged from the request's own task, where the fault middleware has set
+    :data:`~emulator.middleware.faults.DROPPING`; a response cut short by a bug still logs.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not DROPPING.get()
+
+
+_DROP_FILTER = _InjectedDropFilter()
+
+
 def build_server(app: Starlette, context: ssl.SSLContext | None) -> uvicorn.Server:
     """A uvicorn server for ``app``, using our TLS context (TLS >= 1.2) when given.
 
@@ -153,6 +168,7 @@ def build_server(app: Starlette, context: ssl.SSLContext | None) -> uvicorn.Serv
         ) -> ssl.SSLContext:
             return context
 
+    logging.getLogger("uvicorn.error").addFilter(_DROP_FILTER)  # a no-op when already there
     config = uvicorn.Config(
         app,
         lifespan="on",

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from emulator.documents import Limits
+from emulator.faults import FaultError, FaultRule, load_config
 
 Tier = Literal["free", "paid"]
 
@@ -40,6 +41,33 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
+class Rate:
+    """At most ``limit`` analyze requests per key in any ``window`` seconds."""
+
+    limit: int
+    window: float
+
+    def __str__(self) -> str:
+        unit = {1.0: "s", 60.0: "min", 3600.0: "h"}.get(self.window, f"{self.window:g}s")
+        return f"{self.limit}/{unit}"
+
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
+_RATE_WINDOWS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0}
+_RATE_WINDOWS.update({"h": 3600.0, "hour": 3600.0})
+
+
+def parse_rate(text: str) -> Rate:
+    """Parse ``--rate-limit``: ``20/min``, ``10/s``, ``1000/h``."""
+    match = _RATE.match(text.lower())
+    if match is None or int(match.group(1)) < 1:
+        raise SettingsError(
+            f"invalid --rate-limit {text!r}: use a positive count per s, min or h (e.g. 20/min)"
+        )
+    return Rate(int(match.group(1)), _RATE_WINDOWS[match.group(2)])
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """The emulator's configuration. Build it with :func:`load` or directly in tests."""
 
@@ -58,6 +86,10 @@ class Settings:
     tier: Tier = "paid"
     encryption_key_file: Path | None = None
     allow_insecure_http: bool = False
+    rate_limit: Rate | None = None
+    faults: tuple[FaultRule, ...] = ()
+    fault_seed: int = 0
+    allow_private_urls: bool = False
     # Not flags: knobs for tests and operators who embed the app.
     sweep_interval: float = 60.0
     url_timeout: float = 30.0
@@ -101,6 +133,14 @@ class Settings:
     def requests_per_minute(self) -> int | None:
         """The analyze-request rate limit of the configured tier, or None for no limit."""
         return TIER_REQUESTS_PER_MINUTE[self.tier]
+
+    @property
+    def effective_rate_limit(self) -> Rate | None:
+        """``--rate-limit`` if given, else the tier's (20/min on free), else None."""
+        if self.rate_limit is not None:
+            return self.rate_limit
+        per_minute = self.requests_per_minute
+        return Rate(per_minute, 60.0) if per_minute is not None else None
 
     @property
     def intra_op_threads(self) -> int:
@@ -190,6 +230,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="allow plain HTTP on a non-loopback host",
     )
+    p.add_argument(
+        "--rate-limit",
+        help="analyze requests allowed per API key, e.g. 20/min or 10/s; then 429 with "
+        "Retry-After (default: none on paid, 20/min on free)",
+    )
+    p.add_argument(
+        "--fault",
+        action="append",
+        help="a fault rule such as route=result,status=503,times=2 (repeatable; "
+        "see docs/emulator.md)",
+    )
+    p.add_argument("--fault-config", help="JSON or TOML file with fault rules and a seed")
+    p.add_argument("--fault-seed", type=int, help="seed for fault probabilities (default 0)")
+    p.add_argument(
+        "--allow-private-urls",
+        action="store_true",
+        default=None,
+        help="let URL sources point at private networks (10/8, 172.16/12, 192.168/16, fc00::/7)",
+    )
     p.add_argument("--log-level", help="debug, info (default), warning or error")
     return p
 
@@ -228,7 +287,27 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         kwargs["retention"] = parse_duration(retention)
     if (log_level := pick("log_level")) is not None:
         kwargs["log_level"] = log_level.lower()
-    for flag in ("tls", "allow_insecure_http"):
+    if (rate := pick("rate_limit")) is not None:
+        kwargs["rate_limit"] = parse_rate(rate)
+    rules: list[FaultRule] = []
+    seed: int | None = None
+    try:
+        if (config := path("fault_config")) is not None:
+            rules_from_file, seed = load_config(config)
+            rules.extend(rules_from_file)
+        specs: list[str] = list(args.fault or [])
+        if not specs and (raw_faults := env.get(ENV_PREFIX + "FAULT")):
+            # Several rules in one variable: separated by ";" (a rule itself uses ",").
+            specs = [spec for spec in raw_faults.split(";") if spec.strip()]
+        rules.extend(FaultRule.parse(spec) for spec in specs)
+    except FaultError as error:
+        raise SettingsError(str(error)) from None
+    kwargs["faults"] = tuple(rules)
+    if (fault_seed := pick("fault_seed")) is not None:
+        seed = _env_int("FAULT_SEED", fault_seed)
+    if seed is not None:
+        kwargs["fault_seed"] = seed
+    for flag in ("tls", "allow_insecure_http", "allow_private_urls"):
         value = getattr(args, flag)
         if value is None and (raw := env.get(ENV_PREFIX + flag.upper())) is not None:
             value = _env_flag(raw)

@@ -32,6 +32,8 @@ from starlette.applications import Starlette
 
 from emulator.app import create_app, rapid_engine_factory
 from emulator.engine.base import OcrEngine, PageText, ReadingOrder
+from emulator.faults import FaultInjector, FaultRule
+from emulator.faults import Route as FaultRoute
 from emulator.jobs import EngineFactory, HoldStage
 from emulator.server import Endpoint, run_in_thread
 from emulator.service import ReadService
@@ -165,14 +167,64 @@ class RunningEmulator:
     # --- test controls ------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget every job and result, release held jobs, cancel pending failures, and
-        empty the free tier's rate-limit window: the state of a freshly started emulator."""
+        """Forget every job and result, release held jobs, cancel pending failures, disarm
+        every fault and empty the rate-limit windows: the state of a freshly started
+        emulator."""
         self.service.clear()
-        window = self.app.state.rate_window
-        if window is not None:
-            # SlidingWindow has no public reset; its event deque is the whole of its state.
-            with window._lock:
-                window._events.clear()
+        self.clear_faults()
+        rate_limit = self.app.state.rate_limit
+        if rate_limit is not None:
+            rate_limit.reset()
+
+    # --- fault injection ----------------------------------------------------------------------
+
+    def inject_fault(
+        self,
+        route: FaultRoute = "any",
+        *,
+        status: int | None = None,
+        delay: float | None = None,
+        drop: bool = False,
+        fail: bool = False,
+        probability: float = 1.0,
+        times: int | None = None,
+        retry_after: int | None = None,
+    ) -> FaultRule:
+        """Arm a fault on ``route`` (``"analyze"``, ``"result"``, ``"delete"`` or ``"any"``).
+
+        Give exactly one effect: ``status`` (408, 429, 500, 502, 503, 504 with the service's
+        body; ``retry_after`` sets ``Retry-After``), ``delay`` (seconds added before the normal
+        answer), ``drop=True`` (the connection closes mid-response) or ``fail=True`` (on
+        ``"analyze"``: the next job to start ends ``failed``). ``times`` limits it to the next
+        N matching requests; ``probability`` makes it random, drawn from the seeded
+        generator (see ``settings.fault_seed``). Returns the armed rule; raises
+        :class:`~emulator.faults.FaultError` for a malformed one.
+        """
+        rule = FaultRule.from_mapping(
+            {
+                "route": route,
+                "status": status,
+                "delay": delay,
+                "drop": drop,
+                "fail": fail,
+                "probability": probability,
+                "times": times,
+                "retryAfter": retry_after,
+            }
+        )
+        self.faults.add(rule)
+        return rule
+
+    def clear_faults(self) -> None:
+        """Disarm every fault and restart the seeded generator."""
+        self.faults.clear()
+
+    @property
+    def faults(self) -> FaultInjector:
+        """The emulator's :class:`~emulator.faults.FaultInjector` (``describe()`` lists the
+        armed rules and how often each fired)."""
+        injector: FaultInjector = self.app.state.faults
+        return injector
 
     def hold_jobs(self, at: HoldStage = "notStarted") -> None:
         """Stop every job that reaches ``at`` (``"notStarted"`` or ``"running"``) until

@@ -1,19 +1,24 @@
-"""The free tier's request rate limit: a sliding one-minute window over analyze requests.
+"""The request rate limit: a sliding window over analyze requests, one window per API key.
 
-Only ``POST .../read/analyze`` counts: those are the billed transactions, and counting the
-polling GETs would make any client that polls once a second trip the limit on its first job.
+The free tier has 20 a minute; ``--rate-limit`` sets any rate (``20/min``, ``10/s``) on
+either tier. Only ``POST .../read/analyze`` counts: those are the billed transactions, and
+counting the polling GETs would make any client that polls once a second trip the limit on
+its first job. Each key has its own window, as each subscription has its own quota.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import errors
+from emulator.middleware.auth import KEY_HEADER
 from emulator.middleware.request_context import request_id_of
 
 WINDOW_SECONDS = 60.0
@@ -45,13 +50,55 @@ class SlidingWindow:
             self._events.append(now)
             return None
 
+    def reset(self) -> None:
+        """Forget every recorded event."""
+        with self._lock:
+            self._events.clear()
+
+
+class KeyedRateLimit:
+    """One :class:`SlidingWindow` of ``limit`` events per ``window`` seconds for each key.
+
+    Keys are held as SHA-256 digests, so the limiter keeps no copy of a secret.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window: float = WINDOW_SECONDS,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.monotonic = monotonic
+        self._windows: dict[bytes, SlidingWindow] = {}
+        self._lock = threading.Lock()
+
+    def acquire(self, key: str) -> float | None:
+        """Record an event for ``key``; None, or the seconds until one would be allowed."""
+        digest = hashlib.sha256(key.encode()).digest()
+        with self._lock:
+            window = self._windows.get(digest)
+            if window is None:
+                window = SlidingWindow(self.limit, self.window, self.monotonic)
+                self._windows[digest] = window
+        return window.acquire()
+
+    def reset(self) -> None:
+        """Forget every key's events."""
+        with self._lock:
+            self._windows.clear()
+
 
 class RateLimitMiddleware:
-    """Answers 429 with ``Retry-After`` when the tier's analyze rate is exceeded."""
+    """Answers 429 with ``Retry-After`` when a key's analyze rate is exceeded.
 
-    def __init__(self, app: ASGIApp, *, window: SlidingWindow, path_suffix: str) -> None:
+    Runs after authentication, so every request here carries a valid key.
+    """
+
+    def __init__(self, app: ASGIApp, *, limiter: KeyedRateLimit, path_suffix: str) -> None:
         self.app = app
-        self.window = window
+        self.limiter = limiter
         self.path_suffix = path_suffix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -60,7 +107,8 @@ class RateLimitMiddleware:
             and scope["method"] == "POST"
             and scope["path"].endswith(self.path_suffix)
         ):
-            wait = self.window.acquire()
+            key = Headers(scope=scope).get(KEY_HEADER, "")
+            wait = self.limiter.acquire(key)
             if wait is not None:
                 response = errors.error_response(errors.rate_limited(wait), request_id_of(scope))
                 await response(scope, receive, send)

@@ -325,7 +325,7 @@ async def test_every_configured_key_works(make_harness: MakeHarness, png: Any) -
         assert response.status_code == 202
 
 
-async def test_health_and_contract_need_no_key(h: Harness) -> None:
+async def test_only_health_needs_no_key(h: Harness) -> None:
     bare = httpx.AsyncClient(transport=h.client._transport, base_url="http://emulator.test")
     async with bare:
         ready = await bare.get("/ready")
@@ -334,7 +334,8 @@ async def test_health_and_contract_need_no_key(h: Harness) -> None:
         status = (await bare.get("/status")).json()
         assert status["status"] == "ready"
         assert status["queue"] == {"waiting": 0, "capacity": 100}
-        swagger = await bare.get("/swagger.json")
+        assert (await bare.get("/swagger.json")).status_code == 401
+        swagger = await h.client.get("/swagger.json")
         assert swagger.status_code == 200
         assert swagger.content == contract.openapi_bytes()
         assert swagger.json()["info"]["version"] == "3.2"

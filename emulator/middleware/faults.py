@@ -1,0 +1,95 @@
+"""Applies the fault rules of :mod:`emulator.faults` to the service's API routes.
+
+Sits after authentication (a request without a valid key meets no fault and uses none up)
+and before the rate limit. Only the Read routes are affected; the health, contract and admin
+routes never are, so a test can always see and clear the faults it set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from emulator import errors
+from emulator.faults import FaultInjector, Route
+from emulator.jobs import JobControl
+from emulator.middleware.request_context import request_id_of
+
+log = logging.getLogger("emulator.faults")
+
+#: True while the current request is being dropped on purpose. uvicorn logs an error when an
+#: app ends a response early; :func:`emulator.server` filters that line out for these requests.
+DROPPING: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "ocr_emulator_dropping", default=False
+)
+
+
+def route_of(method: str, path: str, api_prefix: str) -> Route | None:
+    """Which fault route a request is on, or None for routes faults never touch."""
+    if path == f"{api_prefix}/read/analyze" and method == "POST":
+        return "analyze"
+    if path.startswith(f"{api_prefix}/read/analyzeResults/"):
+        if method == "GET":
+            return "result"
+        if method == "DELETE":
+            return "delete"
+    return None
+
+
+class FaultMiddleware:
+    """Answers an injected error, delays, drops the connection, or arms a job failure."""
+
+    def __init__(
+        self, app: ASGIApp, *, injector: FaultInjector, control: JobControl, api_prefix: str
+    ) -> None:
+        self.app = app
+        self.injector = injector
+        self.control = control
+        self.api_prefix = api_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        route = route_of(scope["method"], scope["path"], self.api_prefix)
+        rule = self.injector.pick(route) if route is not None else None
+        if rule is None:
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_of(scope)
+        log.info("%s fault injected on %s: %s", request_id, route, rule.action)
+        if rule.action == "status":
+            assert rule.status is not None
+            response = errors.error_response(
+                errors.injected(rule.status, rule.retry_after), request_id
+            )
+            await response(scope, receive, send)
+        elif rule.action == "delay":
+            await asyncio.sleep(rule.delay)
+            await self.app(scope, receive, send)
+        elif rule.action == "fail":
+            # The next job to start fails: with one request in flight, the one accepted now.
+            self.control.fail_next(1)
+            await self.app(scope, receive, send)
+        else:
+            await self._drop(send)
+
+    @staticmethod
+    async def _drop(send: Send) -> None:
+        """End the exchange without a complete response, as a lost connection does.
+
+        ASGI has no "close the socket" message. Starting a response that promises a body and
+        then returning makes the server close the connection mid-response, which every
+        client sees as a transport error (never as a usable answer).
+        """
+        DROPPING.set(True)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-length", b"1"), (b"content-type", b"application/json")],
+            }
+        )
