@@ -1,11 +1,27 @@
 """Downloading the document of a ``Read`` (URL) request, with the service's limits.
 
 Only ``http`` and ``https``; the size cap is enforced while streaming; one overall timeout;
-redirects followed by hand (at most 5) so every hop is checked. Link-local addresses (which
-include cloud metadata endpoints such as 169.254.169.254) and known metadata host names are
-refused, because an emulator in a CI runner must not become a way to read the runner's
-cloud credentials. Loopback and private addresses are allowed: serving test documents from
-localhost is the point of a local emulator.
+redirects followed by hand (at most 5) so every hop is checked again.
+
+Where a URL may point (an emulator in a CI runner must not become a way to reach the
+runner's cloud credentials or its private network):
+
+* **always refused**: link-local addresses (169.254.0.0/16 and fe80::/10, which hold the
+  cloud metadata endpoints such as 169.254.169.254), other known metadata addresses
+  (``fd00:ec2::254``, ``100.100.100.200``) and host names, unspecified, multicast and
+  reserved addresses — also when written as IPv4-mapped, IPv4-compatible, 6to4, Teredo or
+  NAT64 IPv6, or in decimal, octal or hex (every check is on the parsed, resolved address);
+* **refused unless** ``--allow-private-urls``: private and shared ranges (10/8, 172.16/12,
+  192.168/16, 100.64/10, fc00::/7 and every other address that is not globally routable);
+* **allowed**: loopback (127.0.0.0/8, ``::1``) and public addresses. Loopback stays allowed
+  because it is the machine the emulator already runs on and that the user controls: serving
+  test documents from a local HTTP server is what a local emulator is for, and the
+  emulator's own routes need a key the fetch never sends.
+
+The host is resolved once, every address it resolves to is checked, and the connection goes
+to the checked address (the URL's host stays in ``Host`` and in TLS SNI and certificate
+checks), so a DNS answer that changes between check and connect (rebinding) cannot redirect
+the download.
 """
 
 from __future__ import annotations
@@ -13,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -21,71 +38,155 @@ from emulator import errors
 from emulator.parsing import too_large
 
 MAX_REDIRECTS = 5
-BLOCKED_HOSTNAMES = frozenset({"metadata.google.internal", "metadata", "metadata.azure.internal"})
-_METADATA_V6 = ipaddress.ip_network("fd00:ec2::254/128")
+BLOCKED_HOSTNAMES = frozenset(
+    {"metadata.google.internal", "metadata", "metadata.azure.internal", "instance-data"}
+)
+_METADATA = (
+    ipaddress.ip_network("fd00:ec2::254/128"),  # AWS IMDS over IPv6
+    ipaddress.ip_network("100.100.100.200/32"),  # Alibaba Cloud metadata
+    ipaddress.ip_network("0.0.0.0/8"),  # "this network": reaches the host itself on Linux
+)
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+Verdict = Literal["allowed", "private", "blocked"]
 
 
-def _blocked(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return (
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address written in IPv6 notation: mapped, compatible (``::a.b.c.d``) or NAT64."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    packed = address.packed
+    if address in _NAT64 or (packed[:12] == bytes(12) and int(address) > 1):
+        return ipaddress.IPv4Address(packed[12:])
+    return None
+
+
+def _tunnelled_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a tunnel prefix (6to4, Teredo server) routes towards."""
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    return None
+
+
+def _classify_one(address: IpAddress) -> Verdict:
+    if address.is_loopback:
+        return "allowed"
+    if (
         address.is_link_local
         or address.is_multicast
         or address.is_unspecified
-        or (isinstance(address, ipaddress.IPv6Address) and address in _METADATA_V6)
-    )
+        # IPv6 "reserved" is all of ::/8 (loopback, mapped forms), judged separately.
+        or (address.version == 4 and address.is_reserved)
+        or any(address in network for network in _METADATA if network.version == address.version)
+    ):
+        return "blocked"
+    if not address.is_global:
+        return "private"
+    return "allowed"
 
 
-async def check_url(url: str) -> None:
-    """Raise ``InvalidImageUrl`` unless ``url`` is http(s) and resolves only to allowed
-    addresses; ``FailedToDownloadImage`` if the host does not resolve."""
+def classify(address: IpAddress) -> Verdict:
+    """Whether a URL may point at ``address``.
+
+    An IPv4 address in IPv6 notation is judged as that IPv4 address; for a tunnel prefix both
+    the IPv6 address and the IPv4 address it leads to are judged, and the stricter wins.
+    """
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = _embedded_ipv4(address)
+        if embedded is not None:
+            return _classify_one(embedded)
+        verdicts = [_classify_one(address)]
+        if (tunnelled := _tunnelled_ipv4(address)) is not None:
+            verdicts.append(_classify_one(tunnelled))
+        strictest: tuple[Verdict, ...] = ("blocked", "private")
+        for verdict in strictest:
+            if verdict in verdicts:
+                return verdict
+        return "allowed"
+    return _classify_one(address)
+
+
+async def check_url(url: str, *, allow_private: bool = False) -> IpAddress:
+    """Check ``url`` and resolve its host once; return the address to connect to.
+
+    Raises ``InvalidImageUrl`` unless ``url`` is http(s) and every address its host
+    resolves to is allowed; ``FailedToDownloadImage`` if the host does not resolve.
+    """
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise errors.invalid_image_url(f"Invalid image URL: {url!r}.") from None
+        raise errors.invalid_image_url("The image URL is malformed.") from None
     if parts.scheme.lower() not in {"http", "https"}:
         raise errors.invalid_image_url("The image URL must use http or https.")
     host = parts.hostname
     if not host:
-        raise errors.invalid_image_url(f"The image URL has no host: {url!r}.")
+        raise errors.invalid_image_url("The image URL has no host.")
     if host.lower().rstrip(".") in BLOCKED_HOSTNAMES:
         raise errors.invalid_image_url("The image URL points to a metadata service.")
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(
             host, port or (443 if parts.scheme.lower() == "https" else 80), type=socket.SOCK_STREAM
         )
-    except (OSError, UnicodeError):
-        raise errors.failed_to_download(
-            f"Could not resolve the host of the image URL: {host}."
-        ) from None
-    for info in infos:
-        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
-        if _blocked(address):
+    except (OSError, UnicodeError, ValueError):
+        raise errors.failed_to_download("Could not resolve the host of the image URL.") from None
+    addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
+    if not addresses:
+        raise errors.failed_to_download("Could not resolve the host of the image URL.")
+    for address in addresses:
+        verdict = classify(address)
+        if verdict == "blocked":
             raise errors.invalid_image_url(
-                "The image URL resolves to a link-local or metadata address, which is not allowed."
+                "The image URL resolves to a link-local, metadata or reserved address, "
+                "which is not allowed."
             )
+        if verdict == "private" and not allow_private:
+            raise errors.invalid_image_url(
+                "The image URL resolves to a private network address; start the emulator "
+                "with --allow-private-urls to allow it."
+            )
+    return addresses[0]
 
 
-async def download(url: str, max_bytes: int, time_limit: float) -> bytes:
+async def download(
+    url: str, max_bytes: int, time_limit: float, *, allow_private: bool = False
+) -> bytes:
     """Fetch ``url`` and return its body, within ``max_bytes`` and ``time_limit`` seconds."""
     try:
         async with asyncio.timeout(time_limit):
-            return await _download(url, max_bytes, time_limit)
+            return await _download(url, max_bytes, time_limit, allow_private)
     except TimeoutError:
         raise errors.failed_to_download(
             f"Downloading the image URL took longer than {time_limit:g} seconds."
         ) from None
 
 
-async def _download(url: str, max_bytes: int, time_limit: float) -> bytes:
+def _pinned_request(client: httpx.AsyncClient, url: str, address: IpAddress) -> httpx.Request:
+    """A GET for ``url`` that connects to ``address`` but names the URL's host in ``Host``,
+    SNI and certificate verification."""
+    original = httpx.URL(url)
+    extensions = {"sni_hostname": original.host} if original.scheme == "https" else {}
+    return client.build_request(
+        "GET",
+        original.copy_with(host=str(address)),
+        headers={"Host": original.netloc.decode("ascii").rpartition("@")[2]},
+        extensions=extensions,
+    )
+
+
+async def _download(url: str, max_bytes: int, time_limit: float, allow_private: bool) -> bytes:
     async with httpx.AsyncClient(
         follow_redirects=False, timeout=time_limit, trust_env=False
     ) as client:
         for _ in range(MAX_REDIRECTS + 1):
-            await check_url(url)
+            address = await check_url(url, allow_private=allow_private)
             try:
-                async with client.stream("GET", url) as response:
+                request = _pinned_request(client, url, address)
+                response = await client.send(request, stream=True)
+                try:
                     if response.is_redirect and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
@@ -102,8 +203,10 @@ async def _download(url: str, max_bytes: int, time_limit: float) -> bytes:
                         if len(buffer) > max_bytes:
                             raise too_large(max_bytes)
                     return bytes(buffer)
-            except httpx.InvalidURL:
-                raise errors.invalid_image_url(f"Invalid image URL: {url!r}.") from None
+                finally:
+                    await response.aclose()
+            except (httpx.InvalidURL, UnicodeError):
+                raise errors.invalid_image_url("The image URL is malformed.") from None
             except httpx.HTTPError as error:
                 raise errors.failed_to_download(
                     f"Could not download the image URL ({type(error).__name__})."
