@@ -19,7 +19,7 @@ from statistics import median
 
 Box = tuple[float, float, float, float]
 
-__all__ = ["Box", "basic_order", "group_rows", "natural_order"]
+__all__ = ["Box", "basic_order", "group_rows", "gutter_cuts", "natural_order"]
 
 # A gutter must be at least this many median line heights wide to separate columns; word
 # spaces inside a detected line never reach it, column gutters in print always do.
@@ -31,6 +31,15 @@ _PROSE_ASPECT = 9.0
 # Lines crossing a column gutter that are narrower than this share of the region are set aside
 # (captions, pull quotes) instead of ending the columns.
 _ASIDE_WIDTH = 0.5
+# How far (in line heights) above and below a line to look for the columns of a gutter, and
+# how many lines each column must show there.
+_GUTTER_REACH = 6.0
+_GUTTER_SUPPORT = 2
+# How close to a gutter (in line heights) a column's lines end and start.
+_FLUSH = 1.0
+# The white between two words' boxes (which already include half a character each side) that
+# a gutter needs, in line heights.
+_MIN_CUT_GAP = 0.15
 # Share of a section's height a text column's lines must cover (prose covers about 2/3).
 _MIN_COLUMN_FILL = 0.35
 # Share of a box's height (around its middle) that must clear the next line for a cut.
@@ -81,6 +90,47 @@ def group_rows(boxes: Sequence[Box], indices: Sequence[int] | None = None) -> li
 def basic_order(boxes: Sequence[Box]) -> list[int]:
     """Rows top to bottom, each row left to right (``readingOrder=basic``)."""
     return [i for row in group_rows(boxes) for i in row]
+
+
+def gutter_cuts(lines: Sequence[Box], words: Sequence[Sequence[Box]]) -> list[list[int]]:
+    """Where a detected line bridges a column gutter and should be two lines.
+
+    A text detector merges the ends of two lines that face each other across a narrow gutter
+    into one box. For each line, returns the indices ``m`` of its word gaps (between word ``m``
+    and ``m + 1``, words in reading order) through which a gutter runs: within
+    ``_GUTTER_REACH`` line heights above and below, no other line crosses the gap's middle,
+    and at least ``_GUTTER_SUPPORT`` lines on each side end (left) or start (right) within
+    ``_FLUSH`` line heights of it, as the lines of two columns do at their gutter. Spaces
+    inside a column never qualify (the lines above and below run through them), nor do the
+    gaps of a table row or of ragged text, whose neighbours are not flush with the gap.
+    """
+    cuts: list[list[int]] = []
+    for i, (line, line_words) in enumerate(zip(lines, words, strict=True)):
+        found: list[int] = []
+        if len(line_words) >= 2:
+            height = _height(line)
+            top, bottom = line[1] - _GUTTER_REACH * height, line[3] + _GUTTER_REACH * height
+            near = [
+                b
+                for j, b in enumerate(lines)
+                if j != i and b[3] > top and b[1] < bottom and not _same_row(b, line)
+            ]
+            for m in range(len(line_words) - 1):
+                gap0, gap1 = line_words[m][2], line_words[m + 1][0]
+                if gap1 - gap0 < _MIN_CUT_GAP * height:
+                    continue
+                centre = (gap0 + gap1) / 2
+                if any(b[0] < centre < b[2] for b in near):
+                    continue
+                # Columns are set flush to their gutter: lines end just before it on the left
+                # and start just after it on the right. Table cells and ragged text are not.
+                flush = _FLUSH * height
+                left = sum(1 for b in near if gap0 - flush <= b[2] <= centre)
+                right = sum(1 for b in near if centre <= b[0] <= gap1 + flush)
+                if left >= _GUTTER_SUPPORT and right >= _GUTTER_SUPPORT:
+                    found.append(m)
+        cuts.append(found)
+    return cuts
 
 
 def natural_order(boxes: Sequence[Box]) -> list[int]:

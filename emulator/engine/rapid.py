@@ -225,6 +225,7 @@ class RapidOcrEngine:
         orientation, lines = self._orient_and_read(bgr, detection.quads)
         kept = [ln for ln in lines if ln.rec.score >= self._text_score and ln.rec.text.strip()]
         text_lines = [line for line in (_to_text_line(ln) for ln in kept) if line is not None]
+        text_lines = split_at_gutters(text_lines, orientation)
         ordered = order_lines(text_lines, orientation, reading_order)
         return PageText(angle=round(_normalise_angle(orientation.angle), 2), lines=ordered)
 
@@ -522,16 +523,57 @@ def _polygon(points: FloatArray) -> Polygon:
     return (flat[0], flat[1], flat[2], flat[3], flat[4], flat[5], flat[6], flat[7])
 
 
+def _frame_box(polygon: Polygon, orientation: Orientation) -> layout.Box:
+    pts = np.asarray(polygon, dtype=np.float64).reshape(4, 2)
+    u = pts @ orientation.along
+    v = pts @ orientation.down
+    return (float(u.min()), float(v.min()), float(u.max()), float(v.max()))
+
+
+def split_at_gutters(lines: list[TextLine], orientation: Orientation) -> list[TextLine]:
+    """Cut lines the detector merged across a column gutter (see :func:`layout.gutter_cuts`).
+
+    Each piece keeps its words; its polygon runs from its first word's left edge to its last
+    word's right edge, so it stays inside the original line's polygon.
+    """
+    boxes = [_frame_box(line.polygon, orientation) for line in lines]
+    words = [[_frame_box(w.polygon, orientation) for w in line.words] for line in lines]
+    out: list[TextLine] = []
+    for line, cuts in zip(lines, layout.gutter_cuts(boxes, words), strict=True):
+        if not cuts:
+            out.append(line)
+            continue
+        bounds = [0, *(m + 1 for m in cuts), len(line.words)]
+        for start, end in itertools.pairwise(bounds):
+            piece = line.words[start:end]
+            first, last = piece[0].polygon, piece[-1].polygon
+            polygon: Polygon = (
+                first[0],
+                first[1],
+                last[2],
+                last[3],
+                last[4],
+                last[5],
+                first[6],
+                first[7],
+            )
+            out.append(
+                TextLine(
+                    text=" ".join(w.text for w in piece),
+                    polygon=polygon,
+                    words=piece,
+                    style=line.style,
+                    style_confidence=line.style_confidence,
+                )
+            )
+    return out
+
+
 def order_lines(
     lines: list[TextLine], orientation: Orientation, reading_order: ReadingOrder
 ) -> tuple[TextLine, ...]:
     """Put ``lines`` in ``reading_order``, judged in the page's reading frame (rotated by
     ``orientation`` so text runs left to right)."""
-    boxes = []
-    for line in lines:
-        pts = np.asarray(line.polygon, dtype=np.float64).reshape(4, 2)
-        u = pts @ orientation.along
-        v = pts @ orientation.down
-        boxes.append((float(u.min()), float(v.min()), float(u.max()), float(v.max())))
+    boxes = [_frame_box(line.polygon, orientation) for line in lines]
     order = layout.natural_order(boxes) if reading_order == "natural" else layout.basic_order(boxes)
     return tuple(lines[i] for i in order)

@@ -77,3 +77,30 @@ def test_natural_reads_a_form_with_sparse_labels_row_by_row() -> None:
     order = natural_order(left + right)
     assert order.index(8) < order.index(1)
     assert order.index(9) > order.index(6)
+
+
+def test_a_line_merged_across_a_gutter_is_cut_there_and_only_there() -> None:
+    from emulator.engine.layout import gutter_cuts
+
+    # Two justified columns (0-380 and 420-800); the detector merged row 0 across the gutter.
+    lines = [_line(0, 0, 800)] + [_line(0, 30 * r, 380) for r in range(1, 5)]
+    lines += [_line(420, 30 * r, 380) for r in range(1, 5)]
+    words = [[_line(0, 0, 150), _line(160, 0, 220), _line(420, 0, 200), _line(630, 0, 170)]]
+    words += [[b] for b in lines[1:]]
+    cuts = gutter_cuts(lines, words)
+    assert cuts[0] == [1]  # between the second and third word, where the gutter runs
+    assert all(c == [] for c in cuts[1:])
+
+
+def test_word_gaps_inside_a_column_or_a_table_row_are_not_cut() -> None:
+    from emulator.engine.layout import gutter_cuts
+
+    prose = [_line(0, 30 * r, 380) for r in range(5)]
+    prose_words = [[_line(0, 30 * r, 180), _line(200, 30 * r, 180)] for r in range(5)]
+    assert gutter_cuts(prose, prose_words) == [[]] * 5
+    # A table row "Apples 3 1.20" above and below other rows whose cells start further right.
+    rows = [_line(0, 30 * r, 500) for r in range(4)]
+    row_words = [
+        [_line(0, 30 * r, 90), _line(300, 30 * r, 20), _line(430, 30 * r, 70)] for r in range(4)
+    ]
+    assert gutter_cuts(rows, row_words) == [[]] * 4
