@@ -1,0 +1,140 @@
+"""The SDK's retry policy proven end to end: the real emulator on a real socket produces the
+service's failures on purpose (fault injection) and the client recovers or reports them."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from emulator.testing import RunningEmulator
+from ocr_sdk import (
+    OcrConnectionError,
+    OperationFailedError,
+    RateLimitError,
+    RetryPolicy,
+    ServiceError,
+)
+
+
+@pytest.fixture(autouse=True)
+def _clean(ocr_emulator: RunningEmulator) -> Iterator[None]:
+    yield
+    ocr_emulator.reset()
+
+
+class Sleeps:
+    """The client's sleep: records each wait and sleeps briefly, so a test sees the exact
+    Retry-After the client honoured without waiting it out."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        time.sleep(min(seconds, 0.05))
+
+
+def _fired(emu: RunningEmulator) -> list[int]:
+    return [rule["fired"] for rule in emu.faults.describe()["faults"]]
+
+
+def test_429_with_retry_after_then_success(
+    ocr_emulator: RunningEmulator, png: Callable[..., bytes]
+) -> None:
+    ocr_emulator.inject_fault("analyze", status=429, retry_after=2, times=1)
+    sleeps = Sleeps()
+    with ocr_emulator.client(sleep=sleeps) as client:
+        result = client.read(png(200, 80))
+    assert result.pages
+    assert _fired(ocr_emulator) == [1]
+    assert sleeps.waits[0] == 2.0  # the server's Retry-After, exactly
+
+
+def test_503_on_submit_then_success(
+    ocr_emulator: RunningEmulator, png: Callable[..., bytes]
+) -> None:
+    ocr_emulator.inject_fault("analyze", status=503, times=2)
+    with ocr_emulator.client(sleep=Sleeps()) as client:
+        assert client.read(png(200, 80)).pages
+    assert _fired(ocr_emulator) == [2]
+
+
+def test_dropped_connection_on_poll_then_success(
+    ocr_emulator: RunningEmulator, png: Callable[..., bytes]
+) -> None:
+    ocr_emulator.inject_fault("result", drop=True, times=1)
+    with ocr_emulator.client(sleep=Sleeps()) as client:
+        assert client.read(png(200, 80)).pages
+    assert _fired(ocr_emulator) == [1]
+
+
+def test_slow_poll_beyond_the_client_timeout_is_retried(
+    ocr_emulator: RunningEmulator, png: Callable[..., bytes]
+) -> None:
+    ocr_emulator.inject_fault("result", delay=2.0, times=1)
+    with ocr_emulator.client(sleep=Sleeps(), timeout=0.5) as client:
+        assert client.read(png(200, 80)).pages
+    assert _fired(ocr_emulator) == [1]
+
+
+def test_a_job_forced_to_fail_raises_operation_failed(
+    ocr_emulator: RunningEmulator, png: Callable[..., bytes]
+) -> None:
+    ocr_emulator.inject_fault("analyze", fail=True, times=1)
+    with ocr_emulator.client() as client, pytest.raises(OperationFailedError):
+        client.read(png(200, 80))
+
+
+def test_500_on_submit_is_not_retried_so_no_second_job_starts(
+    ocr_emulator: RunningEmulator, png: Callable[..., bytes]
+) -> None:
+    ocr_emulator.inject_fault("analyze", status=500, times=2)
+    with ocr_emulator.client(sleep=Sleeps()) as client, pytest.raises(ServiceError) as info:
+        client.read(png(200, 80))
+    assert info.value.status_code == 500 and info.value.code == "InternalServerError"
+    assert _fired(ocr_emulator) == [1]  # one attempt: a 500 may have started a job
+
+
+def test_persistent_throttling_ends_in_rate_limit_error(
+    ocr_emulator: RunningEmulator, png: Callable[..., bytes]
+) -> None:
+    ocr_emulator.inject_fault("analyze", status=429, retry_after=1)
+    policy = RetryPolicy(max_retries=2)
+    with ocr_emulator.client(sleep=Sleeps(), retry=policy) as client:
+        with pytest.raises(RateLimitError) as info:
+            client.read(png(200, 80))
+    assert info.value.retry_after == 1.0
+    assert _fired(ocr_emulator) == [3]
+
+
+def test_a_drop_on_every_poll_ends_in_a_connection_error(
+    ocr_emulator: RunningEmulator, png: Callable[..., bytes]
+) -> None:
+    ocr_emulator.inject_fault("result", drop=True)
+    with ocr_emulator.client(sleep=Sleeps(), retry=RetryPolicy(max_retries=1)) as client:
+        with pytest.raises(OcrConnectionError):
+            client.read(png(200, 80))
+
+
+def test_async_client_recovers_from_throttling_and_a_drop(
+    ocr_emulator: RunningEmulator, png: Callable[..., bytes]
+) -> None:
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await asyncio.sleep(min(seconds, 0.05))
+
+    async def main() -> Any:
+        async with ocr_emulator.async_client(sleep=sleep) as client:
+            return await client.read(png(200, 80))
+
+    ocr_emulator.inject_fault("analyze", status=429, retry_after=1, times=1)
+    ocr_emulator.inject_fault("result", drop=True, times=1)
+    assert asyncio.run(main()).pages
+    assert _fired(ocr_emulator) == [1, 1]
+    assert waits[0] == 1.0
