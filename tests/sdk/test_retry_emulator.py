@@ -104,9 +104,9 @@ def test_persistent_throttling_ends_in_rate_limit_error(
 ) -> None:
     ocr_emulator.inject_fault("analyze", status=429, retry_after=1)
     policy = RetryPolicy(max_retries=2)
-    with ocr_emulator.client(sleep=Sleeps(), retry=policy) as client:
-        with pytest.raises(RateLimitError) as info:
-            client.read(png(200, 80))
+    client = ocr_emulator.client(sleep=Sleeps(), retry=policy)
+    with client, pytest.raises(RateLimitError) as info:
+        client.read(png(200, 80))
     assert info.value.retry_after == 1.0
     assert _fired(ocr_emulator) == [3]
 
@@ -115,9 +115,9 @@ def test_a_drop_on_every_poll_ends_in_a_connection_error(
     ocr_emulator: RunningEmulator, png: Callable[..., bytes]
 ) -> None:
     ocr_emulator.inject_fault("result", drop=True)
-    with ocr_emulator.client(sleep=Sleeps(), retry=RetryPolicy(max_retries=1)) as client:
-        with pytest.raises(OcrConnectionError):
-            client.read(png(200, 80))
+    client = ocr_emulator.client(sleep=Sleeps(), retry=RetryPolicy(max_retries=1))
+    with client, pytest.raises(OcrConnectionError):
+        client.read(png(200, 80))
 
 
 def test_async_client_recovers_from_throttling_and_a_drop(
