@@ -127,9 +127,7 @@ class AsyncOcrClient(BaseClient):
     async def _begin(self, spec: RequestSpec, gate: RateGate | None = None) -> AsyncReadPoller:
         response = await self._send(spec, gate)
         operation_id = self._operation_id(response)
-        state = self._new_polling_state(
-            operation_id, first_poll_at=self._clock() + self._first_poll_delay(response)
-        )
+        state = self._new_polling_state(operation_id, now=self._clock(), accepted=response)
         return self._poller(state)
 
     def _poller(self, state: PollingState) -> AsyncReadPoller:
@@ -185,7 +183,7 @@ class AsyncOcrClient(BaseClient):
         awaited; the first poll then happens at once.
         """
         self._result_request(operation_id)  # validates the id before handing out a poller
-        return self._poller(self._new_polling_state(operation_id, first_poll_at=self._clock()))
+        return self._poller(self._new_polling_state(operation_id, now=self._clock()))
 
     async def read(
         self,

@@ -34,7 +34,7 @@ from ._exceptions import (
 )
 from ._models import ReadOperationResult
 from ._polling import PollingState
-from ._retry import RetryPolicy, parse_retry_after
+from ._retry import RetryPolicy, parse_retry_after, poll_hint
 from ._version import __version__
 
 __all__ = [
@@ -327,7 +327,7 @@ class BaseClient:
 
     @property
     def polling_interval(self) -> float:
-        """Seconds between polls when the service sends no ``Retry-After``."""
+        """Longest wait between polls when the service sends no hint (see the SDK guide)."""
         return self._polling_interval
 
     def __repr__(self) -> str:
@@ -454,22 +454,17 @@ class BaseClient:
                 status_code=response.status_code,
                 request_id=request_id,
             ) from exc
-        retry_after = parse_retry_after(
-            response.headers.get("retry-after"), now=_retry.wall_clock()
-        )
-        return result, retry_after
+        return result, poll_hint(response.headers, now=_retry.wall_clock())
 
-    def _new_polling_state(self, operation_id: str, *, first_poll_at: float) -> PollingState:
-        return PollingState(
-            operation_id, polling_interval=self._polling_interval, next_poll_at=first_poll_at
+    def _new_polling_state(
+        self, operation_id: str, *, now: float, accepted: httpx.Response | None = None
+    ) -> PollingState:
+        """A poller's state. After a submit (``accepted`` is the 202) the first poll waits for
+        the 202's hint or the first backoff step, since an immediate GET would only see
+        ``notStarted``; a resumed operation (no 202) is polled at once."""
+        state = PollingState(
+            operation_id, polling_interval=self._polling_interval, next_poll_at=now
         )
-
-    def _first_poll_delay(self, response: httpx.Response) -> float:
-        """Wait after submitting: the 202's ``Retry-After`` if any, else the polling interval.
-
-        Polling at once would only ever see ``notStarted``; azure-core waits the same way.
-        """
-        retry_after = parse_retry_after(
-            response.headers.get("retry-after"), now=_retry.wall_clock()
-        )
-        return retry_after if retry_after is not None else self._polling_interval
+        if accepted is not None:
+            state.schedule(poll_hint(accepted.headers, now=_retry.wall_clock()), now)
+        return state

@@ -43,8 +43,8 @@ class OcrClient(BaseClient):
         timeout: per-request timeout, seconds or an ``httpx.Timeout``
             (default 60 s, 10 s to connect).
         retry: a :class:`RetryPolicy` (default ``RetryPolicy()``: 3 retries, see its docs).
-        polling_interval: seconds between polls when the service sends no ``Retry-After``
-            (default 1.0).
+        polling_interval: longest wait between polls when the service sends no hint; the
+            waits start at a quarter of it and double (default 1.0).
         allow_insecure_http: allow sending the key over ``http://`` to a non-loopback host.
             Off by default: the client refuses with :class:`InsecureTransportError`.
         transport: an ``httpx`` transport, e.g. ``httpx.MockTransport`` in tests.
@@ -138,9 +138,7 @@ class OcrClient(BaseClient):
     def _begin(self, spec: RequestSpec, gate: RateGate | None = None) -> ReadPoller:
         response = self._send(spec, gate)
         operation_id = self._operation_id(response)
-        state = self._new_polling_state(
-            operation_id, first_poll_at=self._clock() + self._first_poll_delay(response)
-        )
+        state = self._new_polling_state(operation_id, now=self._clock(), accepted=response)
         return self._poller(state)
 
     def _poller(self, state: PollingState) -> ReadPoller:
@@ -210,7 +208,7 @@ class OcrClient(BaseClient):
         No request is sent until the poller is waited on; the first poll happens at once.
         """
         self._result_request(operation_id)  # validates the id before handing out a poller
-        return self._poller(self._new_polling_state(operation_id, first_poll_at=self._clock()))
+        return self._poller(self._new_polling_state(operation_id, now=self._clock()))
 
     def read(
         self,

@@ -5,6 +5,11 @@ when the next GET may happen (the server's ``Retry-After`` or the polling interv
 a deadline allows another poll, and what the outcome is. :class:`ReadPoller` and
 :class:`AsyncReadPoller` only run the loop around it, so both behave the same.
 
+When the service gives no hint (neither ``retry-after-ms`` nor ``Retry-After``), the wait
+starts at a quarter of ``polling_interval`` and doubles up to it: a page that takes half a
+second is not made to wait a full second, and a long job is polled at the interval after two
+short waits.
+
 ``status()`` and ``done()`` never send a request; they report what the last poll saw.
 ``wait(timeout)`` polls until the operation finishes or the next poll would fall after the
 deadline; ``wait(0)`` polls once if a poll is due. ``result(timeout)`` does the same and
@@ -25,6 +30,10 @@ __all__ = ["PollingState", "ReadPoller", "AsyncReadPoller"]
 
 _IN_PROGRESS = frozenset({OperationStatus.NOT_STARTED, OperationStatus.RUNNING})
 
+#: Without a server hint the first wait is this fraction of the polling interval; each next
+#: unhinted wait doubles, up to the interval.
+FIRST_WAIT_FRACTION = 0.25
+
 #: One GET of the operation: the typed result and the response's Retry-After in seconds.
 Fetch = Callable[[str], tuple[ReadOperationResult, float | None]]
 AsyncFetch = Callable[[str], Awaitable[tuple[ReadOperationResult, float | None]]]
@@ -39,6 +48,20 @@ class PollingState:
         self.polling_interval = polling_interval
         self.next_poll_at = next_poll_at
         self.last: ReadOperationResult | None = None
+        self._unhinted_waits = 0
+
+    def wait_after(self, retry_after: float | None) -> float:
+        """Seconds to wait before the next GET: the server's hint if it sent one, else the
+        next step of the backoff from ``FIRST_WAIT_FRACTION`` of the interval up to it."""
+        if retry_after is not None:
+            return retry_after
+        factor = min(1.0, FIRST_WAIT_FRACTION * 2.0**self._unhinted_waits)
+        self._unhinted_waits += 1
+        return self.polling_interval * factor
+
+    def schedule(self, retry_after: float | None, now: float) -> None:
+        """Set the next poll time from ``now`` (see :meth:`wait_after`)."""
+        self.next_poll_at = now + self.wait_after(retry_after)
 
     def status(self) -> OperationStatus | str:
         """Last status seen; ``notStarted`` before the first poll."""
@@ -60,11 +83,9 @@ class PollingState:
         return deadline is None or now + self.delay(now) <= deadline
 
     def update(self, result: ReadOperationResult, retry_after: float | None, now: float) -> None:
-        """Record a poll's result; the server's ``Retry-After`` overrides the interval."""
+        """Record a poll's result and schedule the next (the server's hint, else backoff)."""
         self.last = result
-        self.next_poll_at = now + (
-            retry_after if retry_after is not None else self.polling_interval
-        )
+        self.schedule(retry_after, now)
 
     def timeout_error(self, timeout: float | None) -> PollingTimeoutError:
         """The error ``result(timeout)`` raises when time runs out."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
@@ -138,6 +138,27 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
     if when.tzinfo is None:  # "-0000" parses as naive, but HTTP dates are always UTC
         when = when.replace(tzinfo=UTC)
     return max(when.timestamp() - now, 0.0)
+
+
+#: Millisecond hints, preferred to ``Retry-After`` in azure-core's order: a service that knows
+#: a job ends in 300 ms cannot say so in whole seconds.
+RETRY_AFTER_MS_HEADERS = ("retry-after-ms", "x-ms-retry-after-ms")
+
+
+def poll_hint(headers: Mapping[str, str], *, now: float) -> float | None:
+    """Seconds the server asks a poller to wait: ``retry-after-ms`` or ``x-ms-retry-after-ms``
+    (milliseconds) if present and valid, else ``Retry-After``; ``None`` without a hint."""
+    for name in RETRY_AFTER_MS_HEADERS:
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            millis = float(value.strip())
+        except ValueError:
+            continue
+        if millis == millis and millis >= 0:  # NaN and negatives are not waits
+            return millis / 1000.0
+    return parse_retry_after(headers.get("retry-after"), now=now)
 
 
 def wall_clock() -> float:

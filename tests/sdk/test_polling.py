@@ -53,7 +53,7 @@ def test_state_decisions() -> None:
     assert state.may_poll(9.0, deadline=None)
     assert state.may_poll(9.0, deadline=10.0) and not state.may_poll(9.0, deadline=9.9)
     state.update(ReadOperationResult(status="running"), retry_after=None, now=10.0)
-    assert state.next_poll_at == 11.0 and not state.done()
+    assert state.next_poll_at == 10.25 and not state.done()  # first unhinted wait: 1/4
     state.update(ReadOperationResult(status="running"), retry_after=4.0, now=11.0)
     assert state.next_poll_at == 15.0
     state.update(ReadOperationResult(status="succeeded"), retry_after=None, now=15.0)
@@ -93,8 +93,9 @@ async def test_read_polls_at_the_interval_until_done(
     assert result.text.startswith("Our greatest glory is not\nbut in rising")
     assert [page.page for page in result.pages] == [1, 2]
     assert result.pages[0].lines[0].words[0].text == "Our"
-    # One wait before the first poll (it would only see notStarted), then one per poll.
-    assert clock.sleeps == [0.25, 0.25, 0.25]
+    # One wait before the first poll (it would only see notStarted), then one per poll;
+    # without a hint they start at a quarter of the interval and double up to it.
+    assert clock.sleeps == [0.0625, 0.125, 0.25]
 
 
 async def test_default_interval_is_one_second(
@@ -106,7 +107,7 @@ async def test_default_interval_is_one_second(
     client = make_client()
     assert client.polling_interval == 1.0
     await resolve(client.read(b"img"))
-    assert clock.sleeps == [1.0, 1.0]
+    assert clock.sleeps == [0.25, 0.5]
 
 
 async def test_retry_after_on_polls_and_on_the_202_is_honoured(
@@ -118,7 +119,26 @@ async def test_retry_after_on_polls_and_on_the_202_is_honoured(
     poll(httpx_mock, example_body)
     result = await resolve(make_client(polling_interval=0.5).read_url("https://example.com/a.png"))
     assert result.pages
-    assert clock.sleeps == [3.0, 5.0, 0.5]
+    assert clock.sleeps == [3.0, 5.0, 0.125]  # the unhinted wait starts the backoff
+
+
+def test_unhinted_waits_back_off_to_the_interval_and_hints_do_not_count() -> None:
+    state = PollingState("op", polling_interval=2.0, next_poll_at=0.0)
+    waits = [state.wait_after(None), state.wait_after(3.0), state.wait_after(None)]
+    waits += [state.wait_after(None) for _ in range(3)]
+    assert waits == [0.5, 3.0, 1.0, 2.0, 2.0, 2.0]
+
+
+async def test_millisecond_hints_win_over_retry_after(
+    httpx_mock: HTTPXMock, make_client: MakeClient, clock: FakeClock, example_body: dict[str, Any]
+) -> None:
+    accept(httpx_mock, headers={"retry-after-ms": "40", "Retry-After": "1"})
+    poll(httpx_mock, RUNNING, headers={"x-ms-retry-after-ms": "250"})
+    # A malformed millisecond hint is ignored; Retry-After still counts.
+    poll(httpx_mock, RUNNING, headers={"retry-after-ms": "soon", "Retry-After": "2"})
+    poll(httpx_mock, example_body)
+    await resolve(make_client().read(b"img"))
+    assert clock.sleeps == pytest.approx([0.04, 0.25, 2.0])
 
 
 async def test_poller_status_and_done_send_nothing(
@@ -147,9 +167,9 @@ async def test_timeout_then_resume_on_the_same_poller(
     poll(httpx_mock, RUNNING)
     poller = await resolve(make_client().begin_read(b"img"))
     with pytest.raises(PollingTimeoutError) as info:
-        await resolve(poller.result(timeout=2.5))
-    # Polls at +1 and +2; the next (+3) would fall after the deadline, so it stops there.
-    assert clock.sleeps == [1.0, 1.0]
+        await resolve(poller.result(timeout=1.5))
+    # Polls at +0.25 and +0.75; the next (+1.75) would fall after the deadline, so it stops.
+    assert clock.sleeps == [0.25, 0.5]
     assert (info.value.operation_id, info.value.status) == (OPERATION_ID, "running")
     assert "resume_read" in str(info.value)
     assert not poller.done() and poller.status() == "running"
@@ -157,7 +177,7 @@ async def test_timeout_then_resume_on_the_same_poller(
     poll(httpx_mock, example_body)
     result = await resolve(poller.result())
     assert result.operation_id == OPERATION_ID
-    assert clock.sleeps == [1.0, 1.0, 1.0]
+    assert clock.sleeps == [0.25, 0.5, 1.0]
 
 
 async def test_resume_read_from_another_client(
@@ -168,7 +188,7 @@ async def test_resume_read_from_another_client(
     first = make_client()
     poller = await resolve(first.begin_read(b"img"))
     with pytest.raises(PollingTimeoutError):
-        await resolve(poller.result(timeout=1.5))
+        await resolve(poller.result(timeout=0.5))  # one poll at +0.25, the next is at +0.75
     await resolve(first.close())
 
     poll(httpx_mock, example_body)
@@ -220,7 +240,7 @@ async def test_read_timeout_argument_is_passed_to_the_poller(
 ) -> None:
     accept(httpx_mock)
     with pytest.raises(PollingTimeoutError):
-        await resolve(make_client().read(b"img", timeout=0.5))
+        await resolve(make_client().read(b"img", timeout=0.2))  # the first poll is at +0.25
     assert clock.sleeps == []
 
 
