@@ -17,15 +17,18 @@ JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 
 class Files:
-    """What the local server serves: path -> (status, headers, body)."""
+    """What the local server serves: path -> (status, headers, body); and the Host headers
+    it was sent."""
 
     routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {}
+    hosts: ClassVar[list[str]] = []
 
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/slow":
             time.sleep(3)
+        Files.hosts.append(self.headers.get("Host", ""))
         status, headers, body = Files.routes.get(self.path, (404, {}, b"missing"))
         self.send_response(status)
         for name, value in headers.items():
@@ -50,6 +53,7 @@ def server() -> Iterator[str]:
     httpd.shutdown()
     httpd.server_close()
     Files.routes = {}
+    Files.hosts = []
 
 
 async def test_url_is_fetched_and_read(
@@ -130,3 +134,133 @@ async def test_downloaded_garbage_is_invalid_image_format(
     h = await make_harness()
     response = await h.client.post(ANALYZE, json={"url": f"{server}/page.html"})
     assert_error(response, 400, "InvalidImageFormat", validate)
+
+
+# --- where a URL may point --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("address", "verdict"),
+    [
+        ("127.0.0.1", "allowed"),
+        ("127.8.9.10", "allowed"),
+        ("::1", "allowed"),
+        ("8.8.8.8", "allowed"),
+        ("2606:4700::1111", "allowed"),
+        ("::ffff:8.8.8.8", "allowed"),
+        ("10.0.0.1", "private"),
+        ("172.16.5.4", "private"),
+        ("192.168.1.1", "private"),
+        ("100.64.0.1", "private"),
+        ("fc00::1", "private"),
+        ("fd12:3456::1", "private"),
+        ("::ffff:10.0.0.1", "private"),
+        ("169.254.169.254", "blocked"),
+        ("169.254.0.1", "blocked"),
+        ("fe80::1", "blocked"),
+        ("fd00:ec2::254", "blocked"),
+        ("100.100.100.200", "blocked"),
+        ("::ffff:169.254.169.254", "blocked"),
+        ("::a9fe:a9fe", "blocked"),  # IPv4-compatible 169.254.169.254
+        ("64:ff9b::a9fe:a9fe", "blocked"),  # NAT64
+        ("2002:a9fe:a9fe::1", "blocked"),  # 6to4 towards 169.254.169.254
+        ("0.0.0.0", "blocked"),
+        ("0.1.2.3", "blocked"),
+        ("::", "blocked"),
+        ("224.0.0.1", "blocked"),
+        ("ff02::1", "blocked"),
+        ("240.0.0.1", "blocked"),
+        ("255.255.255.255", "blocked"),
+    ],
+)
+def test_address_classification(address: str, verdict: str) -> None:
+    import ipaddress
+
+    from emulator.fetch import classify
+
+    assert classify(ipaddress.ip_address(address)) == verdict
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://2852039166/",  # 169.254.169.254 in decimal
+        "http://0251.0376.0251.0376/",  # in octal
+        "http://0xa9fea9fe/",  # in hex
+        "http://[::ffff:a9fe:a9fe]/",
+        "http://[fe80::1]/",
+        "http://[fd00:ec2::254]/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://METADATA.google.internal./",
+        "http://0.0.0.0:80/",
+        "http://10.0.0.1/doc.png",
+        "http://192.168.0.10/doc.png",
+        "http://[fc00::5]/doc.png",
+        "ftp://127.0.0.1/doc.png",
+        "file:///etc/passwd",
+        "gopher://127.0.0.1:70/",
+        "http:///no-host",
+        "http://[::1/",
+        "http://127.0.0.1:99999/",
+        "javascript:alert(1)",
+    ],
+)
+async def test_urls_that_must_not_be_fetched(
+    make_harness: MakeHarness, url: str, validate: Any
+) -> None:
+    h = await make_harness()
+    response = await h.client.post(ANALYZE, json={"url": url})
+    body = assert_error(response, 400, "InvalidImageUrl", validate)
+    assert url not in body["message"]  # a URL may carry credentials: never echoed
+
+
+async def test_private_addresses_need_the_flag() -> None:
+    import ipaddress
+
+    from emulator import errors, fetch
+
+    with pytest.raises(errors.ServiceError, match="allow-private-urls"):
+        await fetch.check_url("http://10.1.2.3/doc.png")
+    allowed = await fetch.check_url("http://10.1.2.3/doc.png", allow_private=True)
+    assert allowed == ipaddress.ip_address("10.1.2.3")
+    # The flag never opens the metadata service.
+    with pytest.raises(errors.ServiceError, match="link-local"):
+        await fetch.check_url("http://169.254.169.254/", allow_private=True)
+
+
+async def test_redirect_to_a_private_address_is_refused(
+    make_harness: MakeHarness, server: str, validate: Any
+) -> None:
+    Files.routes = {"/inside": (302, {"Location": "http://192.168.1.1/admin"}, b"")}
+    h = await make_harness()
+    response = await h.client.post(ANALYZE, json={"url": f"{server}/inside"})
+    assert_error(response, 400, "InvalidImageUrl", validate)
+
+
+async def test_the_checked_address_is_the_one_connected_to(
+    make_harness: MakeHarness, server: str, png: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DNS rebinding: the first answer passes the check, a later one would point at the
+    metadata service. The download must use the first answer and never resolve again."""
+    import asyncio
+    import socket
+
+    port = int(server.rsplit(":", 1)[1])
+    answers = iter(["127.0.0.1", "169.254.169.254", "169.254.169.254"])
+    resolved: list[str] = []
+
+    async def rebinding(host: str, *args: Any, **kwargs: Any) -> list[Any]:
+        if host != "rebind.test":
+            raise OSError("unexpected lookup")
+        address = next(answers)
+        resolved.append(address)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", rebinding)
+    Files.routes = {"/doc.png": (200, {}, png())}
+    h = await make_harness()
+    response = await h.client.post(ANALYZE, json={"url": f"http://rebind.test:{port}/doc.png"})
+    assert response.status_code == 202, response.text
+    assert resolved == ["127.0.0.1"]  # resolved once
+    assert Files.hosts == [f"rebind.test:{port}"]  # the URL's host, sent to the checked address
