@@ -27,6 +27,17 @@ UNAUTHORIZED_MESSAGE = (
 )
 
 
+#: Longest message an error carries. Messages quote the offending value so that a client
+#: can see what was wrong; a value of megabytes must not come back whole.
+MAX_MESSAGE = 300
+
+
+def _clamp(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return message[: MAX_MESSAGE - 60] + " … " + message[-50:]
+
+
 class ServiceError(Exception):
     """An error the emulator reports to the client in the service's format.
 
@@ -44,6 +55,7 @@ class ServiceError(Exception):
         wrapped: bool = False,
         headers: dict[str, str] | None = None,
     ) -> None:
+        message = _clamp(message)
         super().__init__(message)
         self.status_code = status_code
         self.code = code

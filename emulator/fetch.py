@@ -125,6 +125,9 @@ async def check_url(url: str, *, allow_private: bool = False) -> IpAddress:
     host = parts.hostname
     if not host:
         raise errors.invalid_image_url("The image URL has no host.")
+    if not url.isprintable():
+        # A NUL or line break in a URL is an injection attempt, never a document address.
+        raise errors.invalid_image_url("The image URL contains control characters.")
     if host.lower().rstrip(".") in BLOCKED_HOSTNAMES:
         raise errors.invalid_image_url("The image URL points to a metadata service.")
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -43,9 +44,30 @@ def _json(body: Any, status_code: int = 200, headers: dict[str, str] | None = No
     )
 
 
+#: Longest value a query parameter may have. The longest legitimate one is a ``pages`` list,
+#: far shorter; the cap also keeps every number under Python's 4300-digit ``int()`` limit,
+#: which otherwise turns ``pages=1-999…9`` into a ValueError (a 500).
+MAX_QUERY_VALUE = 4096
+_QUERY_ERRORS: dict[str, Callable[[str], errors.ServiceError]] = {
+    "pages": errors.invalid_page_range,
+    "language": lambda _message: errors.not_supported_language("(too long)"),
+    "readingOrder": lambda _message: errors.invalid_reading_order("(too long)"),
+}
+
+
+def check_query_lengths(params: Any) -> None:
+    """Refuse an absurdly long query value before any parsing, with its parameter's code."""
+    for name in ("language", "pages", "readingOrder", "model-version"):
+        value = params.get(name)
+        if value is not None and len(value) > MAX_QUERY_VALUE:
+            message = f"The {name} parameter is longer than {MAX_QUERY_VALUE} characters."
+            raise _QUERY_ERRORS.get(name, errors.bad_argument)(message)
+
+
 async def analyze(request: Request) -> Response:
     """``POST /read/analyze``: Read (JSON ``{"url"}``) or ReadInStream (binary body)."""
     service = _service(request)
+    check_query_lengths(request.query_params)
     query = parsing.parse_query(request.query_params)
     kind = parsing.body_kind(request.headers.get("content-type"))
     service.check_capacity()
