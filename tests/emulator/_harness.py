@@ -66,3 +66,34 @@ def assert_error(
     assert body["message"]
     assert body["requestId"] == response.headers["apim-request-id"]
     return body
+
+
+#: Every 4xx code the emulator may answer for a bad request; anything else is a bug.
+CLIENT_ERROR_CODES = {
+    "BadArgument",
+    "InvalidImageFormat",
+    "InvalidImageSize",
+    "InvalidImageDimension",
+    "InvalidImageUrl",
+    "InvalidPageRange",
+    "InvalidReadingOrder",
+    "NotSupportedLanguage",
+    "FailedToDownloadImage",
+    "UnsupportedMediaType",
+}
+
+
+def check_answer(response: Any, validate: Any) -> None:
+    """A 202, or a 4xx in the service's format with a known code; never a 5xx."""
+    assert response.status_code < 500, response.text
+    if response.status_code == 202:
+        assert response.headers["Operation-Location"]
+        return
+    assert 400 <= response.status_code < 500
+    body = response.json()
+    if response.status_code in (401, 429):
+        assert set(body) == {"error"}
+        return
+    validate("ComputerVisionOcrError", body)
+    assert body["code"] in CLIENT_ERROR_CODES, body
+    assert body["requestId"] == response.headers["apim-request-id"]

@@ -18,7 +18,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from _harness import ANALYZE, BINARY, HEADERS, KEY, RESULTS, MakeHarness, assert_error
+from _harness import (
+    ANALYZE,
+    BINARY,
+    CLIENT_ERROR_CODES,
+    HEADERS,
+    KEY,
+    RESULTS,
+    MakeHarness,
+    assert_error,
+    check_answer,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -29,19 +39,6 @@ from emulator.engine.fake import FakeEngine
 from emulator.jobs import ManualJobQueue
 from emulator.settings import Settings
 
-#: Every 4xx code the emulator may answer for a bad request; anything else is a bug.
-CLIENT_ERROR_CODES = {
-    "BadArgument",
-    "InvalidImageFormat",
-    "InvalidImageSize",
-    "InvalidImageDimension",
-    "InvalidImageUrl",
-    "InvalidPageRange",
-    "InvalidReadingOrder",
-    "NotSupportedLanguage",
-    "FailedToDownloadImage",
-    "UnsupportedMediaType",
-}
 JSON = {"Content-Type": "application/json"}
 # Bounded so the whole file stays within a few seconds of CI time.
 PROPERTY = settings(
@@ -325,22 +322,6 @@ def app_client() -> Iterator[TestClient]:
     )
     with TestClient(app, headers=HEADERS, raise_server_exceptions=False) as client:
         yield client
-
-
-def check_answer(response: Any, validate: Any) -> None:
-    """A 202, or a 4xx in the service's format with a known code; never a 5xx."""
-    assert response.status_code < 500, response.text
-    if response.status_code == 202:
-        assert response.headers["Operation-Location"]
-        return
-    assert 400 <= response.status_code < 500
-    body = response.json()
-    if response.status_code in (401, 429):
-        assert set(body) == {"error"}
-        return
-    validate("ComputerVisionOcrError", body)
-    assert body["code"] in CLIENT_ERROR_CODES, body
-    assert body["requestId"] == response.headers["apim-request-id"]
 
 
 MAGIC = [b"", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"BM", b"%PDF-"]
