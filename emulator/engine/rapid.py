@@ -59,6 +59,9 @@ _REC_MODEL = "PP-OCRv6_rec_small.onnx"
 _AXIS_ASPECT = 2.0
 # Lines at least this elongated are long enough for their box angle to measure skew.
 _SKEW_ASPECT = 4.0
+# Lines detected shorter than this share of the page's median line height are cropped with
+# that much height (the output polygon stays as detected).
+_MIN_CROP_HEIGHT = 0.6
 # Width of the piece of each sampled line that is read both ways, in line heights.
 _HEAD_ASPECT = 8.0
 # How many of the longest lines vote on "upright or upside down".
@@ -271,7 +274,9 @@ class RapidOcrEngine:
         along_idx = [i for i in range(len(quads)) if not across[i]]
         upright = Orientation(page_axis)
         polys = {i: order_quad(quads[i], page_axis + offsets[i]) for i in along_idx}
-        crops = {i: crop_line(bgr, polys[i]) for i in along_idx}
+        heights = [_poly_height(polys[i]) for i in along_idx]
+        typical = median(heights) if heights else 0.0
+        crops = {i: crop_line(bgr, _with_min_height(polys[i], typical)) for i in along_idx}
         # The vote reads the longest lines upright (needed anyway) and only the head of each
         # upside down: a few words are as telling as the whole line, at a fraction of the cost.
         sample = sorted(along_idx, key=lambda i: -lengths[i])[:_FLIP_SAMPLE]
@@ -388,6 +393,25 @@ def order_quad(quad: FloatArray, angle: float) -> FloatArray:
     tl, bl = (left[0], left[1]) if v[left[0]] <= v[left[1]] else (left[1], left[0])
     tr, br = (right[0], right[1]) if v[right[0]] <= v[right[1]] else (right[1], right[0])
     return np.asarray(quad[[tl, tr, br, bl]], dtype=np.float64)
+
+
+def _poly_height(poly: FloatArray) -> float:
+    return max(_dist(poly[0], poly[3]), _dist(poly[1], poly[2]))
+
+
+def _with_min_height(poly: FloatArray, typical: float) -> FloatArray:
+    """``poly`` grown about its middle line to ``_MIN_CROP_HEIGHT`` of the page's typical line
+    height. A lone dash or dot detected tight reaches the recogniser blown up to a blob; with a
+    line's height around it, it keeps the proportions the model was trained on. Only the
+    crop grows (horizontal positions, hence word boxes, are unchanged)."""
+    height = _poly_height(poly)
+    target = _MIN_CROP_HEIGHT * typical
+    if height <= 0 or height >= target:
+        return poly
+    grow = (target - height) / 2
+    left = (poly[3] - poly[0]) / max(_dist(poly[0], poly[3]), 1e-6) * grow
+    right = (poly[2] - poly[1]) / max(_dist(poly[1], poly[2]), 1e-6) * grow
+    return np.stack([poly[0] - left, poly[1] - right, poly[2] + right, poly[3] + left])
 
 
 def crop_line(bgr: UInt8Array, poly: FloatArray) -> UInt8Array:
