@@ -46,6 +46,30 @@ def rapid_engine_factory(intra_op_threads: int) -> OcrEngine:
     return engine
 
 
+def build_queue(settings: Settings, engine_factory: EngineFactory | None = None) -> JobQueue:
+    """The job queue: worker processes for the default engine (unless
+    ``settings.worker_processes`` is off), threads for a factory given in-process (a test's
+    fake engine, which need not be importable by a child process)."""
+    timeout = None if settings.job_timeout is None else settings.job_timeout.total_seconds()
+    if engine_factory is None and settings.worker_processes:
+        from emulator.workers import ProcessJobQueue
+
+        return ProcessJobQueue(
+            rapid_engine_factory,
+            workers=settings.workers,
+            intra_op_threads=settings.intra_op_threads,
+            capacity=settings.max_queue,
+            job_timeout=timeout,
+        )
+    return ThreadJobQueue(
+        engine_factory or rapid_engine_factory,
+        workers=settings.workers,
+        intra_op_threads=settings.intra_op_threads,
+        capacity=settings.max_queue,
+        job_timeout=timeout,
+    )
+
+
 def build_cipher(settings: Settings) -> RecordCipher:
     """The at-rest cipher: from ``--encryption-key-file``, else a key file inside
     ``--data-dir`` (so a restart can decrypt), else a key that lives only in memory."""
@@ -105,17 +129,13 @@ def create_app(
 ) -> Starlette:
     """Build the emulator's ASGI app.
 
-    ``engine_factory`` builds one engine per worker (default: RapidOCR); ``clock`` defaults to
+    ``engine_factory`` builds one engine per worker (default: RapidOCR in worker processes;
+    a factory given here runs in worker threads, see :func:`build_queue`); ``clock`` defaults to
     the real UTC clock; ``job_queue`` and ``store`` default to what ``settings`` asks for. The
     lifespan starts the workers, resumes unfinished jobs and runs the retention sweeper.
     """
     cipher = build_cipher(settings)
-    queue = job_queue or ThreadJobQueue(
-        engine_factory or rapid_engine_factory,
-        workers=settings.workers,
-        intra_op_threads=settings.intra_op_threads,
-        capacity=settings.max_queue,
-    )
+    queue = job_queue or build_queue(settings, engine_factory)
     service = ReadService(settings, store or build_store(settings, cipher), queue, clock or utc_now)
 
     route_table = [

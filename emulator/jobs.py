@@ -44,6 +44,10 @@ class QueueFullError(Exception):
     """The queue has no room; the job was not accepted."""
 
 
+class JobTimeoutError(Exception):
+    """The job ran past its time limit (``--job-timeout``)."""
+
+
 HoldStage = Literal["notStarted", "running"]
 """Where :class:`JobControl` can stop a job: before it starts, or once it is running."""
 
@@ -185,9 +189,20 @@ class JobRunner:
         self.store.finish(job.evolve(status="failed", updated=now, expires_at=self._expiry()), None)
         log.warning("job %s failed: %s", job_id, reason)
 
-    def run(self, job_id: str, engine: OcrEngine, should_stop: Callable[[], bool]) -> None:
+    def run(
+        self,
+        job_id: str,
+        engine: OcrEngine,
+        should_stop: Callable[[], bool],
+        deadline: float | None = None,
+    ) -> None:
         """Run ``job_id``. If ``should_stop`` turns true between pages, put the job back to
-        ``notStarted`` (a persistent store resumes it at the next start)."""
+        ``notStarted`` (a persistent store resumes it at the next start).
+
+        ``deadline`` (``time.monotonic()``) is the job's time limit: checked between pages
+        here; an engine that can be interrupted mid-page (a worker process) raises
+        :class:`JobTimeoutError` itself. Either way the job ends ``failed``.
+        """
         self.control.checkpoint(job_id, "notStarted", should_stop)
         if should_stop():
             return  # still notStarted: resumed at the next start with a persistent store
@@ -209,19 +224,26 @@ class JobRunner:
                 return
             info = documents.inspect(data, self.limits)
             pages: list[dict[str, Any]] = []
+            page_started = time.monotonic()
             for page in documents.iter_pages(data, info, job.options.pages):
                 if should_stop():
                     self.store.update(job.evolve(status="notStarted", pages_done=0))
                     log.info("job %s interrupted by shutdown; will resume", job_id)
                     return
-                page_started = time.monotonic()
+                if deadline is not None and time.monotonic() > deadline:
+                    raise JobTimeoutError(job_id)
                 text = engine.recognize(
                     page.image,
                     reading_order=job.options.reading_order,
                     language=job.options.language,
                 )
-                self._observe(time.monotonic() - page_started)
+                # Decoding included: the estimate is what a client waits per page.
+                now_mono = time.monotonic()
+                self._observe(now_mono - page_started)
+                page_started = now_mono
                 pages.append(results.read_result(page, text, job.options.language))
+                # Drop this page's pixels before the generator renders the next one.
+                del page, text
                 job = job.evolve(pages_done=len(pages), updated=self.clock())
                 if not self.store.update(job):
                     return  # deleted while running: drop the work, keep nothing
@@ -238,7 +260,14 @@ class JobRunner:
             )
         except ServiceError as error:
             self.fail(job_id, f"{error.code}")
+        except JobTimeoutError:
+            self.fail(job_id, "time limit exceeded")
         except Exception as error:  # a bad page must fail its job, never kill the worker
+            if should_stop():
+                # Shutdown cut the page short (a worker process is killed when it overruns the
+                # grace period): the job is not at fault, so it is resumed, not failed.
+                self.store.update(job.evolve(status="notStarted", pages_done=0))
+                return
             self.fail(job_id, type(error).__name__)
 
 
@@ -275,6 +304,11 @@ class JobQueue(ABC):
         """True once the engines are loaded and jobs can run."""
 
     @property
+    def busy(self) -> int:
+        """Workers running a job right now (for the Retry-After estimate)."""
+        return 0
+
+    @property
     def full(self) -> bool:
         """True if a submit would be refused right now."""
         return self.depth >= self.capacity
@@ -285,19 +319,36 @@ class JobQueue(ABC):
         return None
 
 
+def job_deadline(job_timeout: float | None) -> float | None:
+    """The ``time.monotonic()`` by which a job starting now must be done, if limited."""
+    return None if job_timeout is None else time.monotonic() + job_timeout
+
+
 class ThreadJobQueue(JobQueue):
-    """A bounded in-process queue served by a pool of threads, one engine each."""
+    """A bounded in-process queue served by a pool of threads, one engine each.
+
+    For tests and embedding: a thread cannot be killed, so ``job_timeout`` is enforced only
+    between pages, and a page that hangs keeps its thread. The emulator's default is
+    :class:`emulator.workers.ProcessJobQueue`, which enforces both.
+    """
 
     def __init__(
-        self, engine_factory: EngineFactory, workers: int, intra_op_threads: int, capacity: int
+        self,
+        engine_factory: EngineFactory,
+        workers: int,
+        intra_op_threads: int,
+        capacity: int,
+        job_timeout: float | None = None,
     ) -> None:
         self.engine_factory = engine_factory
         self.workers = workers
         self.intra_op_threads = intra_op_threads
         self.capacity = capacity
+        self.job_timeout = job_timeout
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
         self._waiting = 0
+        self._busy = 0
         self._loaded = 0
         self._load_errors: list[str] = []
         self._stop = threading.Event()
@@ -328,10 +379,15 @@ class ThreadJobQueue(JobQueue):
                 return
             with self._lock:
                 self._waiting -= 1
-            if engine is None:
-                runner.fail(job_id, "engine not loaded")
-            else:
-                runner.run(job_id, engine, self._stop.is_set)
+                self._busy += 1
+            try:
+                if engine is None:
+                    runner.fail(job_id, "engine not loaded")
+                else:
+                    runner.run(job_id, engine, self._stop.is_set, job_deadline(self.job_timeout))
+            finally:
+                with self._lock:
+                    self._busy -= 1
             if self._stop.is_set():
                 return
 
@@ -359,6 +415,11 @@ class ThreadJobQueue(JobQueue):
     def depth(self) -> int:
         with self._lock:
             return self._waiting
+
+    @property
+    def busy(self) -> int:
+        with self._lock:
+            return self._busy
 
     @property
     def ready(self) -> bool:
@@ -437,7 +498,9 @@ __all__ = [
     "JobControl",
     "JobQueue",
     "JobRunner",
+    "JobTimeoutError",
     "ManualJobQueue",
     "QueueFullError",
     "ThreadJobQueue",
+    "job_deadline",
 ]

@@ -26,6 +26,9 @@ Tier = Literal["free", "paid"]
 ENV_PREFIX = "OCR_EMULATOR_"
 MAX_RETENTION = timedelta(days=7)
 DEFAULT_RETENTION = timedelta(hours=24)
+# Long enough for the largest document (2000 pages at about a second each) on this kind of
+# machine; short enough that a hung page cannot hold a worker for good.
+DEFAULT_JOB_TIMEOUT = timedelta(hours=1)
 
 # The service's published limits per pricing tier: F0 reads the first two pages of documents
 # up to 4 MB and allows 20 transactions a minute; S1 takes 500 MB and 2000 pages.
@@ -83,6 +86,8 @@ class Settings:
     retention: timedelta = DEFAULT_RETENTION
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)
     max_queue: int = 100
+    #: A job still running this long after a worker took it ends ``failed``; None: no limit.
+    job_timeout: timedelta | None = DEFAULT_JOB_TIMEOUT
     tier: Tier = "paid"
     encryption_key_file: Path | None = None
     allow_insecure_http: bool = False
@@ -91,6 +96,9 @@ class Settings:
     fault_seed: int = 0
     allow_private_urls: bool = False
     # Not flags: knobs for tests and operators who embed the app.
+    #: Run the default engine in worker processes (killable: time limit, crash recovery);
+    #: False runs it in threads of this process.
+    worker_processes: bool = True
     sweep_interval: float = 60.0
     url_timeout: float = 30.0
     log_level: str = "info"
@@ -104,6 +112,8 @@ class Settings:
             raise SettingsError(f"--port must be between 0 and 65535, not {self.port}")
         if self.workers < 1:
             raise SettingsError(f"--workers must be at least 1, not {self.workers}")
+        if self.job_timeout is not None and self.job_timeout <= timedelta(0):
+            raise SettingsError("--job-timeout must be positive (0 on the command line: no limit)")
         if self.max_queue < 1:
             raise SettingsError(f"--max-queue must be at least 1, not {self.max_queue}")
         if self.tier not in TIER_LIMITS:
@@ -220,7 +230,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long results are kept: e.g. 24h (default), 30m, 7d (max), "
         "or 0 to delete a result once it has been read",
     )
-    p.add_argument("--workers", type=int, help="OCR worker threads (default: CPU count)")
+    p.add_argument(
+        "--workers", type=int, help="OCR worker processes, one engine each (default: CPU count)"
+    )
+    p.add_argument(
+        "--job-timeout",
+        help="a job still running this long after it started ends failed, e.g. 90s, 10m, "
+        "1h (default); 0 for no limit",
+    )
     p.add_argument("--max-queue", type=int, help="jobs waiting before 429 (default 100)")
     p.add_argument("--tier", choices=["free", "paid"], help="pricing tier limits (default paid)")
     p.add_argument("--encryption-key-file", help="32-byte key file for encryption at rest")
@@ -279,6 +296,9 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         kwargs["port"] = _env_int("PORT", port)
     if (workers := pick("workers")) is not None:
         kwargs["workers"] = _env_int("WORKERS", workers)
+    if (job_timeout := pick("job_timeout")) is not None:
+        limit = parse_duration(job_timeout)
+        kwargs["job_timeout"] = limit if limit > timedelta(0) else None
     if (max_queue := pick("max_queue")) is not None:
         kwargs["max_queue"] = _env_int("MAX_QUEUE", max_queue)
     if (tier := pick("tier")) is not None:

@@ -134,3 +134,14 @@ def test_settings_need_a_key() -> None:
         Settings()
     with pytest.raises(SettingsError):
         Settings(api_keys=("",))
+
+
+def test_job_timeout() -> None:
+    assert load(["--api-key", "k"], {}).job_timeout == timedelta(hours=1)
+    assert load(["--api-key", "k", "--job-timeout", "90s"], {}).job_timeout == timedelta(seconds=90)
+    env = {"OCR_EMULATOR_JOB_TIMEOUT": "0"}
+    assert load(["--api-key", "k"], env).job_timeout is None  # 0: no limit
+    with pytest.raises(SettingsError):
+        load(["--api-key", "k", "--job-timeout", "soon"], {})
+    with pytest.raises(SettingsError):
+        Settings(api_keys=("k",), job_timeout=timedelta(0))

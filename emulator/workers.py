@@ -1,0 +1,328 @@
+"""Worker processes: each loads its OCR engine once and reads the pages a parent thread sends.
+
+:class:`ProcessJobQueue` is the emulator's default :class:`~emulator.jobs.JobQueue`. Each
+worker is a pair: a child process that holds one engine, and a thread in the emulator's
+process that takes jobs from the queue and runs :class:`~emulator.jobs.JobRunner` for them.
+The runner (store, decoding, results, the test hooks of :class:`~emulator.jobs.JobControl`)
+stays in the parent; only the engine call crosses the pipe, as an RGB bitmap one way and a
+:class:`~emulator.engine.base.PageText` the other. So routes, the store and the runner do not
+know whether workers are threads or processes.
+
+Why processes, when threads give the same throughput on this machine
+(``benchmarks/throughput.py``, docs/performance.md): a thread cannot be stopped. A page that
+hangs the engine, or a crash in native code, would take the thread (or the whole emulator)
+with it. A child process can be killed: when a page runs past the job's time limit
+(``--job-timeout``) or the child dies (SIGKILL, a segfault, the OOM killer), the parent fails
+that job, starts a new child and goes on; no other job is touched.
+
+Children are started with ``spawn`` (never ``fork``: the emulator runs threads, and a forked
+child would inherit their locks in whatever state they were in).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import queue
+import signal
+import threading
+import time
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
+
+from PIL import Image
+
+from emulator.engine.base import PageText, ReadingOrder
+from emulator.jobs import EngineFactory, JobQueue, JobRunner, JobTimeoutError, QueueFullError
+from emulator.jobs import job_deadline as _job_deadline
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+
+log = logging.getLogger("emulator.workers")
+
+__all__ = ["ProcessJobQueue", "WorkerDiedError", "WorkerProcess"]
+
+_CONTEXT = multiprocessing.get_context("spawn")
+# How long a child may take to load its engine (imports and ONNX sessions) before it is
+# considered broken.
+LOAD_TIMEOUT = 120.0
+# How long a child gets to exit after being asked to, before it is killed.
+_EXIT_GRACE = 2.0
+
+
+class WorkerDiedError(Exception):
+    """The worker process ended (killed, crashed) while it was reading a page."""
+
+
+def _child_main(conn: Connection, engine_factory: EngineFactory, intra_op_threads: int) -> None:
+    """The child's loop: load the engine, then read one page per request until told to stop."""
+    # Ctrl-C reaches the whole process group; the parent decides when children stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        engine = engine_factory(intra_op_threads)
+    except BaseException as error:  # reported to the parent, which shows it on /status
+        conn.send(("error", f"{type(error).__name__}: {error}"))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            request = conn.recv()
+        except EOFError:
+            return  # the parent is gone
+        if request is None:
+            return
+        mode, size, reading_order, language = request
+        image = Image.frombytes(mode, size, conn.recv_bytes())
+        try:
+            text = engine.recognize(image, reading_order=reading_order, language=language)
+        except Exception as error:  # the page fails its job; the worker lives on
+            conn.send(("error", type(error).__name__))
+        else:
+            conn.send(("ok", text))
+        del image
+
+
+class WorkerProcess:
+    """One child process with its engine, and the parent's end of the pipe to it.
+
+    Used by one parent thread at a time. :meth:`recognize` is the engine call with a deadline:
+    past it, or if the child dies, the child is killed and an exception raised.
+    """
+
+    def __init__(self, engine_factory: EngineFactory, intra_op_threads: int, name: str) -> None:
+        """Start the child; it loads its engine in the background (see :meth:`wait_ready`)."""
+        parent_end, child_end = _CONTEXT.Pipe(duplex=True)
+        self._conn = parent_end
+        self.process: BaseProcess = _CONTEXT.Process(
+            target=_child_main,
+            args=(child_end, engine_factory, intra_op_threads),
+            name=name,
+            daemon=True,
+        )
+        self.process.start()
+        child_end.close()  # so the parent sees EOF when the child dies
+        self.broken = False
+
+    def wait_ready(self, timeout: float = LOAD_TIMEOUT) -> str | None:
+        """Block until the engine is loaded; the load error, or None once ready."""
+        try:
+            if not self._conn.poll(timeout):
+                self.kill()
+                return f"the worker did not load its engine within {timeout:g} s"
+            kind, detail = self._conn.recv()
+        except (EOFError, OSError):
+            self.kill()
+            return f"the worker exited while loading (exit code {self.process.exitcode})"
+        if kind != "ready":
+            self.kill()
+            return str(detail)
+        return None
+
+    def recognize(
+        self,
+        image: Image.Image,
+        reading_order: ReadingOrder,
+        language: str | None,
+        deadline: float | None,
+    ) -> PageText:
+        """Have the child read ``image``; kill it if ``deadline`` (monotonic) passes first."""
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        try:
+            self._conn.send((rgb.mode, rgb.size, reading_order, language))
+            self._conn.send_bytes(rgb.tobytes())
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not self._conn.poll(wait):
+                self.kill()
+                raise JobTimeoutError("page still running at the job's time limit")
+            kind, payload = self._conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            self.kill()
+            raise WorkerDiedError(f"exit code {self.process.exitcode}") from None
+        if kind == "error":
+            raise RuntimeError(f"the engine raised {payload}")
+        text: PageText = payload
+        return text
+
+    def kill(self) -> None:
+        """Kill the child now (SIGKILL) and reap it; marks this worker broken."""
+        self.broken = True
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(_EXIT_GRACE)
+        self._conn.close()
+
+    def close(self) -> None:
+        """Ask the child to exit; kill it if it does not within a grace period."""
+        if not self.broken:
+            with contextlib.suppress(OSError):  # already gone: nothing to ask
+                self._conn.send(None)
+            self.process.join(_EXIT_GRACE)
+        self.kill()
+
+
+class _ProcessEngine:
+    """The :class:`~emulator.engine.base.OcrEngine` the runner sees: forwards to a child
+    process with the running job's deadline."""
+
+    name = "process"
+
+    def __init__(self, worker: WorkerProcess, deadline: float | None) -> None:
+        self._worker = worker
+        self._deadline = deadline
+
+    def recognize(
+        self,
+        image: Image.Image,
+        *,
+        reading_order: ReadingOrder = "basic",
+        language: str | None = None,
+    ) -> PageText:
+        return self._worker.recognize(image, reading_order, language, self._deadline)
+
+
+class ProcessJobQueue(JobQueue):
+    """A bounded queue served by worker processes, one engine each; see the module docs.
+
+    ``engine_factory`` must be importable by name (a module-level function), since it is sent
+    to the child. ``job_timeout`` (seconds, None for no limit) bounds each job from the moment
+    a worker takes it; a page still running then is stopped by killing its process.
+    """
+
+    def __init__(
+        self,
+        engine_factory: EngineFactory,
+        workers: int,
+        intra_op_threads: int,
+        capacity: int,
+        job_timeout: float | None = None,
+    ) -> None:
+        self.engine_factory = engine_factory
+        self.workers = workers
+        self.intra_op_threads = intra_op_threads
+        self.capacity = capacity
+        self.job_timeout = job_timeout
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self._busy = 0
+        self._loaded = 0
+        self._load_errors: list[str] = []
+        self._replaced = 0
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._processes: dict[int, WorkerProcess] = {}
+
+    def start(self, runner: JobRunner) -> None:
+        for index in range(self.workers):
+            thread = threading.Thread(
+                target=self._serve, args=(index, runner), name=f"ocr-worker-{index}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
+
+    def _spawn(self, index: int) -> WorkerProcess | None:
+        worker = WorkerProcess(self.engine_factory, self.intra_op_threads, f"ocr-worker-{index}")
+        with self._lock:
+            self._processes[index] = worker
+        error = worker.wait_ready()
+        if error is not None:
+            log.error("OCR worker %d failed to load its engine: %s", index, error)
+            with self._lock:
+                self._load_errors.append(error)
+            return None
+        return worker
+
+    def _serve(self, index: int, runner: JobRunner) -> None:
+        worker = self._spawn(index)
+        if worker is not None:
+            with self._lock:
+                self._loaded += 1
+        while True:
+            job_id = self._queue.get()
+            if job_id is None:
+                break
+            with self._lock:
+                self._waiting -= 1
+                self._busy += 1
+            try:
+                if worker is None or worker.broken:
+                    runner.fail(job_id, "engine not loaded")
+                else:
+                    deadline = _job_deadline(self.job_timeout)
+                    runner.run(
+                        job_id, _ProcessEngine(worker, deadline), self._stop.is_set, deadline
+                    )
+            finally:
+                with self._lock:
+                    self._busy -= 1
+            if self._stop.is_set():
+                break
+            if worker is not None and worker.broken:
+                # Killed for a time limit or dead on its own: its job has failed; replace it
+                # before taking the next one.
+                log.warning("OCR worker %d replaced (exit code %s)", index, worker.process.exitcode)
+                with self._lock:
+                    self._replaced += 1
+                worker = self._spawn(index)
+        if worker is not None:
+            worker.close()
+
+    def submit(self, job_id: str) -> None:
+        with self._lock:
+            if self._waiting >= self.capacity:
+                raise QueueFullError(job_id)
+            self._waiting += 1
+        self._queue.put(job_id)
+
+    def resume(self, job_id: str) -> None:
+        with self._lock:
+            self._waiting += 1
+        self._queue.put(job_id)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        for _ in self._threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        # A thread still waiting on a page after the grace period is released by killing its
+        # child (the pipe reports EOF); the job stays notStarted/running for a resume.
+        with self._lock:
+            workers = list(self._processes.values())
+        for worker in workers:
+            worker.kill()
+
+    @property
+    def depth(self) -> int:
+        with self._lock:
+            return self._waiting
+
+    @property
+    def busy(self) -> int:
+        with self._lock:
+            return self._busy
+
+    @property
+    def ready(self) -> bool:
+        with self._lock:
+            return self._loaded == self.workers
+
+    @property
+    def error(self) -> str | None:
+        with self._lock:
+            return "; ".join(self._load_errors) or None
+
+    @property
+    def replaced(self) -> int:
+        """How many worker processes were replaced after a time limit or a crash."""
+        with self._lock:
+            return self._replaced
+
+    def pids(self) -> list[int]:
+        """Process ids of the live worker processes (for tests and operators)."""
+        with self._lock:
+            workers = list(self._processes.values())
+        return [w.process.pid for w in workers if w.process.pid is not None and not w.broken]
