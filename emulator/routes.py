@@ -92,15 +92,18 @@ async def analyze(request: Request) -> Response:
     base = str(request.base_url).rstrip("/")
     return Response(
         status_code=202,
-        headers={"Operation-Location": f"{base}{RESULTS_PATH}/{job.id}"},
+        # The expected time to the result, so a client's first poll need not guess.
+        headers={
+            "Operation-Location": f"{base}{RESULTS_PATH}/{job.id}",
+            **service.poll_hint(job).headers,
+        },
     )
 
 
 async def get_result(request: Request) -> Response:
     """``GET /read/analyzeResults/{operationId}``: the operation's status and result."""
     view = await run_in_threadpool(_service(request).view, request.path_params["operation_id"])
-    headers = {"Retry-After": str(view.retry_after)} if view.retry_after is not None else None
-    return _json(view.body, headers=headers)
+    return _json(view.body, headers=view.headers or None)
 
 
 async def delete_result(request: Request) -> Response:

@@ -25,12 +25,49 @@ from emulator.store import Job, JobOptions, Store
 log = logging.getLogger("emulator.service")
 
 
+# When a job runs past its estimate, come back after this share of a page's time (but not
+# sooner than the floor): soon enough to add little latency, rare enough to cost nothing.
+_OVERDUE_SHARE = 0.05
+_MIN_HINT_SECONDS = 0.02
+
+
+@dataclass(frozen=True, slots=True)
+class PollHint:
+    """When a client should look again: the expected remaining time of an unfinished job."""
+
+    seconds: float
+
+    @property
+    def retry_after(self) -> int:
+        """Whole seconds for ``Retry-After`` (integers only, so at least 1)."""
+        return max(1, math.ceil(self.seconds))
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """``Retry-After`` for every client, and ``retry-after-ms`` (azure-core's header, read
+        by this SDK) with the precision a sub-second job needs."""
+        return {
+            "Retry-After": str(self.retry_after),
+            "retry-after-ms": str(max(1, round(self.seconds * 1000))),
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class OperationView:
-    """What a GET on an operation answers: the body and, while unfinished, a Retry-After."""
+    """What a GET on an operation answers: the body and, while unfinished, a poll hint."""
 
     body: dict[str, Any]
-    retry_after: int | None
+    hint: PollHint | None
+
+    @property
+    def retry_after(self) -> int | None:
+        """The ``Retry-After`` seconds, or None for a finished operation."""
+        return None if self.hint is None else self.hint.retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The response headers the hint adds (none for a finished operation)."""
+        return {} if self.hint is None else self.hint.headers
 
 
 class ReadService:
@@ -126,7 +163,7 @@ class ReadService:
             elif job.read_at is None:
                 self.store.update(job.evolve(read_at=self.clock()))
             return OperationView(body, None)
-        return OperationView(body, self._retry_after(job))
+        return OperationView(body, self.poll_hint(job))
 
     def delete(self, operation_id: str) -> None:
         """Delete the operation's input and result now; 404 if unknown."""
@@ -187,10 +224,18 @@ class ReadService:
     def _queue_wait(self) -> float:
         return max(1.0, self.queue.depth * self.runner.seconds_per_page / self.queue.workers)
 
-    def _retry_after(self, job: Job) -> int:
-        """Seconds until ``job`` is expected to finish, at least 1."""
+    def poll_hint(self, job: Job) -> PollHint:
+        """How long until ``job`` is expected to finish: its pages left at the recent
+        seconds per page, less the time already spent on the current page, plus (while it
+        waits) its share of the work queued and running ahead of it."""
         per_page = self.runner.seconds_per_page
         remaining = (job.pages_total - job.pages_done) * per_page
-        if job.status == "notStarted":
-            remaining += self.queue.depth * per_page / self.queue.workers
-        return max(1, math.ceil(remaining))
+        if job.status == "running":
+            # ``updated`` moves at the start and after every page.
+            remaining -= max(0.0, (self.clock() - job.updated).total_seconds())
+        else:
+            workers = self.queue.workers
+            ahead = max(0, self.queue.depth - 1 + self.queue.busy - (workers - 1))
+            remaining += ahead * per_page / workers
+        overdue = max(_MIN_HINT_SECONDS, _OVERDUE_SHARE * per_page)
+        return PollHint(max(remaining, overdue))

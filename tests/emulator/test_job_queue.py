@@ -169,3 +169,31 @@ async def test_status_reports_queue_depth(h: Harness, png: Any) -> None:
     status = (await h.client.get("/status")).json()
     assert status["queue"] == {"waiting": 1, "capacity": 100}
     assert status["store"] == "memory"
+
+
+async def test_poll_hints_carry_the_expected_remaining_time_in_milliseconds(
+    h: Harness, png: Any, clock: Any
+) -> None:
+    from datetime import timedelta
+
+    h.service.runner._seconds_per_page = 0.4  # as if the engine had been taking 0.4 s a page
+    first = await h.client.post(ANALYZE, content=png(), headers=BINARY)
+    # Nothing ahead of it: one page's time. Retry-After cannot say 0.4 s, retry-after-ms can.
+    assert first.headers["retry-after-ms"] == "400" and first.headers["Retry-After"] == "1"
+    second = await h.client.post(ANALYZE, content=png(), headers=BINARY)
+    assert second.headers["retry-after-ms"] == "800"  # one job ahead on the one worker
+
+    job_id = first.headers["Operation-Location"].rsplit("/", 1)[1]
+    job = h.service.store.get(job_id)
+    assert job is not None
+    running = job.evolve(status="running", updated=clock())
+    h.service.store.update(running)
+    clock.advance(timedelta(milliseconds=150))
+    response = await h.get(job_id)
+    assert response.headers["retry-after-ms"] == "250"  # 0.4 s less the 0.15 s spent
+    # Past the estimate: come back soon, but not in a busy loop.
+    clock.advance(timedelta(seconds=2))
+    response = await h.get(job_id)
+    assert response.headers["retry-after-ms"] == "20" and response.headers["Retry-After"] == "1"
+    h.run()
+    assert "retry-after-ms" not in (await h.get(job_id)).headers
