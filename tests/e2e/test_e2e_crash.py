@@ -26,7 +26,7 @@ from tests.conftest import encode, text_image
 LINE = re.compile(r"listening on (?P<url>https?://\S+)")
 ANALYZE = "/vision/v3.2/read/analyze"
 FINISHED = {"succeeded", "failed"}
-JOBS = 6
+JOBS = 4
 
 
 def _start(data_dir: Path, key: str) -> subprocess.Popen[str]:
