@@ -215,9 +215,10 @@ class RunningEmulator:
         self.faults.add(rule)
         return rule
 
-    def clear_faults(self) -> None:
-        """Disarm every fault and restart the seeded generator."""
-        self.faults.clear()
+    def clear_faults(self, seed: int | None = None) -> None:
+        """Disarm every fault and restart the seeded generator (from ``seed`` if given, else
+        from the seed it had), so the next run of a test meets the same random faults."""
+        self.faults.clear(seed)
 
     @property
     def faults(self) -> FaultInjector:

@@ -90,6 +90,34 @@ def _poll(client: httpx.Client, location: str, statuses: set[str]) -> dict[str, 
         time.sleep(0.05)
 
 
+def _children(pid: int) -> list[int]:
+    """The pids whose parent is ``pid`` (Linux ``/proc``; empty elsewhere)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _wait_gone(pids: list[int], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    for pid in pids:
+        while Path(f"/proc/{pid}").exists() and _state(pid) != "Z":
+            assert time.monotonic() < deadline, f"process {pid} outlived the killed emulator"
+            time.sleep(0.1)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return "gone"
+
+
 def _texts(body: dict[str, Any]) -> list[str]:
     return [
         line["text"]
@@ -123,8 +151,10 @@ def test_sigkill_mid_jobs_then_restart_loses_nothing_and_leaves_no_plaintext(
             locations.append(response.headers["Operation-Location"])
         # Kill once the worker is inside a job, with the rest still queued behind it.
         _poll(client, locations[0], {"running", *FINISHED})
+        children = _children(first.pid)
         first.send_signal(signal.SIGKILL)
         assert first.wait(10) == -signal.SIGKILL
+        _wait_gone(children)  # worker processes do not outlive the emulator
         first_logs = first.stderr.read() if first.stderr else ""
 
     second = _start(data_dir, key)
