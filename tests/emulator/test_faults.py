@@ -267,3 +267,11 @@ async def test_rate_limit_flag_throttles_per_key(make_harness: MakeHarness, png:
     headers = {**BINARY, HEADERS_KEY: other}
     assert (await h.client.post(ANALYZE, content=document, headers=headers)).status_code == 202
     assert (await h.client.get("/status")).status_code == 200
+
+
+async def test_start_up_rules_and_seed_reach_the_app(make_harness: MakeHarness, png: Any) -> None:
+    rule = FaultRule.parse("route=analyze,status=503,times=1")
+    h = await make_harness(faults=(rule,), fault_seed=11)
+    assert h.app.state.faults.seed == 11
+    assert (await h.client.post(ANALYZE, content=png(), headers=BINARY)).status_code == 503
+    assert (await h.client.post(ANALYZE, content=png(), headers=BINARY)).status_code == 202

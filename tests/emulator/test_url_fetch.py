@@ -264,3 +264,12 @@ async def test_the_checked_address_is_the_one_connected_to(
     assert response.status_code == 202, response.text
     assert resolved == ["127.0.0.1"]  # resolved once
     assert Files.hosts == [f"rebind.test:{port}"]  # the URL's host, sent to the checked address
+
+
+def test_allow_private_urls_from_flag_and_environment() -> None:
+    from emulator.settings import load
+
+    assert load(["--api-key", "k"], {}).allow_private_urls is False
+    assert load(["--api-key", "k", "--allow-private-urls"], {}).allow_private_urls is True
+    env = {"OCR_EMULATOR_API_KEY": "k", "OCR_EMULATOR_ALLOW_PRIVATE_URLS": "1"}
+    assert load([], env).allow_private_urls is True
