@@ -95,10 +95,13 @@ StyleNameValue: TypeAlias = Annotated[TextStyleName | str, _lenient_enum(TextSty
 
 
 class _WireModel(BaseModel):
+    # defer_build: validators are built on first use, not at import (``import ocr_sdk`` stays
+    # fast for programs that import it without reading anything yet).
     model_config = ConfigDict(
         alias_generator=to_camel,
         populate_by_name=True,
         extra="allow",
+        defer_build=True,
     )
 
     def to_wire(self) -> dict[str, Any]:
@@ -266,7 +269,7 @@ class ReadResult(BaseModel):
     ``pages`` holds the typed pages; ``text`` joins every line of every page.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     operation_id: str
     """The id of the operation that produced this result."""

@@ -14,11 +14,16 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 
 import httpx
-from tenacity import AsyncRetrying, RetryCallState, Retrying, stop_never
 
 from ._exceptions import OcrConnectionError, OcrError
+
+if TYPE_CHECKING:
+    # tenacity is imported when the first request is sent, not by ``import ocr_sdk``: its
+    # package imports tornado's integration whenever tornado is installed (about 80 ms).
+    from tenacity import AsyncRetrying, RetryCallState, Retrying
 
 __all__ = [
     "RetryPolicy",
@@ -211,6 +216,8 @@ def build_retrying(
     description: str,
 ) -> Retrying:
     """A tenacity ``Retrying`` that follows ``policy`` and sleeps with ``sleep``."""
+    from tenacity import Retrying, stop_never
+
     return Retrying(
         retry=_retry_predicate(policy, idempotent),
         wait=_wait(policy),
@@ -229,6 +236,8 @@ def build_async_retrying(
     description: str,
 ) -> AsyncRetrying:
     """A tenacity ``AsyncRetrying`` that follows ``policy`` and sleeps with ``sleep``."""
+    from tenacity import AsyncRetrying, stop_never
+
     return AsyncRetrying(
         retry=_retry_predicate(policy, idempotent),
         wait=_wait(policy),
