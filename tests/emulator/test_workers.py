@@ -85,6 +85,7 @@ def pool() -> Iterator[Callable[..., Pool]]:
 
 def test_jobs_run_in_worker_processes(pool: Callable[..., Pool], png: Any) -> None:
     p = pool(workers=2)
+    p.wait_ready()  # else one worker may read every page while the other still loads
     ids = [p.submit(png(100 + i, 60)) for i in range(4)]
     for index, job_id in enumerate(ids):
         assert p.wait(job_id).status == "succeeded"
