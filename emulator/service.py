@@ -29,6 +29,11 @@ log = logging.getLogger("emulator.service")
 # sooner than the floor): soon enough to add little latency, rare enough to cost nothing.
 _OVERDUE_SHARE = 0.05
 _MIN_HINT_SECONDS = 0.02
+# The longest wait asked for, however much work is left: an estimate made early in a long job
+# can be far off (the page rate changes with the pages and the machine's load), and a client
+# told to wait ten minutes would not notice a job that finished after two. A GET every few
+# seconds costs nothing next to OCR.
+_MAX_HINT_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,4 +243,4 @@ class ReadService:
             ahead = max(0, self.queue.depth - 1 + self.queue.busy - (workers - 1))
             remaining += ahead * per_page / workers
         overdue = max(_MIN_HINT_SECONDS, _OVERDUE_SHARE * per_page)
-        return PollHint(max(remaining, overdue))
+        return PollHint(min(max(remaining, overdue), _MAX_HINT_SECONDS))

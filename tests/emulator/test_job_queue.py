@@ -197,3 +197,14 @@ async def test_poll_hints_carry_the_expected_remaining_time_in_milliseconds(
     assert response.headers["retry-after-ms"] == "20" and response.headers["Retry-After"] == "1"
     h.run()
     assert "retry-after-ms" not in (await h.get(job_id)).headers
+
+
+async def test_poll_hints_never_ask_for_more_than_five_seconds(
+    h: Harness, multipage_tiff: Any
+) -> None:
+    h.service.runner._seconds_per_page = 2.0
+    response = await h.client.post(
+        ANALYZE, content=multipage_tiff(20), headers=BINARY, params={"pages": "1-20"}
+    )
+    # 40 s of work expected; the client is still asked back after 5 s, in case it goes faster.
+    assert response.headers["retry-after-ms"] == "5000" and response.headers["Retry-After"] == "5"
