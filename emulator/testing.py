@@ -37,7 +37,7 @@ from emulator.faults import Route as FaultRoute
 from emulator.jobs import EngineFactory, HoldStage
 from emulator.server import Endpoint, run_in_thread
 from emulator.service import ReadService
-from emulator.settings import Settings, Tier
+from emulator.settings import Settings, Tier, parse_rate
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -268,6 +268,8 @@ def run_emulator(
     max_queue: int = 100,
     engine_factory: EngineFactory | None = None,
     startup_timeout: float = 120.0,
+    rate_limit: str | None = None,
+    fault_seed: int = 0,
 ) -> Iterator[RunningEmulator]:
     """Run the real emulator on a free loopback port for the ``with`` block.
 
@@ -281,6 +283,9 @@ def run_emulator(
         engine_factory: replace the OCR engine (e.g. ``lambda _: FakeEngine()``); by default
             the real RapidOCR engine, shared with later emulators in the same process.
         startup_timeout: seconds to wait for the engines to load.
+        rate_limit: analyze requests allowed per key, e.g. ``"2/s"`` or ``"20/min"``, then
+            429 with an exact ``Retry-After`` (default: the tier's).
+        fault_seed: seed of the generator behind random faults (``emu.inject_fault``).
 
     Jobs and results live in memory; the generated CA lives in a temporary directory. Both
     are gone when the block exits, after the server has stopped.
@@ -295,6 +300,8 @@ def run_emulator(
             workers=workers,
             max_queue=max_queue,
             tier=tier,
+            rate_limit=parse_rate(rate_limit) if rate_limit is not None else None,
+            fault_seed=fault_seed,
         )
         if engine_factory is None:
             engine_factory = stack.enter_context(_RAPID_POOL.lease())

@@ -39,12 +39,15 @@ def run_emulator(
     max_queue: int = 100,
     engine_factory: EngineFactory | None = None,
     startup_timeout: float = 120.0,
+    rate_limit: str | None = None,
+    fault_seed: int = 0,
 ) -> Iterator[RunningEmulator]:
     """Run the real emulator on a free loopback port for the ``with`` block.
 
     Yields a :class:`emulator.testing.RunningEmulator` (``.endpoint``, ``.api_key``,
     ``.client()``, ``.async_client()``, ``.reset()``, ``.hold_jobs()``, ``.release()``,
-    ``.fail_next_job()``). The arguments are those of :func:`emulator.testing.run_emulator`.
+    ``.fail_next_job()``, ``.inject_fault()``, ``.clear_faults()``). The arguments are those
+    of :func:`emulator.testing.run_emulator`.
     Raises :class:`ImportError` naming the extra to install when the emulator is missing.
     """
     try:
@@ -59,5 +62,7 @@ def run_emulator(
         max_queue=max_queue,
         engine_factory=engine_factory,
         startup_timeout=startup_timeout,
+        rate_limit=rate_limit,
+        fault_seed=fault_seed,
     ) as emulator:
         yield emulator

@@ -138,3 +138,36 @@ def test_async_client_recovers_from_throttling_and_a_drop(
     assert asyncio.run(main()).pages
     assert _fired(ocr_emulator) == [1, 1]
     assert waits[0] == 1.0
+
+
+def test_rate_limit_retry_after_is_enough_and_the_sdk_reads_through_it(
+    png: Callable[..., bytes],
+) -> None:
+    """--rate-limit 2/s over a real socket: a 429's Retry-After is never too short (waiting
+    exactly that long gets the next submission in), and the SDK reads through the limit."""
+    import httpx
+
+    from emulator.engine.fake import FakeEngine
+    from ocr_sdk.testing import run_emulator
+
+    document = png(200, 80)
+    with run_emulator(engine_factory=lambda _threads: FakeEngine(), rate_limit="2/s") as emu:
+        headers = {
+            "Ocp-Apim-Subscription-Key": emu.api_key,
+            "Content-Type": "application/octet-stream",
+        }
+        refused = 0
+        with httpx.Client(base_url=emu.endpoint, headers=headers) as http:
+            for _ in range(3):
+                answers = [http.post("/vision/v3.2/read/analyze", content=document) for _ in "abc"]
+                statuses = [answer.status_code for answer in answers]
+                assert statuses[:2] == [202, 202] and statuses[2] == 429, statuses
+                refused += 1
+                wait = int(answers[2].headers["Retry-After"])
+                assert wait == 1  # the window is one second; never rounded down to 0
+                time.sleep(wait)
+        assert refused == 3
+        # Real sleeps here: the SDK must wait out each Retry-After to get through.
+        with emu.client() as client:
+            for _ in range(4):
+                assert client.read(document).pages
