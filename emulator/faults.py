@@ -286,8 +286,6 @@ class FaultInjector:
             for armed in self._armed:
                 if armed.rule.route not in (route, "any") or armed.remaining == 0:
                     continue
-                if armed.rule.action == "fail" and route != "analyze":
-                    continue
                 if armed.rule.probability < 1.0 and self._random.random() >= armed.rule.probability:
                     continue
                 if armed.remaining is not None:

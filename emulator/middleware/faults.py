@@ -21,7 +21,7 @@ from emulator.middleware.request_context import request_id_of
 log = logging.getLogger("emulator.faults")
 
 #: True while the current request is being dropped on purpose. uvicorn logs an error when an
-#: app ends a response early; :func:`emulator.server` filters that line out for these requests.
+#: app ends a response early; :mod:`emulator.server` filters that line out for these requests.
 DROPPING: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "ocr_emulator_dropping", default=False
 )
