@@ -7,7 +7,6 @@ mapping error responses onto the exception tree and parsing results all live her
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import io
 import json
@@ -101,6 +100,8 @@ class _PathBody(_Body):
 
     async def async_content(self) -> AsyncIterator[bytes]:
         # Disk reads block; run each one in a thread so the event loop keeps serving.
+        import asyncio  # here, not at the top: ``import ocr_sdk`` need not load asyncio
+
         file = await asyncio.to_thread(self.path.open, "rb")
         try:
             while chunk := await asyncio.to_thread(file.read, CHUNK_SIZE):
@@ -136,6 +137,8 @@ class _FileBody(_Body):
             yield chunk
 
     async def async_content(self) -> AsyncIterator[bytes]:
+        import asyncio
+
         await asyncio.to_thread(self._rewind)
         while chunk := self._check(await asyncio.to_thread(self.file.read, CHUNK_SIZE)):
             yield chunk
