@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -181,12 +182,28 @@ class JobRunner:
         return self.clock() + keep
 
     def fail(self, job_id: str, reason: str) -> None:
-        """Mark the job failed (no result) and delete its document."""
-        job = self.store.get(job_id)
-        if job is None or job.finished:
+        """Mark the job failed (no result) and delete its document.
+
+        If the store cannot record even that (disk full, a broken database), the job stays
+        unfinished in the store, to be resumed at the next start, and the worker lives on.
+        """
+        # Hook for issue 7 (store failures): without it a store error here escaped the
+        # runner and killed the worker thread, leaving its job "running" and every job
+        # queued behind it "notStarted" for the life of the process.
+        try:
+            job = self.store.get(job_id)
+            if job is None or job.finished:
+                return
+            now = self.clock()
+            failed = job.evolve(status="failed", updated=now, expires_at=self._expiry())
+            self.store.finish(failed, None)
+        except (sqlite3.Error, OSError) as error:
+            log.error(
+                "job %s could not be marked failed (%s); it resumes at the next start",
+                job_id,
+                type(error).__name__,
+            )
             return
-        now = self.clock()
-        self.store.finish(job.evolve(status="failed", updated=now, expires_at=self._expiry()), None)
         log.warning("job %s failed: %s", job_id, reason)
 
     def run(

@@ -28,6 +28,12 @@ class FailingStore(SqliteStore):
     """The real on-disk store, except that every call fails while ``failure`` is set."""
 
     failure: Failure | None = None
+    #: Calls of ``_finish`` (recording a job's end) still to fail, whatever ``failure`` says.
+    finish_failures = 0
+
+    def __init__(self, cipher: RecordCipher, data_dir: Path) -> None:
+        super().__init__(cipher, data_dir)
+        self.cipher = cipher  # for a restart on the same directory
 
     def _fail(self) -> None:
         if self.failure == "disk-full":
@@ -42,6 +48,12 @@ class FailingStore(SqliteStore):
     def _get_blob(self, job_id: str, kind: Literal["document", "result"]) -> bytes | None:
         self._fail()
         return super()._get_blob(job_id, kind)
+
+    def _finish(self, job: Job, result: bytes | None) -> None:
+        if self.finish_failures:
+            self.finish_failures -= 1
+            raise OSError(errno.ENOSPC, "No space left on device")
+        super()._finish(job, result)
 
     def get(self, job_id: str) -> Job | None:
         self._fail()
@@ -69,6 +81,37 @@ async def broken(tmp_path: Path, clock: Any) -> AsyncIterator[tuple[httpx.AsyncC
             )
         )
         yield client, (store, queue)
+
+
+async def test_a_worker_survives_a_store_that_cannot_record_a_job_s_end(
+    broken: tuple[httpx.AsyncClient, Any], png: Any, tmp_path: Path, clock: Any
+) -> None:
+    """Disk full when a job ends, and again when it is marked failed: the worker goes on
+    with the next job, and the stuck job finishes after a restart on the same directory."""
+    client, (store, queue) = broken
+    stuck, later = [
+        (await client.post(ANALYZE, content=png(), headers=BINARY)).headers["Operation-Location"]
+        for _ in range(2)
+    ]
+    store.finish_failures = 2  # the result, then the failure
+    queue.run_all()  # returns: the runner did not die with the first job
+    assert (await client.get(stuck)).json()["status"] == "running"
+    assert (await client.get(later)).json()["status"] == "succeeded"
+
+    settings = Settings(api_keys=(next(iter(HEADERS.values())),), workers=1, data_dir=tmp_path)
+    engine = FakeEngine()
+    again = ManualJobQueue(engine)
+    app = create_app(
+        settings, clock=clock, job_queue=again, store=SqliteStore(store.cipher, tmp_path)
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://emulator.test", headers=HEADERS
+        ) as restarted,
+    ):
+        again.run_all()
+        assert (await restarted.get(stuck)).json()["status"] == "succeeded"
 
 
 @pytest.mark.parametrize("failure", ["disk-full", "database"])
