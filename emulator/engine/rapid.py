@@ -71,6 +71,31 @@ _FLIP_SAMPLE = 3
 _FLIP_MARGIN = 0.05
 
 
+def _session(model: Path, intra_op_threads: int | None) -> Any:
+    """An ONNX Runtime CPU session for ``model`` with the settings measured fastest here
+    (``benchmarks/engine_speed.py``, docs/performance.md): together about 0.65x the CPU time
+    of rapidocr's own session settings, with identical output.
+
+    * The CPU memory arena on (rapidocr turns it off): recognition batches change shape with
+      every batch of lines, and without the arena each run allocates its tensors afresh.
+    * Intra-op threads that sleep instead of spinning when idle: a worker alternates ONNX
+      runs with Python steps (crops, decoding, layout) and shares the cores with other
+      workers, and spinning threads burn the time those need.
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4
+    options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.enable_cpu_mem_arena = True
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if intra_op_threads:
+        options.intra_op_num_threads = intra_op_threads
+    return onnxruntime.InferenceSession(
+        str(model), sess_options=options, providers=["CPUExecutionProvider"]
+    )
+
+
 def wheel_model_paths() -> dict[str, Path]:
     """The detector and recogniser ONNX files shipped inside the ``rapidocr`` wheel.
 
@@ -178,6 +203,7 @@ class RapidOcrEngine:
         (``None``: one per core). ``det_max_side`` is the longest side the page is shrunk to
         for detection (recognition always reads the original pixels). Lines whose mean
         character probability is under ``text_score`` are dropped as noise."""
+        from omegaconf import flag_override
         from rapidocr.ch_ppocr_det import TextDetector
         from rapidocr.ch_ppocr_rec import TextRecognizer
         from rapidocr.main import DEFAULT_CFG_PATH
@@ -197,6 +223,11 @@ class RapidOcrEngine:
             stage.engine_cfg = ort
             stage.model_root_dir = str(paths["det"].parent)
         cfg.Rec.font_path = None
+        # Our own ONNX Runtime sessions, handed in through rapidocr's ``session`` hook, for
+        # settings its config does not reach (see :func:`_session`).
+        with flag_override(cfg, "allow_objects", True):
+            cfg.Det.session = _session(paths["det"], intra_op_threads)
+            cfg.Rec.session = _session(paths["rec"], intra_op_threads)
         self._det: Any = TextDetector(cfg.Det)
         self._rec: Any = TextRecognizer(cfg.Rec)
         if not self._rec.session.have_key():
