@@ -69,6 +69,15 @@ class Emulator:
                 total += proc.memory_info().rss
         return total
 
+    def cpu_of_each(self) -> list[float]:
+        """User + system CPU of each process of the tree so far."""
+        found = []
+        for proc in self.tree():
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                found.append(times.user + times.system)
+        return found
+
     def cpu_seconds(self) -> float:
         """User + system CPU of the tree so far (children that exited are not counted)."""
         total = 0.0
