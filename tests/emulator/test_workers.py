@@ -22,7 +22,7 @@ from _worker_engines import (
 from emulator.clock import utc_now
 from emulator.crypto import RecordCipher
 from emulator.engine.fake import FakeEngine
-from emulator.jobs import JobRunner, ThreadJobQueue
+from emulator.jobs import JobControl, JobRunner, ThreadJobQueue
 from emulator.settings import TIER_LIMITS
 from emulator.store import Job, JobOptions, MemoryStore
 from emulator.workers import ProcessJobQueue
@@ -31,10 +31,13 @@ from emulator.workers import ProcessJobQueue
 class Pool:
     """A started queue with its store, and helpers to submit and await jobs."""
 
-    def __init__(self, queue: ProcessJobQueue | ThreadJobQueue) -> None:
+    def __init__(
+        self, queue: ProcessJobQueue | ThreadJobQueue, control: JobControl | None = None
+    ) -> None:
         self.store = MemoryStore(RecordCipher.generate())
         self.queue = queue
-        queue.start(JobRunner(self.store, utc_now, TIER_LIMITS["paid"], timedelta(hours=1)))
+        runner = JobRunner(self.store, utc_now, TIER_LIMITS["paid"], timedelta(hours=1), control)
+        queue.start(runner)
         self._count = 0
 
     def submit(self, data: bytes, pages: tuple[int, ...] = (1,)) -> str:
@@ -168,5 +171,24 @@ def test_thread_workers_enforce_the_time_limit_between_pages(multipage_tiff: Any
         job_id = p.submit(multipage_tiff(5), pages=(1, 2, 3, 4, 5))
         assert p.wait(job_id).status == "failed"
         assert engine.calls < 5
+    finally:
+        p.queue.stop()
+
+
+def test_job_control_hooks_hold_and_fail_jobs_of_worker_processes(png: Any) -> None:
+    control = JobControl()
+    p = Pool(
+        ProcessJobQueue(misbehaving_factory, workers=1, intra_op_threads=1, capacity=5), control
+    )
+    store = p.store
+    try:
+        control.hold("running")
+        held = p.submit(png(120, 60))
+        assert control.wait_held(1) == [held]
+        assert store.get(held).status == "running"  # type: ignore[union-attr]
+        control.fail_next()
+        control.release()
+        assert p.wait(held).status == "failed"
+        assert p.wait(p.submit(png(130, 60))).status == "succeeded"
     finally:
         p.queue.stop()
