@@ -52,6 +52,10 @@ class JobTimeoutError(Exception):
 HoldStage = Literal["notStarted", "running"]
 """Where :class:`JobControl` can stop a job: before it starts, or once it is running."""
 
+# Weight of the newest page in the smoothed seconds per page: high enough that the hints
+# follow a change of page size or machine load within a few pages.
+_RATE_WEIGHT = 0.5
+
 # A held worker wakes this often to notice a shutdown it was not told about directly.
 _HOLD_POLL_SECONDS = 0.1
 
@@ -166,6 +170,7 @@ class JobRunner:
         self._lock = threading.Lock()
         # Seconds per page, smoothed, to tell clients how long to wait (Retry-After).
         self._seconds_per_page = 1.0
+        self._observed = False
 
     @property
     def seconds_per_page(self) -> float:
@@ -175,7 +180,15 @@ class JobRunner:
 
     def _observe(self, seconds: float) -> None:
         with self._lock:
-            self._seconds_per_page = 0.8 * self._seconds_per_page + 0.2 * seconds
+            if not self._observed:
+                # The 1 s prior is only a guess before any page: replace it, do not average
+                # it in, or the first jobs' hints overshoot by half a second and more.
+                self._observed = True
+                self._seconds_per_page = seconds
+            else:
+                self._seconds_per_page = (
+                    1 - _RATE_WEIGHT
+                ) * self._seconds_per_page + _RATE_WEIGHT * seconds
 
     def _expiry(self) -> datetime:
         keep = self.retention if self.retention > timedelta(0) else UNREAD_RESULT_CAP

@@ -34,6 +34,9 @@ _MIN_HINT_SECONDS = 0.02
 # told to wait ten minutes would not notice a job that finished after two. A GET every few
 # seconds costs nothing next to OCR.
 _MAX_HINT_SECONDS = 5.0
+# Hints aim this much early: a poll that comes too soon costs one GET of a few milliseconds,
+# one that comes too late costs the client the whole difference.
+_EARLY = 0.9
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,4 +246,4 @@ class ReadService:
             ahead = max(0, self.queue.depth - 1 + self.queue.busy - (workers - 1))
             remaining += ahead * per_page / workers
         overdue = max(_MIN_HINT_SECONDS, _OVERDUE_SHARE * per_page)
-        return PollHint(min(max(remaining, overdue), _MAX_HINT_SECONDS))
+        return PollHint(min(max(_EARLY * remaining, overdue), _MAX_HINT_SECONDS))

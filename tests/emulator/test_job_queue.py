@@ -178,10 +178,11 @@ async def test_poll_hints_carry_the_expected_remaining_time_in_milliseconds(
 
     h.service.runner._seconds_per_page = 0.4  # as if the engine had been taking 0.4 s a page
     first = await h.client.post(ANALYZE, content=png(), headers=BINARY)
-    # Nothing ahead of it: one page's time. Retry-After cannot say 0.4 s, retry-after-ms can.
-    assert first.headers["retry-after-ms"] == "400" and first.headers["Retry-After"] == "1"
+    # Nothing ahead of it: one page's time (aimed 10 % early). Retry-After cannot say 0.36 s,
+    # retry-after-ms can.
+    assert first.headers["retry-after-ms"] == "360" and first.headers["Retry-After"] == "1"
     second = await h.client.post(ANALYZE, content=png(), headers=BINARY)
-    assert second.headers["retry-after-ms"] == "800"  # one job ahead on the one worker
+    assert second.headers["retry-after-ms"] == "720"  # one job ahead on the one worker
 
     job_id = first.headers["Operation-Location"].rsplit("/", 1)[1]
     job = h.service.store.get(job_id)
@@ -190,7 +191,7 @@ async def test_poll_hints_carry_the_expected_remaining_time_in_milliseconds(
     h.service.store.update(running)
     clock.advance(timedelta(milliseconds=150))
     response = await h.get(job_id)
-    assert response.headers["retry-after-ms"] == "250"  # 0.4 s less the 0.15 s spent
+    assert response.headers["retry-after-ms"] == "225"  # 0.9 x (0.4 s less the 0.15 s spent)
     # Past the estimate: come back soon, but not in a busy loop.
     clock.advance(timedelta(seconds=2))
     response = await h.get(job_id)
@@ -208,3 +209,16 @@ async def test_poll_hints_never_ask_for_more_than_five_seconds(
     )
     # 40 s of work expected; the client is still asked back after 5 s, in case it goes faster.
     assert response.headers["retry-after-ms"] == "5000" and response.headers["Retry-After"] == "5"
+
+
+def test_the_first_page_replaces_the_prior_estimate(png: Any) -> None:
+    from datetime import timedelta
+
+    runner = JobRunner(
+        MemoryStore(RecordCipher.generate()), utc_now, TIER_LIMITS["paid"], timedelta(1)
+    )
+    assert runner.seconds_per_page == 1.0  # a guess before any page
+    runner._observe(0.3)
+    assert runner.seconds_per_page == 0.3
+    runner._observe(0.5)
+    assert runner.seconds_per_page == 0.4
