@@ -29,6 +29,9 @@ TERMINAL: frozenset[JobStatus] = frozenset({"succeeded", "failed"})
 
 DB_FILE_NAME = "emulator.sqlite3"
 
+Record = bytes | bytearray
+"""An encrypted document or result as a backend holds it (opaque bytes)."""
+
 
 @dataclass(frozen=True, slots=True)
 class JobOptions:
@@ -110,13 +113,13 @@ class Store(ABC):
     # --- backend primitives ---------------------------------------------------------------
 
     @abstractmethod
-    def _put_new(self, job: Job, document: bytes) -> None: ...
+    def _put_new(self, job: Job, document: Record) -> None: ...
 
     @abstractmethod
-    def _get_blob(self, job_id: str, kind: Literal["document", "result"]) -> bytes | None: ...
+    def _get_blob(self, job_id: str, kind: Literal["document", "result"]) -> Record | None: ...
 
     @abstractmethod
-    def _finish(self, job: Job, result: bytes | None) -> None: ...
+    def _finish(self, job: Job, result: Record | None) -> None: ...
 
     @abstractmethod
     def get(self, job_id: str) -> Job | None:
@@ -149,19 +152,19 @@ class MemoryStore(Store):
         super().__init__(cipher)
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
-        self._documents: dict[str, bytes] = {}
-        self._results: dict[str, bytes] = {}
+        self._documents: dict[str, Record] = {}
+        self._results: dict[str, Record] = {}
 
-    def _put_new(self, job: Job, document: bytes) -> None:
+    def _put_new(self, job: Job, document: Record) -> None:
         with self._lock:
             self._jobs[job.id] = job
             self._documents[job.id] = document
 
-    def _get_blob(self, job_id: str, kind: Literal["document", "result"]) -> bytes | None:
+    def _get_blob(self, job_id: str, kind: Literal["document", "result"]) -> Record | None:
         with self._lock:
             return (self._documents if kind == "document" else self._results).get(job_id)
 
-    def _finish(self, job: Job, result: bytes | None) -> None:
+    def _finish(self, job: Job, result: Record | None) -> None:
         with self._lock:
             if job.id not in self._jobs:
                 return
@@ -284,7 +287,7 @@ class SqliteStore(Store):
             read_at=_dt(row[7]),
         )
 
-    def _put_new(self, job: Job, document: bytes) -> None:
+    def _put_new(self, job: Job, document: Record) -> None:
         with self._lock:
             self._db.execute(
                 "INSERT INTO jobs (id, status, created, updated, options, pages_done, expires_at, "
@@ -302,7 +305,7 @@ class SqliteStore(Store):
                 ),
             )
 
-    def _get_blob(self, job_id: str, kind: Literal["document", "result"]) -> bytes | None:
+    def _get_blob(self, job_id: str, kind: Literal["document", "result"]) -> Record | None:
         column = "document" if kind == "document" else "result"
         with self._lock:
             row = self._db.execute(
@@ -311,7 +314,7 @@ class SqliteStore(Store):
             ).fetchone()
         return None if row is None or row[0] is None else bytes(row[0])
 
-    def _finish(self, job: Job, result: bytes | None) -> None:
+    def _finish(self, job: Job, result: Record | None) -> None:
         with self._lock:
             self._db.execute(
                 "UPDATE jobs SET status = ?, updated = ?, pages_done = ?, expires_at = ?, "
