@@ -13,6 +13,7 @@ backend (Redis lists, RabbitMQ) would implement the same interface.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import sqlite3
@@ -20,7 +21,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -354,12 +355,12 @@ def job_deadline(job_timeout: float | None) -> float | None:
     return None if job_timeout is None else time.monotonic() + job_timeout
 
 
-class ThreadJobQueue(JobQueue):
-    """A bounded in-process queue served by a pool of threads, one engine each.
+class PooledJobQueue(JobQueue):
+    """A bounded queue served by a fixed pool of worker threads: the bookkeeping shared by
+    :class:`ThreadJobQueue` and :class:`emulator.workers.ProcessJobQueue`.
 
-    For tests and embedding: a thread cannot be killed, so ``job_timeout`` is enforced only
-    between pages, and a page that hangs keeps its thread. The emulator's default is
-    :class:`emulator.workers.ProcessJobQueue`, which enforces both.
+    Subclasses implement :meth:`_serve`, the loop of worker ``index``: load an engine, then
+    take jobs with :meth:`_take` until it returns None, running each inside :meth:`_running`.
     """
 
     def __init__(
@@ -387,39 +388,44 @@ class ThreadJobQueue(JobQueue):
     def start(self, runner: JobRunner) -> None:
         for index in range(self.workers):
             thread = threading.Thread(
-                target=self._work, args=(runner,), name=f"ocr-worker-{index}", daemon=True
+                target=self._serve, args=(index, runner), name=f"ocr-worker-{index}", daemon=True
             )
             thread.start()
             self._threads.append(thread)
 
-    def _work(self, runner: JobRunner) -> None:
-        engine: OcrEngine | None = None
-        try:
-            engine = self.engine_factory(self.intra_op_threads)
-        except Exception as error:
-            log.exception("OCR engine failed to load")
-            with self._lock:
-                self._load_errors.append(f"{type(error).__name__}: {error}")
-        else:
-            with self._lock:
+    @abstractmethod
+    def _serve(self, index: int, runner: JobRunner) -> None:
+        """The loop of worker ``index``."""
+
+    def _loaded_one(self, error: str | None) -> None:
+        """Record that a worker's engine loaded, or why it did not."""
+        with self._lock:
+            if error is None:
                 self._loaded += 1
-        while True:
-            job_id = self._queue.get()
-            if job_id is None:
-                return
+            else:
+                self._load_errors.append(error)
+
+    def _take(self) -> str | None:
+        """The next job for a worker, or None when the queue is stopping."""
+        if self._stop.is_set():
+            return None
+        job_id = self._queue.get()
+        if job_id is None:
+            return None
+        with self._lock:
+            self._waiting -= 1
+        return job_id
+
+    @contextlib.contextmanager
+    def _running(self) -> Iterator[None]:
+        """Counts a job as busy while its worker runs it."""
+        with self._lock:
+            self._busy += 1
+        try:
+            yield
+        finally:
             with self._lock:
-                self._waiting -= 1
-                self._busy += 1
-            try:
-                if engine is None:
-                    runner.fail(job_id, "engine not loaded")
-                else:
-                    runner.run(job_id, engine, self._stop.is_set, job_deadline(self.job_timeout))
-            finally:
-                with self._lock:
-                    self._busy -= 1
-            if self._stop.is_set():
-                return
+                self._busy -= 1
 
     def submit(self, job_id: str) -> None:
         with self._lock:
@@ -460,6 +466,31 @@ class ThreadJobQueue(JobQueue):
     def error(self) -> str | None:
         with self._lock:
             return "; ".join(self._load_errors) or None
+
+
+class ThreadJobQueue(PooledJobQueue):
+    """A bounded in-process queue served by a pool of threads, one engine each.
+
+    For tests and embedding: a thread cannot be killed, so ``job_timeout`` is enforced only
+    between pages, and a page that hangs keeps its thread. The emulator's default is
+    :class:`emulator.workers.ProcessJobQueue`, which enforces both.
+    """
+
+    def _serve(self, index: int, runner: JobRunner) -> None:
+        engine: OcrEngine | None = None
+        try:
+            engine = self.engine_factory(self.intra_op_threads)
+        except Exception as error:
+            log.exception("OCR engine failed to load")
+            self._loaded_one(f"{type(error).__name__}: {error}")
+        else:
+            self._loaded_one(None)
+        while (job_id := self._take()) is not None:
+            with self._running():
+                if engine is None:
+                    runner.fail(job_id, "engine not loaded")
+                else:
+                    runner.run(job_id, engine, self._stop.is_set, job_deadline(self.job_timeout))
 
 
 class ManualJobQueue(JobQueue):

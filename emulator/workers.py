@@ -24,9 +24,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import queue
 import signal
-import threading
 import time
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING
@@ -34,8 +32,13 @@ from typing import TYPE_CHECKING
 from PIL import Image
 
 from emulator.engine.base import PageText, ReadingOrder
-from emulator.jobs import EngineFactory, JobQueue, JobRunner, JobTimeoutError, QueueFullError
-from emulator.jobs import job_deadline as _job_deadline
+from emulator.jobs import (
+    EngineFactory,
+    JobRunner,
+    JobTimeoutError,
+    PooledJobQueue,
+    job_deadline,
+)
 
 if TYPE_CHECKING:
     from multiprocessing.process import BaseProcess
@@ -182,7 +185,7 @@ class _ProcessEngine:
         return self._worker.recognize(image, reading_order, language, self._deadline)
 
 
-class ProcessJobQueue(JobQueue):
+class ProcessJobQueue(PooledJobQueue):
     """A bounded queue served by worker processes, one engine each; see the module docs.
 
     ``engine_factory`` must be importable by name (a module-level function), since it is sent
@@ -198,29 +201,9 @@ class ProcessJobQueue(JobQueue):
         capacity: int,
         job_timeout: float | None = None,
     ) -> None:
-        self.engine_factory = engine_factory
-        self.workers = workers
-        self.intra_op_threads = intra_op_threads
-        self.capacity = capacity
-        self.job_timeout = job_timeout
-        self._queue: queue.Queue[str | None] = queue.Queue()
-        self._lock = threading.Lock()
-        self._waiting = 0
-        self._busy = 0
-        self._loaded = 0
-        self._load_errors: list[str] = []
+        super().__init__(engine_factory, workers, intra_op_threads, capacity, job_timeout)
         self._replaced = 0
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
         self._processes: dict[int, WorkerProcess] = {}
-
-    def start(self, runner: JobRunner) -> None:
-        for index in range(self.workers):
-            thread = threading.Thread(
-                target=self._serve, args=(index, runner), name=f"ocr-worker-{index}", daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
 
     def _spawn(self, index: int) -> WorkerProcess | None:
         worker = WorkerProcess(self.engine_factory, self.intra_op_threads, f"ocr-worker-{index}")
@@ -229,34 +212,23 @@ class ProcessJobQueue(JobQueue):
         error = worker.wait_ready()
         if error is not None:
             log.error("OCR worker %d failed to load its engine: %s", index, error)
-            with self._lock:
-                self._load_errors.append(error)
+            self._loaded_one(error)
             return None
         return worker
 
     def _serve(self, index: int, runner: JobRunner) -> None:
         worker = self._spawn(index)
         if worker is not None:
-            with self._lock:
-                self._loaded += 1
-        while True:
-            job_id = self._queue.get()
-            if job_id is None:
-                break
-            with self._lock:
-                self._waiting -= 1
-                self._busy += 1
-            try:
+            self._loaded_one(None)
+        while (job_id := self._take()) is not None:
+            with self._running():
                 if worker is None or worker.broken:
                     runner.fail(job_id, "engine not loaded")
                 else:
-                    deadline = _job_deadline(self.job_timeout)
+                    deadline = job_deadline(self.job_timeout)
                     runner.run(
                         job_id, _ProcessEngine(worker, deadline), self._stop.is_set, deadline
                     )
-            finally:
-                with self._lock:
-                    self._busy -= 1
             if self._stop.is_set():
                 break
             if worker is not None and worker.broken:
@@ -269,51 +241,14 @@ class ProcessJobQueue(JobQueue):
         if worker is not None:
             worker.close()
 
-    def submit(self, job_id: str) -> None:
-        with self._lock:
-            if self._waiting >= self.capacity:
-                raise QueueFullError(job_id)
-            self._waiting += 1
-        self._queue.put(job_id)
-
-    def resume(self, job_id: str) -> None:
-        with self._lock:
-            self._waiting += 1
-        self._queue.put(job_id)
-
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        for _ in self._threads:
-            self._queue.put(None)
-        deadline = time.monotonic() + timeout
-        for thread in self._threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        super().stop(timeout)
         # A thread still waiting on a page after the grace period is released by killing its
         # child (the pipe reports EOF); the job stays notStarted/running for a resume.
         with self._lock:
             workers = list(self._processes.values())
         for worker in workers:
             worker.kill()
-
-    @property
-    def depth(self) -> int:
-        with self._lock:
-            return self._waiting
-
-    @property
-    def busy(self) -> int:
-        with self._lock:
-            return self._busy
-
-    @property
-    def ready(self) -> bool:
-        with self._lock:
-            return self._loaded == self.workers
-
-    @property
-    def error(self) -> str | None:
-        with self._lock:
-            return "; ".join(self._load_errors) or None
 
     @property
     def replaced(self) -> int:
