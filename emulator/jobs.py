@@ -417,12 +417,16 @@ class PooledJobQueue(JobQueue):
         return job_id
 
     @contextlib.contextmanager
-    def _running(self) -> Iterator[None]:
-        """Counts a job as busy while its worker runs it."""
+    def _running(self, job_id: str) -> Iterator[None]:
+        """Counts a job as busy while its worker runs it, and keeps the worker alive through
+        anything the job raises (a store error before the job could even be marked failed):
+        the job keeps its stored state and a persistent store resumes it at the next start."""
         with self._lock:
             self._busy += 1
         try:
             yield
+        except Exception:
+            log.exception("job %s stopped by an unexpected error; the worker carries on", job_id)
         finally:
             with self._lock:
                 self._busy -= 1
@@ -486,7 +490,7 @@ class ThreadJobQueue(PooledJobQueue):
         else:
             self._loaded_one(None)
         while (job_id := self._take()) is not None:
-            with self._running():
+            with self._running(job_id):
                 if engine is None:
                     runner.fail(job_id, "engine not loaded")
                 else:

@@ -221,7 +221,7 @@ class ProcessJobQueue(PooledJobQueue):
         if worker is not None:
             self._loaded_one(None)
         while (job_id := self._take()) is not None:
-            with self._running():
+            with self._running(job_id):
                 if worker is None or worker.broken:
                     runner.fail(job_id, "engine not loaded")
                 else:

@@ -222,3 +222,41 @@ def test_the_first_page_replaces_the_prior_estimate(png: Any) -> None:
     assert runner.seconds_per_page == 0.3
     runner._observe(0.5)
     assert runner.seconds_per_page == 0.4
+
+
+class _StoreFailingOnce(MemoryStore):
+    """A store whose first lookup of a job fails, as a broken disk would, before the runner
+    could even mark the job running (so not even ``fail`` can record anything)."""
+
+    def __init__(self) -> None:
+        super().__init__(RecordCipher.generate())
+        self.fail_for: str | None = None
+
+    def get(self, job_id: str) -> Job | None:
+        if job_id == self.fail_for:
+            self.fail_for = None
+            raise OSError(28, "No space left on device")
+        return super().get(job_id)
+
+
+def test_a_store_error_before_a_job_starts_does_not_kill_its_worker(png: Any) -> None:
+    from datetime import timedelta
+
+    store = _StoreFailingOnce()
+    runner = JobRunner(store, utc_now, TIER_LIMITS["paid"], timedelta(hours=1))
+    queue = ThreadJobQueue(lambda _n: FakeEngine(), workers=1, intra_op_threads=1, capacity=10)
+    queue.start(runner)
+    try:
+        unlucky, later = _job(store, png()), _job(store, png())
+        store.fail_for = unlucky  # the worker's first lookup of it
+        queue.submit(unlucky)
+        queue.submit(later)
+        deadline = time.monotonic() + 10
+        while (job := store.get(later)) is None or job.status != "succeeded":
+            assert time.monotonic() < deadline, "the only worker died with the first job"
+            time.sleep(0.01)
+        # The unlucky job keeps its stored state for a resume; the pool is intact.
+        assert store.get(unlucky).status == "notStarted"  # type: ignore[union-attr]
+        assert queue.busy == 0 and queue.depth == 0
+    finally:
+        queue.stop()
