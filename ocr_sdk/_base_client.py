@@ -362,16 +362,16 @@ class BaseClient:
         url = f"{self._config.base_url}/read/analyze"
         return f"{url}?{query}" if query else url
 
-    def _read_request(
+    def _analyze_request(
         self,
-        document: Document,
+        body: _Body,
         *,
         pages: str | Sequence[str] | None,
         language: str | None,
         reading_order: str | None,
         model_version: str | None,
     ) -> RequestSpec:
-        body = _document_body(document)
+        """The POST to ``read/analyze`` with ``body``, shared by documents and URLs."""
         return RequestSpec(
             "POST",
             self._analyze_url(
@@ -382,6 +382,24 @@ class BaseClient:
             ),
             self._headers(body.content_type),
             body,
+        )
+
+    def _read_request(
+        self,
+        document: Document,
+        *,
+        pages: str | Sequence[str] | None,
+        language: str | None,
+        reading_order: str | None,
+        model_version: str | None,
+    ) -> RequestSpec:
+        body = _document_body(document)
+        return self._analyze_request(
+            body,
+            pages=pages,
+            language=language,
+            reading_order=reading_order,
+            model_version=model_version,
         )
 
     def _read_url_request(
@@ -396,16 +414,12 @@ class BaseClient:
         if not isinstance(url, str) or not url:
             raise TypeError("url must be a non-empty string")
         body = _BytesBody(json.dumps({"url": url}).encode(), content_type=_JSON)
-        return RequestSpec(
-            "POST",
-            self._analyze_url(
-                language=language,
-                pages=pages,
-                model_version=model_version,
-                reading_order=reading_order,
-            ),
-            self._headers(body.content_type),
+        return self._analyze_request(
             body,
+            pages=pages,
+            language=language,
+            reading_order=reading_order,
+            model_version=model_version,
         )
 
     def _result_request(self, operation_id: str) -> RequestSpec:

@@ -110,21 +110,11 @@ class PollingState:
         )
 
 
-class ReadPoller:
-    """Waits for a Read operation; returned by ``OcrClient.begin_read*`` and ``resume_read``."""
+class _PollerBase:
+    """What both pollers answer without I/O, from the shared :class:`PollingState`."""
 
-    def __init__(
-        self,
-        state: PollingState,
-        *,
-        fetch: Fetch,
-        sleep: Callable[[float], None],
-        clock: Callable[[], float],
-    ) -> None:
-        """Built by the client; not meant to be created directly."""
+    def __init__(self, state: PollingState, clock: Callable[[], float]) -> None:
         self._state = state
-        self._fetch = fetch
-        self._sleep = sleep
         self._clock = clock
 
     @property
@@ -139,6 +129,28 @@ class ReadPoller:
     def done(self) -> bool:
         """Whether the last poll saw a terminal status (no request is sent)."""
         return self._state.done()
+
+    def __repr__(self) -> str:
+        return (
+            f"<{type(self).__name__} operation_id={self.operation_id!r} status={self.status()!r}>"
+        )
+
+
+class ReadPoller(_PollerBase):
+    """Waits for a Read operation; returned by ``OcrClient.begin_read*`` and ``resume_read``."""
+
+    def __init__(
+        self,
+        state: PollingState,
+        *,
+        fetch: Fetch,
+        sleep: Callable[[float], None],
+        clock: Callable[[], float],
+    ) -> None:
+        """Built by the client; not meant to be created directly."""
+        super().__init__(state, clock)
+        self._fetch = fetch
+        self._sleep = sleep
 
     def wait(self, timeout: float | None = None) -> None:
         """Poll until done, or until the next poll would come after ``timeout`` seconds.
@@ -166,11 +178,8 @@ class ReadPoller:
             raise self._state.timeout_error(timeout)
         return self._state.outcome()
 
-    def __repr__(self) -> str:
-        return f"<ReadPoller operation_id={self.operation_id!r} status={self.status()!r}>"
 
-
-class AsyncReadPoller:
+class AsyncReadPoller(_PollerBase):
     """Async twin of :class:`ReadPoller`; ``await poller`` is ``await poller.result()``."""
 
     def __init__(
@@ -182,23 +191,9 @@ class AsyncReadPoller:
         clock: Callable[[], float],
     ) -> None:
         """Built by the client; not meant to be created directly."""
-        self._state = state
+        super().__init__(state, clock)
         self._fetch = fetch
         self._sleep = sleep
-        self._clock = clock
-
-    @property
-    def operation_id(self) -> str:
-        """The operation id; pass it to ``resume_read`` to continue elsewhere."""
-        return self._state.operation_id
-
-    def status(self) -> str:
-        """Last status seen (no request is sent): ``notStarted``, ``running``, ..."""
-        return str(self._state.status())
-
-    def done(self) -> bool:
-        """Whether the last poll saw a terminal status (no request is sent)."""
-        return self._state.done()
 
     # ASYNC109: unlike asyncio.timeout(), which cancels mid-request, this timeout stops
     # between polls and leaves the poller usable; the issue fixes the name on both pollers.
@@ -229,6 +224,3 @@ class AsyncReadPoller:
 
     def __await__(self) -> Generator[Any, None, ReadResult]:
         return self.result().__await__()
-
-    def __repr__(self) -> str:
-        return f"<AsyncReadPoller operation_id={self.operation_id!r} status={self.status()!r}>"
