@@ -1,10 +1,33 @@
-"""Start-up: how long ``import ocr_sdk`` takes in a fresh interpreter, which heavy modules it
-pulls in, and how long the emulator takes from launch to ``/ready`` (engines loaded).
+"""Start-up: how long importing the SDK takes in a fresh interpreter, what it costs to build the
+first client, which modules that pulls in, and how long the emulator takes from launch to
+``/ready`` (engines loaded).
 
-Goals: ``import ocr_sdk`` at most 150 ms with no engine, numpy or Pillow imported; the emulator
-ready within 3 s on this machine. Each is measured several times; medians are printed.
+Goals: ``import ocr_sdk`` at most 150 ms (median) with no engine, numpy or Pillow imported; the
+emulator ready within 3 s on this machine. Each figure is a median of ``--reps`` fresh
+interpreters, printed with the raw figures (the machine is noisy: use 9 or more).
 
-    .venv/bin/python benchmarks/startup.py [--reps 5]
+Three SDK measurements, each timed inside a new interpreter (its own start-up not included):
+
+* ``import ocr_sdk``;
+* ``from ocr_sdk import OcrClient, AsyncOcrClient``;
+* the import, ``OcrClient("https://example.invalid", "key")`` and ``close()``: what a program
+  pays before its first request, including whatever the import left for first use. No
+  network: an audit hook counts socket connects and name look-ups, and they must stay 0.
+
+::
+
+    .venv/bin/python benchmarks/startup.py [--reps 11] [--skip-emulator] [--breakdown]
+    .venv/bin/python benchmarks/startup.py --python /tmp/sdkvenv/bin/python --skip-emulator
+
+``--python`` measures the SDK with another interpreter; the emulator part always runs with this
+one. The development venv has the dev extras (click, rich, tornado, ...) that some of the SDK's
+dependencies import when they are installed, so measure an SDK-only venv too. To make one (the
+base install without extras is the SDK only, the package registry is reachable)::
+
+    python3 -m venv /tmp/sdkvenv && /tmp/sdkvenv/bin/pip install -q -e /work/main
+
+``--breakdown`` adds ``python -X importtime`` runs and prints the modules with the largest
+median cumulative import time, to see where the time goes.
 """
 
 from __future__ import annotations
@@ -13,56 +36,160 @@ import argparse
 import json
 import subprocess
 import sys
+import time
+from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._support import PYTHON, ROOT, median, run_emulator
 
+#: Modules the SDK must never import by itself: engines, image and array libraries, servers.
+HEAVY = ("numpy", "PIL", "onnxruntime", "rapidocr", "cv2", "starlette", "emulator")
+#: The SDK's own dependencies, reported so that what is loaded when stays visible.
+DEPENDENCIES = ("httpx", "pydantic", "tenacity", "ssl", "asyncio")
+
 _PROBE = """
-import json, sys, time
+import sys, time
+_network = []
+def _audit(event, args):
+    if event in ("socket.connect", "socket.getaddrinfo", "socket.gethostbyname"):
+        _network.append(event)
+sys.addaudithook(_audit)
 started, cpu = time.perf_counter(), time.process_time()
-import ocr_sdk
+{statement}
 elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
-heavy = sorted(m for m in ("numpy", "PIL", "onnxruntime", "rapidocr", "cv2", "emulator")
-               if m in sys.modules)
-print(json.dumps({"seconds": elapsed, "cpu": cpu, "heavy": heavy}))
+import json
+print(json.dumps({{
+    "seconds": elapsed,
+    "cpu": cpu,
+    "file": sys.modules["ocr_sdk"].__file__,
+    "loaded": sorted(m for m in {watched!r} if m in sys.modules),
+    "modules": len(sys.modules),
+    "network": _network,
+}}))
 """
 
+#: (label, statement) of each measurement.
+MEASUREMENTS = (
+    ("import ocr_sdk", "import ocr_sdk"),
+    (
+        "from ocr_sdk import OcrClient, AsyncOcrClient",
+        "from ocr_sdk import OcrClient, AsyncOcrClient",
+    ),
+    (
+        'import + OcrClient("https://example.invalid", "key") + close()',
+        "from ocr_sdk import OcrClient\n"
+        'client = OcrClient("https://example.invalid", "key")\n'
+        "client.close()",
+    ),
+)
 
-def import_time() -> tuple[float, float, list[str]]:
-    """Wall and CPU seconds ``import ocr_sdk`` takes in a new interpreter, and the heavy
-    modules it loaded."""
-    out = subprocess.run(
-        [PYTHON, "-c", _PROBE], cwd=ROOT, capture_output=True, check=True, text=True
-    ).stdout
-    probe = json.loads(out)
-    return float(probe["seconds"]), float(probe["cpu"]), list(probe["heavy"])
+
+@dataclass(frozen=True)
+class Probe:
+    """What one fresh interpreter reports after running a measured statement."""
+
+    seconds: float
+    cpu: float
+    file: str
+    loaded: list[str]
+    modules: int
+    network: list[str]
 
 
-def interpreter_time() -> float:
-    """Seconds a bare interpreter start takes (context for the import figure)."""
-    probe = "import time; print(time.perf_counter())"
-    import time
+def probe(python: str, statement: str) -> Probe:
+    """Run ``statement`` timed in a new ``python`` and return what the probe reports."""
+    code = _PROBE.format(statement=statement, watched=HEAVY + DEPENDENCIES)
+    done = subprocess.run([python, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"{python} failed to run {statement!r}:\n{done.stderr}")
+    return Probe(**json.loads(done.stdout))
 
+
+def interpreter_time(python: str) -> float:
+    """Seconds a bare interpreter start takes (context for the import figures)."""
     started = time.perf_counter()
-    subprocess.run([PYTHON, "-c", probe], capture_output=True, check=True)
+    subprocess.run([python, "-c", "pass"], capture_output=True, check=True)
     return time.perf_counter() - started
+
+
+def import_breakdown(python: str, reps: int, top: int) -> list[tuple[str, float, float]]:
+    """(module, median self ms, median cumulative ms) of the ``top`` modules with the largest
+    median cumulative time under ``python -X importtime -c "import ocr_sdk"``."""
+    own: dict[str, list[float]] = defaultdict(list)
+    cumulative: dict[str, list[float]] = defaultdict(list)
+    for _ in range(reps):
+        done = subprocess.run(
+            [python, "-X", "importtime", "-c", "import ocr_sdk"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for line in done.stderr.splitlines():
+            if not line.startswith("import time:") or "self [us]" in line:
+                continue
+            self_us, cumulative_us, name = line.removeprefix("import time:").split("|")
+            own[name.strip()].append(int(self_us) / 1000)
+            cumulative[name.strip()].append(int(cumulative_us) / 1000)
+    rows = [(name, median(own[name]), median(times)) for name, times in cumulative.items()]
+    rows.sort(key=lambda row: row[2], reverse=True)
+    return rows[:top]
+
+
+def _ms(values: list[float]) -> str:
+    return str([round(value * 1000) for value in values])
+
+
+def measure_sdk(python: str, reps: int) -> None:
+    """Print the three SDK measurements for ``python``."""
+    results: dict[str, list[Probe]] = {label: [] for label, _ in MEASUREMENTS}
+    bare = []
+    for rep in range(reps):
+        # Interleaved, and in a rotating order, so a noisy moment does not hit one figure only.
+        order = MEASUREMENTS[rep % 3 :] + MEASUREMENTS[: rep % 3]
+        for label, statement in order:
+            results[label].append(probe(python, statement))
+        bare.append(interpreter_time(python))
+    print(f"interpreter: {python}\nocr_sdk from: {results[MEASUREMENTS[0][0]][0].file}")
+    print(f"bare interpreter start (context): median {median(bare) * 1000:.0f} ms, raw {_ms(bare)}")
+    heavy: set[str] = set()
+    for label, runs in results.items():
+        wall = [run.seconds for run in runs]
+        cpu = [run.cpu for run in runs]
+        goal = " (goal <= 150)" if label == "import ocr_sdk" else ""
+        network = sum(len(run.network) for run in runs)
+        heavy.update(m for run in runs for m in run.loaded if m in HEAVY)
+        print(
+            f"{label}: median {median(wall) * 1000:.0f} ms wall{goal}, "
+            f"{median(cpu) * 1000:.0f} ms CPU; raw wall {_ms(wall)}\n"
+            f"    loaded: {', '.join(runs[0].loaded) or 'none'} "
+            f"({runs[0].modules} modules in sys.modules); network calls: {network}"
+        )
+    print(f"heavy modules loaded by any measurement: {', '.join(sorted(heavy)) or 'none'}")
 
 
 def main() -> None:
     """Measure and print."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reps", type=int, default=5)
-    args = parser.parse_args()
-    imports = [import_time() for _ in range(args.reps)]
-    seconds = [wall for wall, _, _ in imports]
-    cpu = [used for _, used, _ in imports]
-    print(
-        f"import ocr_sdk: median {median(seconds) * 1000:.0f} ms wall, "
-        f"{median(cpu) * 1000:.0f} ms CPU (goal <= 150), raw wall "
-        f"{[round(s * 1000) for s in seconds]}; heavy modules loaded: {imports[0][2] or 'none'}"
+    parser.add_argument("--reps", type=int, default=11)
+    parser.add_argument(
+        "--python", default=PYTHON, help="interpreter to measure the SDK with (default: this one)"
     )
+    parser.add_argument("--skip-emulator", action="store_true", help="skip the /ready timing")
+    parser.add_argument(
+        "--breakdown", action="store_true", help="also print the slowest imports (-X importtime)"
+    )
+    args = parser.parse_args()
+    measure_sdk(args.python, args.reps)
+    if args.breakdown:
+        print("slowest imports under -X importtime (median self / cumulative ms):")
+        for name, own, cumulative in import_breakdown(args.python, args.reps, top=25):
+            print(f"    {cumulative:7.1f} {own:7.1f}  {name}")
+    if args.skip_emulator:
+        return
     ready, busiest = [], []
     for _ in range(args.reps):
         with run_emulator() as emulator:
