@@ -7,14 +7,13 @@ import os
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from types import TracebackType
-from typing import TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, TypeVar
 
 from ._base_client import (
     DEFAULT_POLLING_INTERVAL,
     DEFAULT_TIMEOUT,
     BaseClient,
+    DefaultTimeout,
     Document,
     RequestSpec,
 )
@@ -23,6 +22,9 @@ from ._exceptions import OcrError
 from ._models import ReadOperationResult, ReadResult
 from ._polling import AsyncReadPoller, PollingState
 from ._retry import RetryPolicy, build_async_retrying
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["AsyncOcrClient"]
 
@@ -47,7 +49,7 @@ class AsyncOcrClient(BaseClient):
         api_key: str | None = None,
         *,
         verify: bool | str | os.PathLike[str] = True,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | DefaultTimeout | None = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         polling_interval: float = DEFAULT_POLLING_INTERVAL,
         allow_insecure_http: bool = False,
@@ -72,6 +74,8 @@ class AsyncOcrClient(BaseClient):
         self._sleep = sleep
         self._clock: Callable[[], float] = time.monotonic
         # Redirects stay off: following one could carry the key to another host.
+        import httpx  # BaseClient.__init__ has imported it
+
         self._http = httpx.AsyncClient(
             verify=self._ssl_context,
             timeout=self._timeout,
@@ -95,6 +99,8 @@ class AsyncOcrClient(BaseClient):
         await self._http.aclose()
 
     async def _send_once(self, spec: RequestSpec) -> httpx.Response:
+        import httpx  # a dictionary look-up: the constructor imported it
+
         content = spec.body.async_content() if spec.body is not None else None
         request = self._http.build_request(
             spec.method, spec.url, headers=spec.headers, content=content

@@ -14,10 +14,9 @@ import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TypeAlias
+from typing import IO, TYPE_CHECKING, Final, TypeAlias
 from urllib.parse import quote, unquote
 
-import httpx
 import pydantic
 
 from . import _retry
@@ -36,10 +35,16 @@ from ._polling import PollingState
 from ._retry import RetryPolicy, parse_retry_after, poll_hint
 from ._version import __version__
 
+if TYPE_CHECKING:
+    # httpx is imported when a client is constructed, not by ``import ocr_sdk``: it takes
+    # about 60 ms to import (more when click is installed, which its CLI module imports).
+    import httpx
+
 __all__ = [
     "BaseClient",
     "Document",
     "DEFAULT_TIMEOUT",
+    "DefaultTimeout",
     "DEFAULT_POLLING_INTERVAL",
     "CHUNK_SIZE",
     "error_from_response",
@@ -49,8 +54,21 @@ __all__ = [
 #: A document to read: a filesystem path, the raw bytes, or a binary file object.
 Document: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 
-#: 60 s to send or receive (a large PDF takes a while to upload), 10 s to connect.
-DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+class DefaultTimeout:
+    """The type of :data:`DEFAULT_TIMEOUT`."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<default: 60 s, 10 s to connect>"
+
+
+#: The ``timeout`` a client uses unless given one: ``httpx.Timeout(60.0, connect=10.0)``, i.e.
+#: 60 s to send or receive (a large PDF takes a while to upload), 10 s to connect. A marker
+#: that the client turns into that ``httpx.Timeout``, so that the default argument does not
+#: need httpx imported when ``ocr_sdk`` is.
+DEFAULT_TIMEOUT: Final = DefaultTimeout()
 #: The service recommends polling about once a second.
 DEFAULT_POLLING_INTERVAL = 1.0
 #: Files are streamed in pieces of this size, never read whole.
@@ -215,6 +233,8 @@ def operation_id_from_location(location: str) -> str:
     Only the id is used; result URLs are always rebuilt from the client's own endpoint, so a
     service that reports another host cannot redirect where the key is sent.
     """
+    import httpx  # loaded by now: the location comes from a response
+
     path = httpx.URL(location.strip()).path
     segment = path.rstrip("/").rsplit("/", 1)[-1]
     return unquote(segment)
@@ -298,18 +318,23 @@ class BaseClient:
         api_key: str | None,
         *,
         verify: bool | str | os.PathLike[str],
-        timeout: float | httpx.Timeout | None,
+        timeout: float | httpx.Timeout | DefaultTimeout | None,
         retry: RetryPolicy | None,
         polling_interval: float,
         allow_insecure_http: bool,
     ) -> None:
+        import httpx  # here, not at the top: see the TYPE_CHECKING import
+
         if polling_interval < 0:
             raise ValueError("polling_interval must be >= 0")
         self._config = ClientConfig.resolve(
             endpoint, api_key, allow_insecure_http=allow_insecure_http
         )
         self._ssl_context = build_ssl_context(verify)
+        if isinstance(timeout, DefaultTimeout):
+            timeout = httpx.Timeout(60.0, connect=10.0)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._user_agent = f"ocr-sdk/{__version__} httpx/{httpx.__version__}"
         self._retry_policy = retry if retry is not None else RetryPolicy()
         self._polling_interval = polling_interval
 
@@ -340,7 +365,7 @@ class BaseClient:
     def _headers(self, content_type: str | None = None) -> dict[str, str]:
         headers = {
             "Accept": _JSON,
-            "User-Agent": f"ocr-sdk/{__version__} httpx/{httpx.__version__}",
+            "User-Agent": self._user_agent,
         }
         if self._config.api_key is not None:
             headers["Ocp-Apim-Subscription-Key"] = self._config.api_key

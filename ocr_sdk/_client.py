@@ -8,14 +8,13 @@ import time
 from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from types import TracebackType
-from typing import TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, TypeVar
 
 from ._base_client import (
     DEFAULT_POLLING_INTERVAL,
     DEFAULT_TIMEOUT,
     BaseClient,
+    DefaultTimeout,
     Document,
     RequestSpec,
 )
@@ -24,6 +23,9 @@ from ._exceptions import OcrError
 from ._models import ReadOperationResult, ReadResult
 from ._polling import PollingState, ReadPoller
 from ._retry import RetryPolicy, build_retrying
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["OcrClient"]
 
@@ -59,7 +61,7 @@ class OcrClient(BaseClient):
         api_key: str | None = None,
         *,
         verify: bool | str | os.PathLike[str] = True,
-        timeout: float | httpx.Timeout | None = DEFAULT_TIMEOUT,
+        timeout: float | httpx.Timeout | DefaultTimeout | None = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = None,
         polling_interval: float = DEFAULT_POLLING_INTERVAL,
         allow_insecure_http: bool = False,
@@ -78,6 +80,8 @@ class OcrClient(BaseClient):
         self._sleep = sleep if sleep is not None else time.sleep
         self._clock: Callable[[], float] = time.monotonic
         # Redirects stay off: following one could carry the key to another host.
+        import httpx  # BaseClient.__init__ has imported it
+
         self._http = httpx.Client(
             verify=self._ssl_context,
             timeout=self._timeout,
@@ -101,6 +105,8 @@ class OcrClient(BaseClient):
         self._http.close()
 
     def _send_once(self, spec: RequestSpec) -> httpx.Response:
+        import httpx  # a dictionary look-up: the constructor imported it
+
         content = spec.body.sync_content() if spec.body is not None else None
         request = self._http.build_request(
             spec.method, spec.url, headers=spec.headers, content=content

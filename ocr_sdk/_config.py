@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import ssl
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from ._exceptions import InsecureTransportError
+
+if TYPE_CHECKING:
+    import ssl
 
 __all__ = ["ENDPOINT_ENV", "API_KEY_ENV", "API_PATH", "ClientConfig", "build_ssl_context"]
 
@@ -44,6 +45,10 @@ class ClientConfig:
             api_key = os.environ.get(API_KEY_ENV) or None
         elif not api_key:
             raise ValueError("api_key must not be empty (pass None to send no key)")
+
+        # Imported here, not at the top: ``import ocr_sdk`` need not load httpx (about 60 ms);
+        # constructing a client does.
+        import httpx
 
         url = httpx.URL(endpoint.strip())
         if url.scheme not in ("http", "https") or not url.host:
@@ -92,6 +97,8 @@ def build_ssl_context(verify: bool | str | os.PathLike[str]) -> ssl.SSLContext:
     certifi's bundle when the system has none. A path: that CA bundle file (or directory of
     hashed certificates). ``False``: no certificate or hostname check, still TLS >= 1.2.
     """
+    import ssl  # needed from the first client on, not by ``import ocr_sdk``
+
     if verify is True:
         context = ssl.create_default_context()
         if not context.cert_store_stats()["x509_ca"] and not context.get_ca_certs():

@@ -13,10 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
-
-import httpx
 
 from ._exceptions import OcrConnectionError, OcrError
 
@@ -41,12 +38,13 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: can be sent again without starting a second (billed) Read job.
 POST_RETRY_STATUSES = frozenset({408, 429, 503})
 
-#: Transport errors raised before any byte of the request reached the server.
-_NOT_SENT_ERRORS: tuple[type[httpx.TransportError], ...] = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-)
+
+def _not_sent(error: BaseException | None) -> bool:
+    """True for the transport errors raised before any byte of the request reached the
+    server: connect errors and timeouts, and no free connection in the pool."""
+    import httpx  # loaded by now: only a client raises OcrConnectionError from an httpx error
+
+    return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +95,7 @@ class RetryPolicy:
             return False
         if isinstance(error, OcrConnectionError):
             cause = error.__cause__
-            return idempotent or isinstance(cause, _NOT_SENT_ERRORS)
+            return idempotent or _not_sent(cause)
         if not isinstance(error, OcrError) or error.status_code is None:
             return False
         statuses = self.retry_statuses if idempotent else self.post_retry_statuses
@@ -136,6 +134,8 @@ def parse_retry_after(value: str | None, *, now: float) -> float | None:
         pass
     else:
         return max(seconds, 0.0) if seconds == seconds else None  # NaN is not a wait
+    from email.utils import parsedate_to_datetime  # only for the rare HTTP-date form
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
