@@ -11,9 +11,12 @@
 See ``docs/sdk.md`` for polling, retries, errors, TLS and configuration.
 """
 
+from typing import TYPE_CHECKING
+
 from ._async_client import AsyncOcrClient
 from ._batch import BatchItem
 from ._client import OcrClient
+from ._enums import OperationStatus, TextStyleName, TextUnit
 from ._exceptions import (
     AuthenticationError,
     InsecureTransportError,
@@ -26,22 +29,21 @@ from ._exceptions import (
     RateLimitError,
     ServiceError,
 )
-from ._models import (
-    AnalyzeResult,
-    Appearance,
-    Line,
-    OperationStatus,
-    Page,
-    ReadOperationResult,
-    ReadResult,
-    Style,
-    TextStyleName,
-    TextUnit,
-    Word,
-)
 from ._polling import AsyncReadPoller, ReadPoller
 from ._retry import RetryPolicy
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._models import (
+        AnalyzeResult,
+        Appearance,
+        Line,
+        Page,
+        ReadOperationResult,
+        ReadResult,
+        Style,
+        Word,
+    )
 
 __all__ = [
     "__version__",
@@ -76,3 +78,35 @@ __all__ = [
     "OcrConnectionError",
     "InsecureTransportError",
 ]
+
+#: The wire models are imported from ``_models`` on first access (``ocr_sdk.ReadResult``,
+#: ``from ocr_sdk import Page``), or when a client parses its first result: they need pydantic,
+#: which would otherwise be most of ``import ocr_sdk``'s time.
+_MODELS = frozenset(
+    {
+        "AnalyzeResult",
+        "Appearance",
+        "Line",
+        "Page",
+        "ReadOperationResult",
+        "ReadResult",
+        "Style",
+        "Word",
+    }
+)
+
+
+if not TYPE_CHECKING:  # type checkers see the imports above, and still flag unknown names
+
+    def __getattr__(name: str) -> object:
+        if name in _MODELS:
+            from . import _models
+
+            value = getattr(_models, name)
+            globals()[name] = value  # later look-ups find it without calling this again
+            return value
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _MODELS)

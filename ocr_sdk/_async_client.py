@@ -19,12 +19,13 @@ from ._base_client import (
 )
 from ._batch import DEFAULT_CONCURRENCY, BatchItem, RateGate, ReadOptions, check_concurrency
 from ._exceptions import OcrError
-from ._models import ReadOperationResult, ReadResult
 from ._polling import AsyncReadPoller, PollingState
 from ._retry import RetryPolicy, build_async_retrying
 
 if TYPE_CHECKING:
     import httpx
+
+    from ._models import ReadOperationResult, ReadResult
 
 __all__ = ["AsyncOcrClient"]
 

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Final, TypeAlias
 from urllib.parse import quote, unquote
 
-import pydantic
-
 from . import _retry
 from ._config import ClientConfig, build_ssl_context
 from ._exceptions import (
@@ -30,7 +28,6 @@ from ._exceptions import (
     RateLimitError,
     ServiceError,
 )
-from ._models import ReadOperationResult
 from ._polling import PollingState
 from ._retry import RetryPolicy, parse_retry_after, poll_hint
 from ._version import __version__
@@ -39,6 +36,9 @@ if TYPE_CHECKING:
     # httpx is imported when a client is constructed, not by ``import ocr_sdk``: it takes
     # about 60 ms to import (more when click is installed, which its CLI module imports).
     import httpx
+
+    # The wire models need pydantic: imported at the first result (``_parse_operation``).
+    from ._models import ReadOperationResult
 
 __all__ = [
     "BaseClient",
@@ -487,6 +487,11 @@ class BaseClient:
     def _parse_operation(
         self, response: httpx.Response
     ) -> tuple[ReadOperationResult, float | None]:
+        # Imported at the first result, not by ``import ocr_sdk``: the models need pydantic.
+        import pydantic
+
+        from ._models import ReadOperationResult
+
         request_id = _request_id(response.headers, None)
         try:
             result = ReadOperationResult.model_validate(_decode_json(response.content))

@@ -11,10 +11,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Generic, TypedDict, TypeVar
 
 from ._exceptions import OcrError, RateLimitError
-from ._models import ReadResult
+
+if TYPE_CHECKING:
+    from ._models import ReadResult
 
 __all__ = ["BatchItem", "RateGate", "ReadOptions", "check_concurrency", "DEFAULT_CONCURRENCY"]
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 from pydantic.alias_generators import to_camel
 
 from . import _render
+from ._enums import OperationStatus, TextStyleName, TextUnit
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -49,29 +50,6 @@ _E = TypeVar("_E", bound=StrEnum)
 
 # int | float rather than float: pydantic would turn 600 into 600.0 and break the round trip.
 Number: TypeAlias = int | float
-
-
-class OperationStatus(StrEnum):
-    """Status of a Read operation (``OperationStatusCodes``)."""
-
-    NOT_STARTED = "notStarted"
-    RUNNING = "running"
-    FAILED = "failed"
-    SUCCEEDED = "succeeded"
-
-
-class TextUnit(StrEnum):
-    """Unit of a page's width, height and bounding boxes: pixels for images, inches for PDF."""
-
-    PIXEL = "pixel"
-    INCH = "inch"
-
-
-class TextStyleName(StrEnum):
-    """Style of a line of text."""
-
-    OTHER = "other"
-    HANDWRITING = "handwriting"
 
 
 def _lenient_enum(enum: type[_E]) -> PlainValidator:

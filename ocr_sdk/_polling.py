@@ -21,10 +21,15 @@ anywhere.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Generator
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
+from ._enums import OperationStatus
 from ._exceptions import OperationFailedError, PollingTimeoutError
-from ._models import OperationStatus, ReadOperationResult, ReadResult
+
+if TYPE_CHECKING:
+    # The wire models need pydantic; they are imported when a result is parsed (see
+    # ``ocr_sdk/__init__.py``), not by ``import ocr_sdk``.
+    from ._models import ReadOperationResult, ReadResult
 
 __all__ = ["PollingState", "ReadPoller", "AsyncReadPoller"]
 
@@ -35,8 +40,8 @@ _IN_PROGRESS = frozenset({OperationStatus.NOT_STARTED, OperationStatus.RUNNING})
 FIRST_WAIT_FRACTION = 0.25
 
 #: One GET of the operation: the typed result and the response's Retry-After in seconds.
-Fetch = Callable[[str], tuple[ReadOperationResult, float | None]]
-AsyncFetch = Callable[[str], Awaitable[tuple[ReadOperationResult, float | None]]]
+Fetch: TypeAlias = "Callable[[str], tuple[ReadOperationResult, float | None]]"
+AsyncFetch: TypeAlias = "Callable[[str], Awaitable[tuple[ReadOperationResult, float | None]]]"
 
 
 class PollingState:
@@ -102,6 +107,8 @@ class PollingState:
         last = self.last
         assert last is not None and self.done()
         if last.status == OperationStatus.SUCCEEDED:
+            from ._models import ReadResult  # loaded already: ``last`` is a model
+
             return ReadResult.from_operation(self.operation_id, last)
         raise OperationFailedError(
             f"Read operation {self.operation_id} ended with status {str(last.status)!r}",

@@ -340,9 +340,10 @@ def test_every_public_name_has_a_docstring() -> None:
 #: Never loaded by the SDK unless the program uses them: engines, image and array libraries and
 #: the emulator's server (drawing results imports Pillow; nothing here draws).
 HEAVY = ["numpy", "PIL", "rapidocr", "onnxruntime", "starlette", "emulator", "cv2"]
-#: What a bare ``import ocr_sdk`` leaves for first use (httpx: about 60 ms, more with click
-#: installed), so that ``import ocr_sdk`` stays within its start-up goal (benchmarks/startup.py).
-DEFERRED = ["httpx", "ssl", "tenacity", "asyncio"]
+#: What a bare ``import ocr_sdk`` leaves for first use, so that it stays within its start-up
+#: goal (benchmarks/startup.py): httpx (about 60 ms, more with click installed) until a client
+#: is constructed, pydantic (the wire models) until a model is used or a result parsed.
+DEFERRED = ["httpx", "pydantic", "ocr_sdk._models", "ssl", "tenacity", "asyncio"]
 
 
 def _loaded_after(code: str, watched: list[str]) -> list[str]:
@@ -362,12 +363,29 @@ def _loaded_after(code: str, watched: list[str]) -> list[str]:
 
 def test_importing_the_sdk_pulls_in_nothing_heavy() -> None:
     assert _loaded_after("import ocr_sdk", HEAVY + DEFERRED) == []
-    assert _loaded_after("from ocr_sdk import *", HEAVY + DEFERRED) == []
+    assert _loaded_after("from ocr_sdk import OcrClient, AsyncOcrClient", HEAVY + DEFERRED) == []
+    # The models are part of ``*``; the HTTP stack is not.
+    assert _loaded_after("from ocr_sdk import *", HEAVY + DEFERRED) == [
+        "pydantic",
+        "ocr_sdk._models",
+    ]
 
 
-def test_constructing_a_client_loads_httpx_and_nothing_heavy() -> None:
+def test_constructing_a_client_loads_httpx_but_not_the_models() -> None:
     code = "from ocr_sdk import OcrClient\nOcrClient('https://example.invalid', 'key').close()"
-    assert _loaded_after(code, [*HEAVY, "httpx"]) == ["httpx"]
+    assert _loaded_after(code, HEAVY + DEFERRED) == ["httpx", "ssl"]
+
+
+def test_models_load_on_first_access_and_are_the_same_objects() -> None:
+    from ocr_sdk import _enums, _models
+
+    for name in ocr_sdk.__all__:
+        assert name in dir(ocr_sdk)
+    for name in _models.__all__:
+        assert getattr(ocr_sdk, name) is getattr(_models, name)
+    assert ocr_sdk.OperationStatus is _enums.OperationStatus
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        ocr_sdk.Nope  # type: ignore[attr-defined]  # noqa: B018
 
 
 def test_version_is_a_version() -> None:
