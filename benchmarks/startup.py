@@ -6,13 +6,18 @@ Goals: ``import ocr_sdk`` at most 150 ms (median) with no engine, numpy or Pillo
 emulator ready within 3 s on this machine. Each figure is a median of ``--reps`` fresh
 interpreters, printed with the raw figures (the machine is noisy: use 9 or more).
 
-Three SDK measurements, each timed inside a new interpreter (its own start-up not included):
+Four SDK measurements, each timed inside a new interpreter (its own start-up not included):
 
 * ``import ocr_sdk``;
 * ``from ocr_sdk import OcrClient, AsyncOcrClient``;
 * the import, ``OcrClient("https://example.invalid", "key")`` and ``close()``: what a program
-  pays before its first request, including whatever the import left for first use. No
-  network: an audit hook counts socket connects and name look-ups, and they must stay 0.
+  pays before its first request, including what the import leaves to the constructor (httpx,
+  the TLS context);
+* the same plus parsing a one-word succeeded result into a ``ReadResult``: what is paid before
+  the first result, including what is left to the first parse (pydantic, the models, their
+  validators).
+
+No network: an audit hook counts socket connects and name look-ups, and they must stay 0.
 
 ::
 
@@ -25,6 +30,13 @@ dependencies import when they are installed, so measure an SDK-only venv too. To
 base install without extras is the SDK only, the package registry is reachable)::
 
     python3 -m venv /tmp/sdkvenv && /tmp/sdkvenv/bin/pip install -q -e /work/main
+
+``--sdk-dir DIR`` measures the ``ocr_sdk`` package in ``DIR`` instead of this checkout's (the
+probes run there, so it comes first on ``sys.path``), e.g. an older commit for a before/after
+comparison in the same noisy minute::
+
+    mkdir /tmp/before && git archive <commit> ocr_sdk | tar -x -C /tmp/before
+    .venv/bin/python benchmarks/startup.py --skip-emulator --sdk-dir /tmp/before
 
 ``--breakdown`` adds ``python -X importtime`` runs and prints the modules with the largest
 median cumulative import time, to see where the time goes.
@@ -71,6 +83,37 @@ print(json.dumps({{
 }}))
 """
 
+#: A succeeded operation with one word: what a first ``read()`` parses.
+_RESULT = {
+    "status": "succeeded",
+    "analyzeResult": {
+        "version": "3.2.0",
+        "readResults": [
+            {
+                "page": 1,
+                "angle": 0,
+                "width": 600,
+                "height": 200,
+                "unit": "pixel",
+                "lines": [
+                    {
+                        "boundingBox": [10, 10, 90, 10, 90, 30, 10, 30],
+                        "text": "Hello",
+                        "appearance": {"style": {"name": "other", "confidence": 0.9}},
+                        "words": [
+                            {
+                                "boundingBox": [10, 10, 90, 10, 90, 30, 10, 30],
+                                "text": "Hello",
+                                "confidence": 0.99,
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    },
+}
+
 #: (label, statement) of each measurement.
 MEASUREMENTS = (
     ("import ocr_sdk", "import ocr_sdk"),
@@ -82,6 +125,14 @@ MEASUREMENTS = (
         'import + OcrClient("https://example.invalid", "key") + close()',
         "from ocr_sdk import OcrClient\n"
         'client = OcrClient("https://example.invalid", "key")\n'
+        "client.close()",
+    ),
+    (
+        "import + construct + first result parsed + close()",
+        "from ocr_sdk import OcrClient, ReadOperationResult, ReadResult\n"
+        'client = OcrClient("https://example.invalid", "key")\n'
+        f"operation = ReadOperationResult.model_validate({_RESULT!r})\n"
+        'assert ReadResult.from_operation("op", operation).text == "Hello"\n'
         "client.close()",
     ),
 )
@@ -99,10 +150,10 @@ class Probe:
     network: list[str]
 
 
-def probe(python: str, statement: str) -> Probe:
-    """Run ``statement`` timed in a new ``python`` and return what the probe reports."""
+def probe(python: str, statement: str, sdk_dir: Path = ROOT) -> Probe:
+    """Run ``statement`` timed in a new ``python`` in ``sdk_dir`` and return what it reports."""
     code = _PROBE.format(statement=statement, watched=HEAVY + DEPENDENCIES)
-    done = subprocess.run([python, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([python, "-c", code], cwd=sdk_dir, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{python} failed to run {statement!r}:\n{done.stderr}")
     return Probe(**json.loads(done.stdout))
@@ -115,7 +166,9 @@ def interpreter_time(python: str) -> float:
     return time.perf_counter() - started
 
 
-def import_breakdown(python: str, reps: int, top: int) -> list[tuple[str, float, float]]:
+def import_breakdown(
+    python: str, reps: int, top: int, sdk_dir: Path = ROOT
+) -> list[tuple[str, float, float]]:
     """(module, median self ms, median cumulative ms) of the ``top`` modules with the largest
     median cumulative time under ``python -X importtime -c "import ocr_sdk"``."""
     own: dict[str, list[float]] = defaultdict(list)
@@ -123,7 +176,7 @@ def import_breakdown(python: str, reps: int, top: int) -> list[tuple[str, float,
     for _ in range(reps):
         done = subprocess.run(
             [python, "-X", "importtime", "-c", "import ocr_sdk"],
-            cwd=ROOT,
+            cwd=sdk_dir,
             capture_output=True,
             text=True,
             check=True,
@@ -143,15 +196,16 @@ def _ms(values: list[float]) -> str:
     return str([round(value * 1000) for value in values])
 
 
-def measure_sdk(python: str, reps: int) -> None:
-    """Print the three SDK measurements for ``python``."""
+def measure_sdk(python: str, reps: int, sdk_dir: Path = ROOT) -> None:
+    """Print the SDK measurements for ``python`` and the ``ocr_sdk`` in ``sdk_dir``."""
     results: dict[str, list[Probe]] = {label: [] for label, _ in MEASUREMENTS}
     bare = []
     for rep in range(reps):
         # Interleaved, and in a rotating order, so a noisy moment does not hit one figure only.
-        order = MEASUREMENTS[rep % 3 :] + MEASUREMENTS[: rep % 3]
+        shift = rep % len(MEASUREMENTS)
+        order = MEASUREMENTS[shift:] + MEASUREMENTS[:shift]
         for label, statement in order:
-            results[label].append(probe(python, statement))
+            results[label].append(probe(python, statement, sdk_dir))
         bare.append(interpreter_time(python))
     print(f"interpreter: {python}\nocr_sdk from: {results[MEASUREMENTS[0][0]][0].file}")
     print(f"bare interpreter start (context): median {median(bare) * 1000:.0f} ms, raw {_ms(bare)}")
@@ -178,15 +232,22 @@ def main() -> None:
     parser.add_argument(
         "--python", default=PYTHON, help="interpreter to measure the SDK with (default: this one)"
     )
+    parser.add_argument(
+        "--sdk-dir",
+        type=Path,
+        default=ROOT,
+        help="directory holding the ocr_sdk package to measure (default: this checkout)",
+    )
     parser.add_argument("--skip-emulator", action="store_true", help="skip the /ready timing")
     parser.add_argument(
         "--breakdown", action="store_true", help="also print the slowest imports (-X importtime)"
     )
     args = parser.parse_args()
-    measure_sdk(args.python, args.reps)
+    measure_sdk(args.python, args.reps, args.sdk_dir)
     if args.breakdown:
         print("slowest imports under -X importtime (median self / cumulative ms):")
-        for name, own, cumulative in import_breakdown(args.python, args.reps, top=25):
+        slowest = import_breakdown(args.python, args.reps, top=25, sdk_dir=args.sdk_dir)
+        for name, own, cumulative in slowest:
             print(f"    {cumulative:7.1f} {own:7.1f}  {name}")
     if args.skip_emulator:
         return
