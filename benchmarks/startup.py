@@ -46,6 +46,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import subprocess
 import sys
 import time
@@ -243,10 +245,13 @@ def main() -> None:
         "--breakdown", action="store_true", help="also print the slowest imports (-X importtime)"
     )
     args = parser.parse_args()
-    measure_sdk(args.python, args.reps, args.sdk_dir)
+    # The probes run in --sdk-dir, so a relative --python must not be looked up from there.
+    found = shutil.which(args.python)
+    python = os.path.abspath(found) if found else args.python
+    measure_sdk(python, args.reps, args.sdk_dir)
     if args.breakdown:
         print("slowest imports under -X importtime (median self / cumulative ms):")
-        slowest = import_breakdown(args.python, args.reps, top=25, sdk_dir=args.sdk_dir)
+        slowest = import_breakdown(python, args.reps, top=25, sdk_dir=args.sdk_dir)
         for name, own, cumulative in slowest:
             print(f"    {cumulative:7.1f} {own:7.1f}  {name}")
     if args.skip_emulator:
