@@ -5,6 +5,11 @@ Binding each record to its operation id means a record copied onto another id fa
 decrypt instead of silently serving one client's document to another. The key is generated
 in memory (nothing survives a restart, which is fine for the in-memory store) or kept in a
 key file so a persistent store can be read again after a restart.
+
+Results are one record each. Documents are sealed in segments as they stream in
+(:meth:`RecordCipher.seal_segment`, used by :mod:`emulator.sealed`): each segment's
+associated data also binds its position and whether it is the last, so segments cannot be
+reordered, dropped from the end or moved to another document without failing to decrypt.
 """
 
 from __future__ import annotations
@@ -66,6 +71,34 @@ class RecordCipher:
         view.release()
         return record
 
+    def seal_segment(
+        self, operation_id: str, index: int, final: bool, plaintext: bytes | memoryview
+    ) -> bytes:
+        """``nonce || ciphertext || tag`` for segment ``index`` of a document.
+
+        The associated data is the operation id, the index and the ``final`` flag (the
+        STREAM construction of Hoang, Reyhanitabar, Rogaway and Vizár, as in Tink's streaming
+        AEAD), so a truncated, reordered or spliced document does not decrypt.
+        """
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + self._aead.encrypt(
+            nonce, plaintext, _segment_aad(operation_id, index, final)
+        )
+
+    def open_segment(
+        self, operation_id: str, index: int, final: bool, sealed: bytes | bytearray
+    ) -> bytes:
+        """The plaintext of a sealed segment; :class:`DecryptionError` if it does not
+        authenticate as segment ``index`` (last or not, per ``final``) of ``operation_id``."""
+        view = memoryview(sealed)
+        nonce, ciphertext = bytes(view[:NONCE_BYTES]), view[NONCE_BYTES:]
+        try:
+            return self._aead.decrypt(nonce, ciphertext, _segment_aad(operation_id, index, final))
+        except InvalidTag:
+            raise DecryptionError(
+                f"segment {index} of operation {operation_id} did not decrypt"
+            ) from None
+
     def decrypt(self, operation_id: str, record: bytes | bytearray) -> bytes:
         """The plaintext of ``record``; :class:`DecryptionError` if it does not authenticate."""
         # A view, not a slice: slicing would copy the whole ciphertext once more.
@@ -75,6 +108,15 @@ class RecordCipher:
             return self._aead.decrypt(nonce, ciphertext, operation_id.encode())
         except InvalidTag:
             raise DecryptionError(f"record of operation {operation_id} did not decrypt") from None
+
+
+#: Bytes a sealed segment adds to its plaintext (the nonce and the tag).
+SEGMENT_OVERHEAD = NONCE_BYTES + TAG_BYTES
+
+
+def _segment_aad(operation_id: str, index: int, final: bool) -> bytes:
+    # The id is a UUID (no NUL), so the separator keeps the encoding unambiguous.
+    return b"%s\x00%d\x00%d" % (operation_id.encode(), index, int(final))
 
 
 def load_or_create_key(path: Path) -> bytes:

@@ -5,6 +5,11 @@ count and raises :class:`emulator.errors.ServiceError` with the service's 400 co
 input. ``iter_pages`` runs in the worker and yields one RGB page at a time, so a 2000-page PDF
 never holds more than one rasterised page in memory.
 
+Both take the document as bytes or as a :class:`DocumentSource`, something that opens
+seekable streams over it: the emulator's stored documents are sealed at rest and are read
+through such streams (:mod:`emulator.sealed`), so Pillow and pdfium pull in only the parts
+they need instead of a decrypted copy of the whole upload.
+
 Error codes chosen where the service leaves room:
 
 * an empty body is ``InvalidImageSize`` (the service reports the size rule, not the format,
@@ -20,13 +25,14 @@ Error codes chosen where the service leaves room:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import IO, TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -43,6 +49,7 @@ __all__ = [
     "PDF_DPI",
     "DocumentFormat",
     "DocumentInfo",
+    "DocumentSource",
     "Limits",
     "PageImage",
     "inspect",
@@ -66,6 +73,35 @@ Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
 _PDFIUM_LOCK = threading.Lock()
 _PAGE_ITEM = re.compile(r"^(\d+|\d+-\d+|\d+-|-\d+)$")
 _POINTS_PER_INCH = 72.0
+
+
+class DocumentSource(Protocol):
+    """A document that can be read more than once without being held in one buffer."""
+
+    @property
+    def size(self) -> int:
+        """The document's length in bytes."""
+        ...
+
+    def open(self) -> IO[bytes]:
+        """A new seekable binary stream over the document, positioned at its start."""
+        ...
+
+
+Document = bytes | DocumentSource
+"""A document as :func:`inspect` and :func:`iter_pages` take it."""
+
+
+@contextmanager
+def _stream(document: Document) -> Iterator[IO[bytes]]:
+    """A seekable stream over ``document``, closed on exit (bytes are not copied)."""
+    stream = io.BytesIO(document) if isinstance(document, bytes) else document.open()
+    with stream:
+        yield stream
+
+
+def _size(document: Document) -> int:
+    return len(document) if isinstance(document, bytes) else document.size
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,25 +176,31 @@ def _dimension_error(width: float, height: float, limits: Limits, unit: str = "p
     )
 
 
-def inspect(data: bytes, limits: Limits) -> DocumentInfo:
+def inspect(data: Document, limits: Limits) -> DocumentInfo:
     """Identify the document and check it against ``limits``; raise ``ServiceError`` if bad.
 
     Reads headers only (Pillow's lazy open, pdfium's page-size table), so it is safe to call
     on the request path.
     """
-    if len(data) == 0:
+    size = _size(data)
+    if size == 0:
         raise ServiceError(
             400,
             "InvalidImageSize",
             "The input image is empty. Send the document's bytes in the request body.",
         )
-    if len(data) > limits.max_bytes:
+    if size > limits.max_bytes:
         raise ServiceError(
             400,
             "InvalidImageSize",
-            f"The input image is {len(data)} bytes; the limit is {limits.max_bytes} bytes.",
+            f"The input image is {size} bytes; the limit is {limits.max_bytes} bytes.",
         )
-    fmt = sniff_format(data)
+    if isinstance(data, bytes):
+        head = data[:1024]
+    else:
+        with _stream(data) as stream:
+            head = stream.read(1024)
+    fmt = sniff_format(head)
     if fmt is None:
         raise _format_error(
             "Input data is not a valid image or PDF. Supported formats: JPEG, PNG, BMP, TIFF, PDF."
@@ -169,13 +211,13 @@ def inspect(data: bytes, limits: Limits) -> DocumentInfo:
 
 
 @contextmanager
-def _open_image(data: bytes) -> Iterator[ImageFile]:
+def _open_image(data: Document) -> Iterator[ImageFile]:
     """Open ``data`` lazily, turning every Pillow failure into the service's 400 codes."""
     # No warnings.catch_warnings() here: it swaps process-wide state and is not thread-safe.
     # Pillow only warns (DecompressionBombWarning) between MAX_IMAGE_PIXELS and twice that, and
     # such an image has a side over 10000 px, which the dimension check refuses anyway.
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with _stream(data) as stream, Image.open(stream) as img:
             yield img
     except Image.DecompressionBombError as exc:
         raise ServiceError(
@@ -190,7 +232,7 @@ def _open_image(data: bytes) -> Iterator[ImageFile]:
         raise _format_error("Input data is not a valid image: it is corrupt or truncated.") from exc
 
 
-def _inspect_image(data: bytes, fmt: DocumentFormat, limits: Limits) -> int:
+def _inspect_image(data: Document, fmt: DocumentFormat, limits: Limits) -> int:
     with _open_image(data) as img:
         if (img.format or "").lower() not in {fmt, "mpo"}:
             # The magic said one thing and Pillow decoded another: not a file we trust.
@@ -215,17 +257,49 @@ def _dimension_ok(width: float, height: float, limits: Limits) -> bool:
     )
 
 
+class _PdfiumReader:
+    """The stream pdfium reads a document through (pypdfium2 calls these from a ctypes
+    callback). An exception cannot cross back into pdfium, so a failed read (a segment that
+    does not decrypt, or is gone) is kept here and returned as a short read, which pdfium
+    reports as a load or render error; :func:`_open_pdf` then raises the real cause."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self.error: Exception | None = None
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:
+        try:
+            return self._stream.readinto(buffer)  # type: ignore[attr-defined,no-any-return]
+        except Exception as error:
+            self.error = error
+            return 0
+
+
 @contextmanager
-def _open_pdf(data: bytes) -> Iterator[pdfium.PdfDocument]:
+def _open_pdf(data: Document) -> Iterator[pdfium.PdfDocument]:
     """Open a PDF under the pdfium lock and close it deterministically on exit.
 
     PDFium is not thread-safe, even across documents, and the service inspects uploads on
     request threads while workers rasterise: every pdfium call happens inside this block.
     """
-    with _PDFIUM_LOCK:
+    with _PDFIUM_LOCK, contextlib.ExitStack() as stack:
+        reader = None
+        if not isinstance(data, bytes):
+            reader = _PdfiumReader(stack.enter_context(_stream(data)))
         try:
-            pdf = pdfium.PdfDocument(data)
+            pdf = pdfium.PdfDocument(data if reader is None else reader)
         except pdfium.PdfiumError as exc:
+            if reader is not None and reader.error is not None:
+                raise reader.error from exc
             text = str(exc).lower()
             if "password" in text or "security" in text:
                 raise _format_error(
@@ -236,11 +310,19 @@ def _open_pdf(data: bytes) -> Iterator[pdfium.PdfDocument]:
             ) from exc
         try:
             yield pdf
+        except Exception as exc:
+            if reader is not None and reader.error is not None:
+                raise reader.error from exc
+            raise
+        else:
+            # pdfium may draw what it could read and not complain: a failed read still fails.
+            if reader is not None and reader.error is not None:
+                raise reader.error
         finally:
             pdf.close()
 
 
-def _inspect_pdf(data: bytes, limits: Limits) -> int:
+def _inspect_pdf(data: Document, limits: Limits) -> int:
     with _open_pdf(data) as pdf:
         page_count = len(pdf)
         if page_count < 1:
@@ -297,7 +379,7 @@ def _parse_range(item: str, page_count: int) -> tuple[int, int]:
 
 
 def iter_pages(
-    data: bytes, info: DocumentInfo, pages: Sequence[int], *, dpi: float = PDF_DPI
+    data: Document, info: DocumentInfo, pages: Sequence[int], *, dpi: float = PDF_DPI
 ) -> Iterator[PageImage]:
     """Yield the selected pages one at a time as RGB images (PDF rasterised with pypdfium2).
 
@@ -312,7 +394,7 @@ def iter_pages(
         yield from _iter_image_pages(data, pages)
 
 
-def _iter_image_pages(data: bytes, pages: Sequence[int]) -> Iterator[PageImage]:
+def _iter_image_pages(data: Document, pages: Sequence[int]) -> Iterator[PageImage]:
     for number in pages:
         # Reopen per page: a generator that outlives one page must not pin a decoded frame.
         with _open_image(data) as img:
@@ -337,7 +419,7 @@ def _iter_image_pages(data: bytes, pages: Sequence[int]) -> Iterator[PageImage]:
         )
 
 
-def _iter_pdf_pages(data: bytes, pages: Sequence[int], dpi: float) -> Iterator[PageImage]:
+def _iter_pdf_pages(data: Document, pages: Sequence[int], dpi: float) -> Iterator[PageImage]:
     for number in pages:
         # Open, render, close for each page: no pdfium object outlives the lock or is left
         # for the garbage collector (possibly on another thread) while the consumer works.
@@ -345,7 +427,7 @@ def _iter_pdf_pages(data: bytes, pages: Sequence[int], dpi: float) -> Iterator[P
         yield page_image
 
 
-def _render_pdf_page(data: bytes, number: int, dpi: float) -> PageImage:
+def _render_pdf_page(data: Document, number: int, dpi: float) -> PageImage:
     with _open_pdf(data) as pdf:
         if not 1 <= number <= len(pdf):
             raise ServiceError(400, "InvalidPageRange", f"The PDF has no page {number}.")

@@ -35,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from emulator import errors
-from emulator.parsing import too_large
+from emulator.parsing import BodySink, too_large
 
 MAX_REDIRECTS = 5
 BLOCKED_HOSTNAMES = frozenset(
@@ -155,12 +155,18 @@ async def check_url(url: str, *, allow_private: bool = False) -> IpAddress:
 
 
 async def download(
-    url: str, max_bytes: int, time_limit: float, *, allow_private: bool = False
-) -> bytes:
-    """Fetch ``url`` and return its body, within ``max_bytes`` and ``time_limit`` seconds."""
+    url: str,
+    sink: BodySink,
+    max_bytes: int,
+    time_limit: float,
+    *,
+    allow_private: bool = False,
+) -> int:
+    """Fetch ``url`` into ``sink`` as it arrives, within ``max_bytes`` and ``time_limit``
+    seconds; returns the body's length."""
     try:
         async with asyncio.timeout(time_limit):
-            return await _download(url, max_bytes, time_limit, allow_private)
+            return await _download(url, sink, max_bytes, time_limit, allow_private)
     except TimeoutError:
         raise errors.failed_to_download(
             f"Downloading the image URL took longer than {time_limit:g} seconds."
@@ -180,7 +186,9 @@ def _pinned_request(client: httpx.AsyncClient, url: str, address: IpAddress) -> 
     )
 
 
-async def _download(url: str, max_bytes: int, time_limit: float, allow_private: bool) -> bytes:
+async def _download(
+    url: str, sink: BodySink, max_bytes: int, time_limit: float, allow_private: bool
+) -> int:
     async with httpx.AsyncClient(
         follow_redirects=False, timeout=time_limit, trust_env=False
     ) as client:
@@ -200,12 +208,13 @@ async def _download(url: str, max_bytes: int, time_limit: float, allow_private: 
                     declared = response.headers.get("content-length")
                     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                         raise too_large(max_bytes)
-                    buffer = bytearray()
+                    total = 0
                     async for chunk in response.aiter_bytes():
-                        buffer += chunk
-                        if len(buffer) > max_bytes:
+                        total += len(chunk)
+                        if total > max_bytes:
                             raise too_large(max_bytes)
-                    return bytes(buffer)
+                        sink.write(chunk)
+                    return total
                 finally:
                     await response.aclose()
             except (httpx.InvalidURL, UnicodeError):

@@ -249,7 +249,8 @@ class JobRunner:
             self.fail(job_id, "failure injected by a test")
             return
         try:
-            data = self.store.read_document(job_id)
+            # Read through a decrypting stream: the document is never decrypted whole.
+            data = self.store.open_document(job_id)
             if data is None:
                 self.fail(job_id, "document missing")
                 return

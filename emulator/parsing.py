@@ -1,16 +1,17 @@
 """Request parsing and validation for ``POST /read/analyze``: query options, the body kind,
 and reading a streamed body under the tier's size cap.
 
-Everything here is I/O-free except :func:`read_body`, and raises the service's 400/415 errors
-from :mod:`emulator.errors`.
+Everything here is I/O-free except :func:`copy_body` and :func:`read_body`, and raises the
+service's 400/415 errors from :mod:`emulator.errors`.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from starlette.requests import ClientDisconnect
 
@@ -156,16 +157,26 @@ def json_too_large(max_bytes: int) -> errors.ServiceError:
     return errors.bad_argument(f"The JSON body is larger than {max_bytes} bytes.")
 
 
-async def read_body(
+class BodySink(Protocol):
+    """Where a streamed body goes, chunk by chunk (a file, a :class:`SealedWriter`)."""
+
+    def write(self, data: bytes, /) -> object:
+        """Take one chunk."""
+        ...
+
+
+async def copy_body(
     chunks: AsyncIterator[bytes],
+    sink: BodySink,
     max_bytes: int,
     content_length: str | None = None,
     too_big: Callable[[int], errors.ServiceError] = too_large,
-) -> bytes:
-    """Read a request body (chunked or not) and stop as soon as it exceeds ``max_bytes``,
-    raising ``too_big(max_bytes)``.
+) -> int:
+    """Pass a request body (chunked or not) to ``sink`` as it arrives, and stop as soon as it
+    exceeds ``max_bytes``, raising ``too_big(max_bytes)``. Returns the body's length.
 
-    A declared Content-Length over the cap is refused before reading anything.
+    A declared Content-Length over the cap is refused before reading anything. Nothing is
+    buffered here: an upload is only ever held by the sink.
     """
     if content_length is not None:
         try:
@@ -174,16 +185,29 @@ async def read_body(
             raise errors.bad_argument("Invalid Content-Length header.") from None
         if declared > max_bytes:
             raise too_big(max_bytes)
-    buffer = bytearray()
+    total = 0
     try:
         async for chunk in chunks:
-            buffer += chunk
-            if len(buffer) > max_bytes:
+            total += len(chunk)
+            if total > max_bytes:
                 raise too_big(max_bytes)
+            sink.write(chunk)
     except ClientDisconnect:
         # Nobody is left to read the answer, but it must not surface as a server error.
         raise errors.bad_argument("The client disconnected before the body was complete.") from None
-    return bytes(buffer)
+    return total
+
+
+async def read_body(
+    chunks: AsyncIterator[bytes],
+    max_bytes: int,
+    content_length: str | None = None,
+    too_big: Callable[[int], errors.ServiceError] = too_large,
+) -> bytes:
+    """A small request body (JSON) in one buffer, under the same rules as :func:`copy_body`."""
+    buffer = io.BytesIO()
+    await copy_body(chunks, buffer, max_bytes, content_length, too_big)
+    return buffer.getvalue()
 
 
 def empty_document() -> errors.ServiceError:

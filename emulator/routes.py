@@ -73,20 +73,24 @@ async def analyze(request: Request) -> Response:
     service.check_capacity()
     limits = service.settings.limits
     length = request.headers.get("content-length")
+    # The document is sealed as it arrives (the body, or the URL's download): never held
+    # in the clear, never held twice.
+    writer = service.new_document()
     if kind == "stream":
-        document = await parsing.read_body(request.stream(), limits.max_bytes, length)
+        await parsing.copy_body(request.stream(), writer, limits.max_bytes, length)
     else:
         body = await parsing.read_body(
             request.stream(), MAX_JSON_BODY, length, parsing.json_too_large
         )
         url = parse_url_body(body)
-        document = await fetch.download(
+        await fetch.download(
             url,
+            writer,
             limits.max_bytes,
             service.settings.url_timeout,
             allow_private=service.settings.allow_private_urls,
         )
-    job = await run_in_threadpool(service.submit, document, query)
+    job = await run_in_threadpool(service.submit, writer.close(), query)
     # The client takes the id from the last path segment; keep the URL on the host and
     # scheme the client used so it works behind port mappings too.
     base = str(request.base_url).rstrip("/")

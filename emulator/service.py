@@ -19,6 +19,7 @@ from emulator.clock import Clock
 from emulator.jobs import JobControl, JobQueue, JobRunner, QueueFullError
 from emulator.parsing import AnalyzeQuery
 from emulator.results import operation_body
+from emulator.sealed import SealedDocument, SealedWriter
 from emulator.settings import Settings
 from emulator.store import Job, JobOptions, Store
 
@@ -121,9 +122,15 @@ class ReadService:
         if self.queue.full:
             raise errors.queue_full(self._queue_wait())
 
-    def submit(self, document: bytes, query: AnalyzeQuery) -> Job:
-        """Validate ``document`` and accept it as a new job (status ``notStarted``)."""
-        if not document:
+    def new_document(self) -> SealedWriter:
+        """Where an incoming document goes while it streams in: sealed as it arrives, under
+        the id its operation will have if it is accepted."""
+        return self.store.new_document(str(uuid.uuid4()))
+
+    def submit(self, document: SealedDocument, query: AnalyzeQuery) -> Job:
+        """Validate ``document`` (sealed by :meth:`new_document`) and accept it as a new job
+        (status ``notStarted``). A refused document is simply dropped: nothing was stored."""
+        if document.size == 0:
             raise parsing.empty_document()
         limits = self.settings.limits
         try:
@@ -137,7 +144,7 @@ class ReadService:
         pages = documents.select_pages(query.pages, info.page_count, limits)
         now = self.clock()
         job = Job(
-            id=str(uuid.uuid4()),
+            id=document.operation_id,
             status="notStarted",
             created=now,
             updated=now,

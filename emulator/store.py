@@ -6,8 +6,9 @@
 see which one is in use.
 
 Every document and result is encrypted with :class:`emulator.crypto.RecordCipher` before it
-reaches either backend, bound to its operation id. Only job metadata (status, times, page
-counts, the query options) is stored in the clear; none of it is document content.
+reaches either backend, bound to its operation id: documents in segments, sealed as they
+stream in (:mod:`emulator.sealed`), results as one record. Only job metadata (status, times,
+page counts, the query options) is stored in the clear; none of it is document content.
 """
 
 from __future__ import annotations
@@ -16,13 +17,23 @@ import json
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from emulator.crypto import RecordCipher
+from emulator.crypto import SEGMENT_OVERHEAD, RecordCipher
 from emulator.engine.base import ReadingOrder
+from emulator.sealed import (
+    Bytes,
+    EncryptedDocument,
+    SealedDocument,
+    SealedWriter,
+    SegmentMissingError,
+    seal,
+)
 
 JobStatus = Literal["notStarted", "running", "succeeded", "failed"]
 TERMINAL: frozenset[JobStatus] = frozenset({"succeeded", "failed"})
@@ -30,7 +41,7 @@ TERMINAL: frozenset[JobStatus] = frozenset({"succeeded", "failed"})
 DB_FILE_NAME = "emulator.sqlite3"
 
 Record = bytes | bytearray
-"""An encrypted document or result as a backend holds it (opaque bytes)."""
+"""An encrypted result as a backend holds it (opaque bytes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +89,8 @@ class Job:
 class Store(ABC):
     """Persistence of jobs. Thread-safe: the event loop and every worker thread call it.
 
-    Implementations encrypt documents and results with the given cipher; this base class
-    does the encryption so a backend only moves opaque bytes.
+    This base class does the encryption (documents are sealed before they reach it, by
+    :meth:`new_document`), so a backend only moves opaque bytes.
     """
 
     def __init__(self, cipher: RecordCipher) -> None:
@@ -87,14 +98,29 @@ class Store(ABC):
 
     # --- public API, shared by every backend ----------------------------------------------
 
-    def create(self, job: Job, document: bytes) -> None:
-        """Store a new job with its document."""
-        self._put_new(job, self._cipher.encrypt(job.id, document))
+    def new_document(self, operation_id: str) -> SealedWriter:
+        """A writer that seals a document for ``operation_id`` as it streams in."""
+        return SealedWriter(self._cipher, operation_id)
+
+    def create(self, job: Job, document: SealedDocument | Bytes) -> None:
+        """Store a new job with its document: sealed for ``job.id`` by :meth:`new_document`,
+        or bytes already in memory (sealed here)."""
+        if not isinstance(document, SealedDocument):
+            document = seal(self._cipher, job.id, document)
+        elif document.operation_id != job.id:
+            raise ValueError("the document was sealed for another operation")
+        self._put_new(job, document)
+
+    def open_document(self, job_id: str) -> EncryptedDocument | None:
+        """The job's document, to read through :meth:`EncryptedDocument.open` (decrypted a
+        segment at a time), or None once it has been deleted."""
+        return self._document(job_id)
 
     def read_document(self, job_id: str) -> bytes | None:
-        """The job's document, or None once it has been deleted."""
-        record = self._get_blob(job_id, "document")
-        return None if record is None else self._cipher.decrypt(job_id, record)
+        """The job's whole document in one buffer, or None once it has been deleted (for
+        tests and tools; jobs read through :meth:`open_document`)."""
+        document = self._document(job_id)
+        return None if document is None else document.read_all()
 
     def finish(self, job: Job, result: dict[str, Any] | None) -> None:
         """Record a finished job and its result, and delete its document in the same step."""
@@ -105,7 +131,7 @@ class Store(ABC):
 
     def read_result(self, job_id: str) -> dict[str, Any] | None:
         """The job's ``analyzeResult``, or None if it has none (yet)."""
-        record = self._get_blob(job_id, "result")
+        record = self._get_result(job_id)
         if record is None:
             return None
         return cast("dict[str, Any]", json.loads(self._cipher.decrypt(job_id, record)))
@@ -113,10 +139,13 @@ class Store(ABC):
     # --- backend primitives ---------------------------------------------------------------
 
     @abstractmethod
-    def _put_new(self, job: Job, document: Record) -> None: ...
+    def _put_new(self, job: Job, document: SealedDocument) -> None: ...
 
     @abstractmethod
-    def _get_blob(self, job_id: str, kind: Literal["document", "result"]) -> Record | None: ...
+    def _document(self, job_id: str) -> EncryptedDocument | None: ...
+
+    @abstractmethod
+    def _get_result(self, job_id: str) -> Record | None: ...
 
     @abstractmethod
     def _finish(self, job: Job, result: Record | None) -> None: ...
@@ -152,17 +181,22 @@ class MemoryStore(Store):
         super().__init__(cipher)
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
-        self._documents: dict[str, Record] = {}
+        self._documents: dict[str, SealedDocument] = {}
         self._results: dict[str, Record] = {}
 
-    def _put_new(self, job: Job, document: Record) -> None:
+    def _put_new(self, job: Job, document: SealedDocument) -> None:
         with self._lock:
             self._jobs[job.id] = job
+            # The sealed segments themselves, not a copy: the upload stays held once.
             self._documents[job.id] = document
 
-    def _get_blob(self, job_id: str, kind: Literal["document", "result"]) -> Record | None:
+    def _document(self, job_id: str) -> EncryptedDocument | None:
         with self._lock:
-            return (self._documents if kind == "document" else self._results).get(job_id)
+            return self._documents.get(job_id)
+
+    def _get_result(self, job_id: str) -> Record | None:
+        with self._lock:
+            return self._results.get(job_id)
 
     def _finish(self, job: Job, result: Record | None) -> None:
         with self._lock:
@@ -238,8 +272,31 @@ def _options_from_json(text: str) -> JobOptions:
     )
 
 
+class _StoredDocument(EncryptedDocument):
+    """A document whose sealed segments stay in the database until a reader needs one."""
+
+    def __init__(
+        self,
+        cipher: RecordCipher,
+        operation_id: str,
+        lengths: Sequence[int],
+        fetch: Callable[[str, int], bytes | None],
+    ) -> None:
+        super().__init__(cipher, operation_id, lengths)
+        self._fetch = fetch
+
+    def sealed_segment(self, index: int) -> bytes:
+        sealed = self._fetch(self.operation_id, index)
+        if sealed is None:
+            raise SegmentMissingError(f"segment {index} of {self.operation_id} is gone")
+        return sealed
+
+
 class SqliteStore(Store):
     """An embedded SQLite database in the data directory.
+
+    Job metadata and the sealed result live in ``jobs``; a document's sealed segments are rows
+    of ``document_segments``, read one at a time while a job rasterises its pages.
 
     ``secure_delete`` makes SQLite overwrite deleted content with zeros, so a deleted
     document or an expired result is gone from the file, not merely unlinked from the
@@ -265,14 +322,37 @@ class SqliteStore(Store):
                 pages_done INTEGER NOT NULL,
                 expires_at REAL,
                 read_at REAL,
-                document BLOB,
                 result BLOB
             )"""
         )
+        self._db.execute(
+            """CREATE TABLE IF NOT EXISTS document_segments (
+                job_id TEXT NOT NULL,
+                idx INTEGER NOT NULL,
+                data BLOB NOT NULL,
+                PRIMARY KEY (job_id, idx)
+            )"""
+        )
         self._db.execute("CREATE INDEX IF NOT EXISTS jobs_expires ON jobs (expires_at)")
+        with self._transaction():
+            # Segments of an upload whose job row never landed (a crash mid-insert).
+            self._db.execute(
+                "DELETE FROM document_segments WHERE job_id NOT IN (SELECT id FROM jobs)"
+            )
         self.path.chmod(0o600)
 
     _COLUMNS = "id, status, created, updated, options, pages_done, expires_at, read_at"
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One atomic write (the caller holds the lock, or is the constructor)."""
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     @staticmethod
     def _row_to_job(row: tuple[Any, ...]) -> Job:
@@ -287,11 +367,11 @@ class SqliteStore(Store):
             read_at=_dt(row[7]),
         )
 
-    def _put_new(self, job: Job, document: Record) -> None:
-        with self._lock:
+    def _put_new(self, job: Job, document: SealedDocument) -> None:
+        with self._lock, self._transaction():
             self._db.execute(
                 "INSERT INTO jobs (id, status, created, updated, options, pages_done, expires_at, "
-                "read_at, document) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "read_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     job.id,
                     job.status,
@@ -301,24 +381,42 @@ class SqliteStore(Store):
                     job.pages_done,
                     _ts(job.expires_at),
                     _ts(job.read_at),
-                    document,
                 ),
             )
+            self._db.executemany(
+                "INSERT INTO document_segments (job_id, idx, data) VALUES (?, ?, ?)",
+                ((job.id, index, sealed) for index, sealed in enumerate(document.segments)),
+            )
 
-    def _get_blob(self, job_id: str, kind: Literal["document", "result"]) -> Record | None:
-        column = "document" if kind == "document" else "result"
+    def _document(self, job_id: str) -> EncryptedDocument | None:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT length(data) FROM document_segments WHERE job_id = ? ORDER BY idx",
+                (job_id,),
+            ).fetchall()
+        if not rows:
+            return None
+        lengths = [row[0] - SEGMENT_OVERHEAD for row in rows]
+        return _StoredDocument(self._cipher, job_id, lengths, self._segment)
+
+    def _segment(self, job_id: str, index: int) -> bytes | None:
         with self._lock:
             row = self._db.execute(
-                f"SELECT {column} FROM jobs WHERE id = ?",  # noqa: S608 - column is a literal
-                (job_id,),
+                "SELECT data FROM document_segments WHERE job_id = ? AND idx = ?",
+                (job_id, index),
             ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def _get_result(self, job_id: str) -> Record | None:
+        with self._lock:
+            row = self._db.execute("SELECT result FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return None if row is None or row[0] is None else bytes(row[0])
 
     def _finish(self, job: Job, result: Record | None) -> None:
-        with self._lock:
-            self._db.execute(
+        with self._lock, self._transaction():
+            cursor = self._db.execute(
                 "UPDATE jobs SET status = ?, updated = ?, pages_done = ?, expires_at = ?, "
-                "read_at = ?, document = NULL, result = ? WHERE id = ?",
+                "read_at = ?, result = ? WHERE id = ?",
                 (
                     job.status,
                     _ts(job.updated),
@@ -329,6 +427,8 @@ class SqliteStore(Store):
                     job.id,
                 ),
             )
+            if cursor.rowcount > 0:
+                self._db.execute("DELETE FROM document_segments WHERE job_id = ?", (job.id,))
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -356,14 +456,20 @@ class SqliteStore(Store):
             return cursor.rowcount > 0
 
     def delete(self, job_id: str) -> bool:
-        with self._lock:
+        with self._lock, self._transaction():
+            self._db.execute("DELETE FROM document_segments WHERE job_id = ?", (job_id,))
             cursor = self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             return cursor.rowcount > 0
 
     def delete_expired(self, now: datetime) -> int:
-        with self._lock:
+        expired = "SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?"
+        with self._lock, self._transaction():
+            self._db.execute(
+                f"DELETE FROM document_segments WHERE job_id IN ({expired})",  # noqa: S608
+                (now.timestamp(),),
+            )
             cursor = self._db.execute(
-                "DELETE FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                f"DELETE FROM jobs WHERE id IN ({expired})",  # noqa: S608 - constant query
                 (now.timestamp(),),
             )
             return cursor.rowcount

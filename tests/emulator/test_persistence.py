@@ -200,6 +200,16 @@ def test_sqlite_secure_delete_overwrites_removed_records(tmp_path: Path) -> None
         def decrypt(self, operation_id: str, record: bytes) -> bytes:
             return record
 
+        def seal_segment(
+            self, operation_id: str, index: int, final: bool, plaintext: bytes | memoryview
+        ) -> bytes:
+            return bytes(12) + bytes(plaintext) + bytes(16)
+
+        def open_segment(
+            self, operation_id: str, index: int, final: bool, sealed: bytes | bytearray
+        ) -> bytes:
+            return bytes(sealed[12:-16])
+
     store = SqliteStore(Transparent(os.urandom(32)), tmp_path)
     now = utc_now()
     marker = b"LINGERING-BYTES-" * 64

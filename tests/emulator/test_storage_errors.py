@@ -18,6 +18,7 @@ from emulator.app import create_app
 from emulator.crypto import RecordCipher
 from emulator.engine.fake import FakeEngine
 from emulator.jobs import ManualJobQueue
+from emulator.sealed import EncryptedDocument, SealedDocument
 from emulator.settings import Settings
 from emulator.store import Job, SqliteStore
 
@@ -41,13 +42,17 @@ class FailingStore(SqliteStore):
         if self.failure == "database":
             raise sqlite3.OperationalError("database disk image is malformed")
 
-    def _put_new(self, job: Job, document: bytes) -> None:
+    def _put_new(self, job: Job, document: SealedDocument) -> None:
         self._fail()
         super()._put_new(job, document)
 
-    def _get_blob(self, job_id: str, kind: Literal["document", "result"]) -> bytes | None:
+    def _document(self, job_id: str) -> EncryptedDocument | None:
         self._fail()
-        return super()._get_blob(job_id, kind)
+        return super()._document(job_id)
+
+    def _get_result(self, job_id: str) -> bytes | None:
+        self._fail()
+        return super()._get_result(job_id)
 
     def _finish(self, job: Job, result: bytes | None) -> None:
         if self.finish_failures:
