@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from emulator import documents, results
 from emulator.clock import Clock
@@ -210,7 +210,7 @@ class JobRunner:
                 return
             now = self.clock()
             failed = job.evolve(status="failed", updated=now, expires_at=self._expiry())
-            self.store.finish(failed, None)
+            self.store.finish(failed)
         except (sqlite3.Error, OSError) as error:
             log.error(
                 "job %s could not be marked failed (%s); it resumes at the next start",
@@ -255,7 +255,6 @@ class JobRunner:
                 self.fail(job_id, "document missing")
                 return
             info = documents.inspect(data, self.limits)
-            pages: list[dict[str, Any]] = []
             page_started = time.monotonic()
             for page in documents.iter_pages(data, info, job.options.pages):
                 if should_stop():
@@ -273,21 +272,22 @@ class JobRunner:
                 now_mono = time.monotonic()
                 self._observe(now_mono - page_started)
                 page_started = now_mono
-                pages.append(results.read_result(page, text, job.options.language))
+                entry = results.read_result(page, text, job.options.language)
                 # Drop this page's pixels before the generator renders the next one.
                 del page, text
-                job = job.evolve(pages_done=len(pages), updated=self.clock())
-                if not self.store.update(job):
+                job = job.evolve(pages_done=job.pages_done + 1, updated=self.clock())
+                # Stored now, not collected: a 2000-page job holds one page's result.
+                if not self.store.add_page(job, entry):
                     return  # deleted while running: drop the work, keep nothing
+                del entry
             now = self.clock()
             self.store.finish(
-                job.evolve(status="succeeded", updated=now, expires_at=self._expiry()),
-                results.analyze_result(pages),
+                job.evolve(status="succeeded", updated=now, expires_at=self._expiry())
             )
             log.info(
                 "job %s succeeded: %d page(s) in %.2fs",
                 job_id,
-                len(pages),
+                job.pages_done,
                 time.monotonic() - started,
             )
         except ServiceError as error:

@@ -18,7 +18,7 @@ from emulator import documents, errors, parsing
 from emulator.clock import Clock
 from emulator.jobs import JobControl, JobQueue, JobRunner, QueueFullError
 from emulator.parsing import AnalyzeQuery
-from emulator.results import operation_body
+from emulator.results import analyze_result, operation_body
 from emulator.sealed import SealedDocument, SealedWriter
 from emulator.settings import Settings
 from emulator.store import Job, JobOptions, Store
@@ -170,7 +170,9 @@ class ReadService:
         With ``--retention 0`` a finished result is deleted right after it is read once.
         """
         job = self._job(operation_id)
-        result = self.store.read_result(job.id) if job.status == "succeeded" else None
+        result = None
+        if job.status == "succeeded":
+            result = analyze_result(self.store.read_pages(job.id))
         body = operation_body(job, result)
         if job.finished:
             if self.settings.retention == timedelta(0):

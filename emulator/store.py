@@ -7,8 +7,9 @@ see which one is in use.
 
 Every document and result is encrypted with :class:`emulator.crypto.RecordCipher` before it
 reaches either backend, bound to its operation id: documents in segments, sealed as they
-stream in (:mod:`emulator.sealed`), results as one record. Only job metadata (status, times,
-page counts, the query options) is stored in the clear; none of it is document content.
+stream in (:mod:`emulator.sealed`), results one record per page, stored as each page is read.
+Only job metadata (status, times, page counts, the query options) is stored in the clear;
+none of it is document content.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ TERMINAL: frozenset[JobStatus] = frozenset({"succeeded", "failed"})
 DB_FILE_NAME = "emulator.sqlite3"
 
 Record = bytes | bytearray
-"""An encrypted result as a backend holds it (opaque bytes)."""
+"""An encrypted page result as a backend holds it (opaque bytes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,19 +123,30 @@ class Store(ABC):
         document = self._document(job_id)
         return None if document is None else document.read_all()
 
-    def finish(self, job: Job, result: dict[str, Any] | None) -> None:
-        """Record a finished job and its result, and delete its document in the same step."""
-        blob = None
-        if result is not None:
-            blob = self._cipher.encrypt(job.id, json.dumps(result, separators=(",", ":")).encode())
-        self._finish(job, blob)
+    def add_page(self, job: Job, page: dict[str, Any]) -> bool:
+        """Store the result of the job's page number ``job.pages_done`` (its ``readResults``
+        entry) with the job's new progress, in one step, as soon as it is read: a job holds
+        no more than one page's result in memory, however many pages it has. A page stored
+        again (a job started over) replaces the earlier one. False if the job is gone."""
+        index = job.pages_done - 1
+        if index < 0:
+            raise ValueError("pages_done counts the page being added")
+        record = self._cipher.encrypt(
+            _page_aad(job.id, index), json.dumps(page, separators=(",", ":")).encode()
+        )
+        return self._put_page(job, index, record)
 
-    def read_result(self, job_id: str) -> dict[str, Any] | None:
-        """The job's ``analyzeResult``, or None if it has none (yet)."""
-        record = self._get_result(job_id)
-        if record is None:
-            return None
-        return cast("dict[str, Any]", json.loads(self._cipher.decrypt(job_id, record)))
+    def finish(self, job: Job) -> None:
+        """Record a finished job and delete its document in the same step; a failed job's
+        pages go too (only a succeeded job has a result)."""
+        self._finish(job)
+
+    def read_pages(self, job_id: str) -> list[dict[str, Any]]:
+        """The ``readResults`` entries stored for the job so far, in page order."""
+        return [
+            cast("dict[str, Any]", json.loads(self._cipher.decrypt(_page_aad(job_id, i), record)))
+            for i, record in enumerate(self._get_pages(job_id))
+        ]
 
     # --- backend primitives ---------------------------------------------------------------
 
@@ -145,10 +157,13 @@ class Store(ABC):
     def _document(self, job_id: str) -> EncryptedDocument | None: ...
 
     @abstractmethod
-    def _get_result(self, job_id: str) -> Record | None: ...
+    def _put_page(self, job: Job, index: int, record: Record) -> bool: ...
 
     @abstractmethod
-    def _finish(self, job: Job, result: Record | None) -> None: ...
+    def _get_pages(self, job_id: str) -> list[Record]: ...
+
+    @abstractmethod
+    def _finish(self, job: Job) -> None: ...
 
     @abstractmethod
     def get(self, job_id: str) -> Job | None:
@@ -160,7 +175,8 @@ class Store(ABC):
 
     @abstractmethod
     def delete(self, job_id: str) -> bool:
-        """Delete the job, its document and its result now; False if it did not exist."""
+        """Delete the job, its document and its pages' results now; False if it did not
+        exist."""
 
     @abstractmethod
     def delete_expired(self, now: datetime) -> int:
@@ -182,7 +198,7 @@ class MemoryStore(Store):
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._documents: dict[str, SealedDocument] = {}
-        self._results: dict[str, Record] = {}
+        self._pages: dict[str, dict[int, Record]] = {}
 
     def _put_new(self, job: Job, document: SealedDocument) -> None:
         with self._lock:
@@ -194,18 +210,27 @@ class MemoryStore(Store):
         with self._lock:
             return self._documents.get(job_id)
 
-    def _get_result(self, job_id: str) -> Record | None:
+    def _put_page(self, job: Job, index: int, record: Record) -> bool:
         with self._lock:
-            return self._results.get(job_id)
+            if job.id not in self._jobs:
+                return False
+            self._jobs[job.id] = job
+            self._pages.setdefault(job.id, {})[index] = record
+            return True
 
-    def _finish(self, job: Job, result: Record | None) -> None:
+    def _get_pages(self, job_id: str) -> list[Record]:
+        with self._lock:
+            pages = self._pages.get(job_id, {})
+            return [pages[index] for index in sorted(pages)]
+
+    def _finish(self, job: Job) -> None:
         with self._lock:
             if job.id not in self._jobs:
                 return
             self._jobs[job.id] = job
             self._documents.pop(job.id, None)
-            if result is not None:
-                self._results[job.id] = result
+            if job.status != "succeeded":
+                self._pages.pop(job.id, None)
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -221,7 +246,7 @@ class MemoryStore(Store):
     def delete(self, job_id: str) -> bool:
         with self._lock:
             self._documents.pop(job_id, None)
-            self._results.pop(job_id, None)
+            self._pages.pop(job_id, None)
             return self._jobs.pop(job_id, None) is not None
 
     def delete_expired(self, now: datetime) -> int:
@@ -234,13 +259,18 @@ class MemoryStore(Store):
             for job_id in expired:
                 self._jobs.pop(job_id, None)
                 self._documents.pop(job_id, None)
-                self._results.pop(job_id, None)
+                self._pages.pop(job_id, None)
             return len(expired)
 
     def unfinished(self) -> list[Job]:
         with self._lock:
             jobs = [job for job in self._jobs.values() if not job.finished]
         return sorted(jobs, key=lambda job: job.created)
+
+
+def _page_aad(job_id: str, index: int) -> str:
+    # Binds a page's record to its job and its place, so records cannot be swapped.
+    return f"{job_id}/page/{index}"
 
 
 def _ts(value: datetime | None) -> float | None:
@@ -295,8 +325,9 @@ class _StoredDocument(EncryptedDocument):
 class SqliteStore(Store):
     """An embedded SQLite database in the data directory.
 
-    Job metadata and the sealed result live in ``jobs``; a document's sealed segments are rows
-    of ``document_segments``, read one at a time while a job rasterises its pages.
+    Job metadata lives in ``jobs``; a document's sealed segments are rows of
+    ``document_segments``, read one at a time while a job rasterises its pages; each page's
+    sealed result is a row of ``result_pages``, written as soon as the page is read.
 
     ``secure_delete`` makes SQLite overwrite deleted content with zeros, so a deleted
     document or an expired result is gone from the file, not merely unlinked from the
@@ -321,8 +352,7 @@ class SqliteStore(Store):
                 options TEXT NOT NULL,
                 pages_done INTEGER NOT NULL,
                 expires_at REAL,
-                read_at REAL,
-                result BLOB
+                read_at REAL
             )"""
         )
         self._db.execute(
@@ -333,12 +363,21 @@ class SqliteStore(Store):
                 PRIMARY KEY (job_id, idx)
             )"""
         )
+        self._db.execute(
+            """CREATE TABLE IF NOT EXISTS result_pages (
+                job_id TEXT NOT NULL,
+                idx INTEGER NOT NULL,
+                data BLOB NOT NULL,
+                PRIMARY KEY (job_id, idx)
+            )"""
+        )
         self._db.execute("CREATE INDEX IF NOT EXISTS jobs_expires ON jobs (expires_at)")
         with self._transaction():
-            # Segments of an upload whose job row never landed (a crash mid-insert).
-            self._db.execute(
-                "DELETE FROM document_segments WHERE job_id NOT IN (SELECT id FROM jobs)"
-            )
+            # Rows whose job is gone (written by an older version, or orphaned by a crash).
+            for table in ("document_segments", "result_pages"):
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE job_id NOT IN (SELECT id FROM jobs)"  # noqa: S608
+                )
         self.path.chmod(0o600)
 
     _COLUMNS = "id, status, created, updated, options, pages_done, expires_at, read_at"
@@ -407,28 +446,29 @@ class SqliteStore(Store):
             ).fetchone()
         return None if row is None else bytes(row[0])
 
-    def _get_result(self, job_id: str) -> Record | None:
-        with self._lock:
-            row = self._db.execute("SELECT result FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return None if row is None or row[0] is None else bytes(row[0])
-
-    def _finish(self, job: Job, result: Record | None) -> None:
+    def _put_page(self, job: Job, index: int, record: Record) -> bool:
         with self._lock, self._transaction():
-            cursor = self._db.execute(
-                "UPDATE jobs SET status = ?, updated = ?, pages_done = ?, expires_at = ?, "
-                "read_at = ?, result = ? WHERE id = ?",
-                (
-                    job.status,
-                    _ts(job.updated),
-                    job.pages_done,
-                    _ts(job.expires_at),
-                    _ts(job.read_at),
-                    result,
-                    job.id,
-                ),
+            if not self._update_locked(job):
+                return False
+            self._db.execute(
+                "INSERT OR REPLACE INTO result_pages (job_id, idx, data) VALUES (?, ?, ?)",
+                (job.id, index, record),
             )
-            if cursor.rowcount > 0:
+            return True
+
+    def _get_pages(self, job_id: str) -> list[Record]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT data FROM result_pages WHERE job_id = ? ORDER BY idx", (job_id,)
+            ).fetchall()
+        return [bytes(row[0]) for row in rows]
+
+    def _finish(self, job: Job) -> None:
+        with self._lock, self._transaction():
+            if self._update_locked(job):
                 self._db.execute("DELETE FROM document_segments WHERE job_id = ?", (job.id,))
+                if job.status != "succeeded":
+                    self._db.execute("DELETE FROM result_pages WHERE job_id = ?", (job.id,))
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -440,34 +480,39 @@ class SqliteStore(Store):
 
     def update(self, job: Job) -> bool:
         with self._lock:
-            cursor = self._db.execute(
-                "UPDATE jobs SET status = ?, updated = ?, options = ?, pages_done = ?, "
-                "expires_at = ?, read_at = ? WHERE id = ?",
-                (
-                    job.status,
-                    _ts(job.updated),
-                    _options_json(job.options),
-                    job.pages_done,
-                    _ts(job.expires_at),
-                    _ts(job.read_at),
-                    job.id,
-                ),
-            )
-            return cursor.rowcount > 0
+            return self._update_locked(job)
+
+    def _update_locked(self, job: Job) -> bool:
+        cursor = self._db.execute(
+            "UPDATE jobs SET status = ?, updated = ?, options = ?, pages_done = ?, "
+            "expires_at = ?, read_at = ? WHERE id = ?",
+            (
+                job.status,
+                _ts(job.updated),
+                _options_json(job.options),
+                job.pages_done,
+                _ts(job.expires_at),
+                _ts(job.read_at),
+                job.id,
+            ),
+        )
+        return cursor.rowcount > 0
 
     def delete(self, job_id: str) -> bool:
         with self._lock, self._transaction():
             self._db.execute("DELETE FROM document_segments WHERE job_id = ?", (job_id,))
+            self._db.execute("DELETE FROM result_pages WHERE job_id = ?", (job_id,))
             cursor = self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             return cursor.rowcount > 0
 
     def delete_expired(self, now: datetime) -> int:
         expired = "SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?"
         with self._lock, self._transaction():
-            self._db.execute(
-                f"DELETE FROM document_segments WHERE job_id IN ({expired})",  # noqa: S608
-                (now.timestamp(),),
-            )
+            for table in ("document_segments", "result_pages"):
+                self._db.execute(
+                    f"DELETE FROM {table} WHERE job_id IN ({expired})",  # noqa: S608
+                    (now.timestamp(),),
+                )
             cursor = self._db.execute(
                 f"DELETE FROM jobs WHERE id IN ({expired})",  # noqa: S608 - constant query
                 (now.timestamp(),),

@@ -260,3 +260,26 @@ def test_a_store_error_before_a_job_starts_does_not_kill_its_worker(png: Any) ->
         assert queue.busy == 0 and queue.depth == 0
     finally:
         queue.stop()
+
+
+def test_each_page_result_is_stored_as_soon_as_the_page_is_read(multipage_tiff: Any) -> None:
+    """A long job holds no list of results: page k's result is in the store (encrypted)
+    before page k + 1 is recognised, and the job's progress moves with it."""
+    from datetime import timedelta
+
+    store = MemoryStore(RecordCipher.generate())
+    job_id = _job(store, multipage_tiff(4), pages=(1, 2, 3, 4))
+    seen: list[tuple[int, int]] = []
+
+    class Watching(FakeEngine):
+        def recognize(self, image: Any, **options: Any) -> Any:
+            job = store.get(job_id)
+            assert job is not None
+            seen.append((len(store.read_pages(job_id)), job.pages_done))
+            return super().recognize(image, **options)
+
+    runner = JobRunner(store, utc_now, TIER_LIMITS["paid"], timedelta(hours=1))
+    runner.run(job_id, Watching(), lambda: False)
+    assert seen == [(0, 0), (1, 1), (2, 2), (3, 3)]
+    assert [page["page"] for page in store.read_pages(job_id)] == [1, 2, 3, 4]
+    assert store.get(job_id).status == "succeeded"  # type: ignore[union-attr]

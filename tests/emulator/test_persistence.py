@@ -165,11 +165,18 @@ def test_store_contract(store: Store) -> None:
     assert store.read_document(jobs[1].id) == b"document 1"
     assert [j.id for j in store.unfinished()] == [j.id for j in jobs]
 
-    finished = jobs[0].evolve(status="succeeded", expires_at=now + timedelta(hours=1))
-    store.finish(finished, {"readResults": [{"page": 1}]})
+    # Page results are stored as each page is read, with the job's progress.
+    assert store.add_page(jobs[0].evolve(status="running", pages_done=1), {"page": 1})
+    assert store.add_page(jobs[0].evolve(status="running", pages_done=2), {"page": 3})
+    assert store.get(jobs[0].id).pages_done == 2  # type: ignore[union-attr]
+    # A job that starts over replaces its pages instead of adding to them.
+    assert store.add_page(jobs[0].evolve(status="running", pages_done=2), {"page": 3, "x": 1})
+    assert not store.add_page(jobs[0].evolve(id="gone", pages_done=1), {"page": 1})
+    finished = jobs[0].evolve(status="succeeded", pages_done=2, expires_at=now + timedelta(hours=1))
+    store.finish(finished)
     assert store.get(finished.id) == finished
     assert store.read_document(finished.id) is None
-    assert store.read_result(finished.id) == {"readResults": [{"page": 1}]}
+    assert store.read_pages(finished.id) == [{"page": 1}, {"page": 3, "x": 1}]
     assert [j.id for j in store.unfinished()] == [jobs[1].id, jobs[2].id]
 
     assert store.update(jobs[1].evolve(status="running", pages_done=1))
@@ -178,12 +185,18 @@ def test_store_contract(store: Store) -> None:
     assert store.delete_expired(now + timedelta(minutes=59)) == 0
     assert store.delete_expired(now + timedelta(hours=1)) == 1
     assert store.get(finished.id) is None
-    assert store.read_result(finished.id) is None
+    assert store.read_pages(finished.id) == []
 
+    # A failed job keeps no partial result; a deleted job keeps nothing.
+    assert store.add_page(jobs[1].evolve(status="running", pages_done=1), {"page": 1})
+    store.finish(jobs[1].evolve(status="failed", expires_at=now + timedelta(hours=1)))
+    assert store.read_pages(jobs[1].id) == []
+    assert store.add_page(jobs[2].evolve(status="running", pages_done=1), {"page": 1})
     assert store.delete(jobs[2].id)
     assert not store.delete(jobs[2].id)
     assert not store.update(jobs[2])
     assert store.read_document(jobs[2].id) is None
+    assert store.read_pages(jobs[2].id) == []
     store.close()
 
 
@@ -216,6 +229,6 @@ def test_sqlite_secure_delete_overwrites_removed_records(tmp_path: Path) -> None
     job = Job("0c0c0c0c-0000-4000-8000-000000000000", "notStarted", now, now, JobOptions())
     store.create(job, marker)
     assert marker[:32] in (tmp_path / DB_FILE_NAME).read_bytes()
-    store.finish(job.evolve(status="succeeded", expires_at=now), None)  # input deleted
+    store.finish(job.evolve(status="succeeded", expires_at=now))  # input deleted
     assert marker[:32] not in (tmp_path / DB_FILE_NAME).read_bytes()
     store.close()

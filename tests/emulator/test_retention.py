@@ -23,7 +23,7 @@ async def test_result_expires_after_retention(
     assert (await h.get(operation_id)).status_code == 404
     # Gone from the store, not hidden.
     assert h.service.store.get(operation_id) is None
-    assert h.service.store.read_result(operation_id) is None
+    assert h.service.store.read_pages(operation_id) == []
 
 
 async def test_retention_counts_from_when_the_job_finished(
@@ -69,7 +69,7 @@ async def test_input_is_deleted_as_soon_as_the_job_finishes(h: Any, png: Any) ->
     assert h.service.store.read_document(operation_id) is not None
     h.run()
     assert h.service.store.read_document(operation_id) is None
-    assert h.service.store.read_result(operation_id) is not None
+    assert len(h.service.store.read_pages(operation_id)) == 1
 
 
 async def test_sweeper_task_runs_in_the_background(make_harness: MakeHarness, png: Any) -> None:

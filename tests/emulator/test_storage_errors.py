@@ -50,15 +50,15 @@ class FailingStore(SqliteStore):
         self._fail()
         return super()._document(job_id)
 
-    def _get_result(self, job_id: str) -> bytes | None:
+    def _get_pages(self, job_id: str) -> list[bytes]:
         self._fail()
-        return super()._get_result(job_id)
+        return super()._get_pages(job_id)
 
-    def _finish(self, job: Job, result: bytes | None) -> None:
+    def _finish(self, job: Job) -> None:
         if self.finish_failures:
             self.finish_failures -= 1
             raise OSError(errno.ENOSPC, "No space left on device")
-        super()._finish(job, result)
+        super()._finish(job)
 
     def get(self, job_id: str) -> Job | None:
         self._fail()

@@ -92,9 +92,8 @@ def test_jobs_run_in_worker_processes(pool: Callable[..., Pool], png: Any) -> No
     ids = [p.submit(png(100 + i, 60)) for i in range(4)]
     for index, job_id in enumerate(ids):
         assert p.wait(job_id).status == "succeeded"
-        result = p.store.read_result(job_id)
-        assert result is not None
-        assert result["readResults"][0]["lines"][0]["text"] == f"PAGE {100 + index}x60"
+        [page] = p.store.read_pages(job_id)
+        assert page["lines"][0]["text"] == f"PAGE {100 + index}x60"
     assert p.queue.ready and p.queue.error is None
     assert os.getpid() not in p.queue.pids() and len(p.queue.pids()) == 2
 
@@ -110,7 +109,7 @@ def test_a_page_that_hangs_fails_its_job_at_the_time_limit(
     started = time.monotonic()
     assert p.wait(hung).status == "failed"
     assert time.monotonic() - started < 10
-    assert p.store.read_result(hung) is None
+    assert p.store.read_pages(hung) == []
     # The next job runs on a fresh process.
     assert p.wait(after).status == "succeeded"
     assert p.queue.replaced == 1 and p.queue.pids() != before
