@@ -68,23 +68,25 @@ def _child_main(conn: Connection, engine_factory: EngineFactory, intra_op_thread
     except BaseException as error:  # reported to the parent, which shows it on /status
         conn.send(("error", f"{type(error).__name__}: {error}"))
         return
-    conn.send(("ready", None))
-    while True:
-        try:
+    try:
+        conn.send(("ready", None))
+        while True:
             request = conn.recv()
-        except EOFError:
-            return  # the parent is gone
-        if request is None:
-            return
-        mode, size, reading_order, language = request
-        image = Image.frombytes(mode, size, conn.recv_bytes())
-        try:
-            text = engine.recognize(image, reading_order=reading_order, language=language)
-        except Exception as error:  # the page fails its job; the worker lives on
-            conn.send(("error", type(error).__name__))
-        else:
-            conn.send(("ok", text))
-        del image
+            if request is None:
+                return
+            mode, size, reading_order, language = request
+            image = Image.frombytes(mode, size, conn.recv_bytes())
+            try:
+                text = engine.recognize(image, reading_order=reading_order, language=language)
+            except Exception as error:  # the page fails its job; the worker lives on
+                conn.send(("error", type(error).__name__))
+            else:
+                conn.send(("ok", text))
+            del image
+    except (EOFError, OSError):
+        # The parent is gone (killed, or it closed the pipe): nobody is left to answer, and a
+        # traceback on its terminal would only look like a second failure.
+        return
 
 
 class WorkerProcess:

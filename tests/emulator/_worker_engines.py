@@ -20,6 +20,8 @@ HANG_WIDTH = 666
 DIE_WIDTH = 777
 #: A page this wide makes the engine raise (an ordinary engine error).
 RAISE_WIDTH = 888
+#: A page this wide takes the engine a second (long enough to pull the parent away).
+SLOW_WIDTH = 555
 
 
 class MisbehavingEngine:
@@ -44,6 +46,8 @@ class MisbehavingEngine:
             os.kill(os.getpid(), signal.SIGKILL)
         if image.width == RAISE_WIDTH:
             raise RuntimeError("engine error")
+        if image.width == SLOW_WIDTH:
+            time.sleep(1)
         return self._fake.recognize(image, reading_order=reading_order, language=language)
 
 

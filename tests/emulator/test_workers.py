@@ -15,6 +15,7 @@ from _worker_engines import (
     DIE_WIDTH,
     HANG_WIDTH,
     RAISE_WIDTH,
+    SLOW_WIDTH,
     broken_factory,
     misbehaving_factory,
 )
@@ -191,3 +192,21 @@ def test_job_control_hooks_hold_and_fail_jobs_of_worker_processes(png: Any) -> N
         assert p.wait(p.submit(png(130, 60))).status == "succeeded"
     finally:
         p.queue.stop()
+
+
+def test_a_worker_whose_parent_went_away_exits_quietly(capfd: pytest.CaptureFixture[str]) -> None:
+    """The parent dies (or closes the pipe) while its child reads a page: the child ends
+    cleanly when it finds nobody to answer, without a traceback on the shared terminal."""
+    from PIL import Image
+
+    from emulator.workers import WorkerProcess
+
+    worker = WorkerProcess(misbehaving_factory, 1, "ocr-worker-orphan")
+    assert worker.wait_ready() is None
+    page = Image.new("RGB", (SLOW_WIDTH, 60), "white")
+    worker._conn.send((page.mode, page.size, "basic", None))
+    worker._conn.send_bytes(page.tobytes())
+    worker._conn.close()  # as a killed parent's end would be
+    worker.process.join(30)
+    assert worker.process.exitcode == 0
+    assert "Traceback" not in capfd.readouterr().err
