@@ -100,6 +100,7 @@ class Settings:
     #: False runs it in threads of this process.
     worker_processes: bool = True
     sweep_interval: float = 60.0
+    #: Seconds a URL source may take to download, redirects included (``--url-timeout``).
     url_timeout: float = 30.0
     log_level: str = "info"
 
@@ -114,6 +115,8 @@ class Settings:
             raise SettingsError(f"--workers must be at least 1, not {self.workers}")
         if self.job_timeout is not None and self.job_timeout <= timedelta(0):
             raise SettingsError("--job-timeout must be positive (0 on the command line: no limit)")
+        if not self.url_timeout > 0:
+            raise SettingsError("--url-timeout must be positive")
         if self.max_queue < 1:
             raise SettingsError(f"--max-queue must be at least 1, not {self.max_queue}")
         if self.tier not in TIER_LIMITS:
@@ -266,6 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="let URL sources point at private networks (10/8, 172.16/12, 192.168/16, fc00::/7)",
     )
+    p.add_argument(
+        "--url-timeout",
+        help="how long downloading a URL source may take, redirects included, e.g. 30s "
+        "(default), 2m; longer is FailedToDownloadImage",
+    )
     p.add_argument("--log-level", help="debug, info (default), warning or error")
     return p
 
@@ -299,6 +307,8 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if (job_timeout := pick("job_timeout")) is not None:
         limit = parse_duration(job_timeout)
         kwargs["job_timeout"] = limit if limit > timedelta(0) else None
+    if (url_timeout := pick("url_timeout")) is not None:
+        kwargs["url_timeout"] = parse_duration(url_timeout).total_seconds()
     if (max_queue := pick("max_queue")) is not None:
         kwargs["max_queue"] = _env_int("MAX_QUEUE", max_queue)
     if (tier := pick("tier")) is not None:

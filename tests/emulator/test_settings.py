@@ -136,6 +136,14 @@ def test_settings_need_a_key() -> None:
         Settings(api_keys=("",))
 
 
+def test_url_timeout() -> None:
+    assert load(["--api-key", "k"], {}).url_timeout == 30.0
+    assert load(["--api-key", "k", "--url-timeout", "2m"], {}).url_timeout == 120.0
+    assert load(["--api-key", "k"], {"OCR_EMULATOR_URL_TIMEOUT": "5s"}).url_timeout == 5.0
+    with pytest.raises(SettingsError, match="url-timeout"):
+        load(["--api-key", "k", "--url-timeout", "0"], {})
+
+
 def test_job_timeout() -> None:
     assert load(["--api-key", "k"], {}).job_timeout == timedelta(hours=1)
     assert load(["--api-key", "k", "--job-timeout", "90s"], {}).job_timeout == timedelta(seconds=90)
