@@ -19,7 +19,6 @@ import secrets
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_BYTES = 32
@@ -42,7 +41,6 @@ class RecordCipher:
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise ValueError(f"the encryption key must be {KEY_BYTES} bytes, not {len(key)}")
-        self._key = key
         self._aead = AESGCM(key)
 
     @classmethod
@@ -50,26 +48,14 @@ class RecordCipher:
         """A cipher with a fresh random key that lives only in memory."""
         return cls(AESGCM.generate_key(bit_length=256))
 
-    def encrypt(self, operation_id: str, plaintext: bytes) -> bytearray:
+    def encrypt(self, operation_id: str, plaintext: bytes) -> bytes:
         """``nonce || ciphertext || tag`` for ``plaintext`` bound to ``operation_id``.
 
-        The record is written into one buffer (the streaming GCM interface), not built by
-        concatenation: for a 200 MB upload that is one copy of the document fewer at the
-        moment of storing it. The layout is the one :class:`AESGCM` produces and reads.
+        For small records (a page's result); documents are sealed in segments as they
+        stream in (:meth:`seal_segment`).
         """
         nonce = secrets.token_bytes(NONCE_BYTES)
-        encryptor = Cipher(algorithms.AES(self._key), modes.GCM(nonce)).encryptor()
-        encryptor.authenticate_additional_data(operation_id.encode())
-        size = len(plaintext)
-        record = bytearray(NONCE_BYTES + size + TAG_BYTES)
-        record[:NONCE_BYTES] = nonce
-        view = memoryview(record)
-        written = encryptor.update_into(plaintext, view[NONCE_BYTES:])
-        encryptor.finalize()  # GCM is a stream mode: every byte came out of update_into
-        assert written == size
-        view[NONCE_BYTES + size :] = encryptor.tag
-        view.release()
-        return record
+        return nonce + self._aead.encrypt(nonce, plaintext, operation_id.encode())
 
     def seal_segment(
         self, operation_id: str, index: int, final: bool, plaintext: bytes | memoryview
