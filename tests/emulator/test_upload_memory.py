@@ -122,12 +122,10 @@ def test_an_upload_is_held_once_and_its_job_never_decrypts_it_whole(
     served: Served, big_pdf: bytes
 ) -> None:
     ids: list[str] = []
-    with httpx.Client(base_url=f"{served.url}/vision/v3.2", headers=HEADERS) as client:
+    with httpx.Client(base_url=served.url, headers=HEADERS) as client:
 
         def upload() -> None:
-            response = client.post(
-                ANALYZE.removeprefix("/vision/v3.2"), content=_chunks(big_pdf), headers=BINARY
-            )
+            response = client.post(ANALYZE, content=_chunks(big_pdf), headers=BINARY)
             ids.append(_operation_id(response))
 
         with Traced() as traced:
@@ -142,7 +140,7 @@ def test_an_upload_is_held_once_and_its_job_never_decrypts_it_whole(
         peak = _held_during(served.queue.run_all)
         assert peak <= SLACK, f"the job held {peak / MB:.1f} MB of Python memory"
 
-        body = client.get(f"{RESULTS.removeprefix('/vision/v3.2')}/{ids[0]}").json()
+        body = client.get(f"{RESULTS}/{ids[0]}").json()
     assert body["status"] == "succeeded"
     assert len(body["analyzeResult"]["readResults"]) == 1
 
@@ -165,15 +163,15 @@ def test_a_url_download_is_sealed_as_it_arrives(served: Served, big_pdf: bytes) 
     url = f"http://127.0.0.1:{httpd.server_address[1]}/big.pdf"
     ids: list[str] = []
     try:
-        with httpx.Client(base_url=f"{served.url}/vision/v3.2", headers=HEADERS) as client:
+        with httpx.Client(base_url=served.url, headers=HEADERS) as client:
 
             def submit() -> None:
-                response = client.post(ANALYZE.removeprefix("/vision/v3.2"), json={"url": url})
+                response = client.post(ANALYZE, json={"url": url})
                 ids.append(_operation_id(response))
 
             peak = _held_during(submit)
             served.queue.run_all()
-            body = client.get(f"{RESULTS.removeprefix('/vision/v3.2')}/{ids[0]}").json()
+            body = client.get(f"{RESULTS}/{ids[0]}").json()
     finally:
         httpd.shutdown()
         httpd.server_close()
