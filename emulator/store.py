@@ -355,32 +355,28 @@ class SqliteStore(Store):
                 read_at REAL
             )"""
         )
-        self._db.execute(
-            """CREATE TABLE IF NOT EXISTS document_segments (
-                job_id TEXT NOT NULL,
-                idx INTEGER NOT NULL,
-                data BLOB NOT NULL,
-                PRIMARY KEY (job_id, idx)
-            )"""
-        )
-        self._db.execute(
-            """CREATE TABLE IF NOT EXISTS result_pages (
-                job_id TEXT NOT NULL,
-                idx INTEGER NOT NULL,
-                data BLOB NOT NULL,
-                PRIMARY KEY (job_id, idx)
-            )"""
-        )
+        for table in self._PER_JOB_TABLES:
+            self._db.execute(
+                f"""CREATE TABLE IF NOT EXISTS {table} (
+                    job_id TEXT NOT NULL,
+                    idx INTEGER NOT NULL,
+                    data BLOB NOT NULL,
+                    PRIMARY KEY (job_id, idx)
+                )"""
+            )
         self._db.execute("CREATE INDEX IF NOT EXISTS jobs_expires ON jobs (expires_at)")
         with self._transaction():
             # Rows whose job is gone (written by an older version, or orphaned by a crash).
-            for table in ("document_segments", "result_pages"):
+            for table in self._PER_JOB_TABLES:
                 self._db.execute(
                     f"DELETE FROM {table} WHERE job_id NOT IN (SELECT id FROM jobs)"  # noqa: S608
                 )
         self.path.chmod(0o600)
 
     _COLUMNS = "id, status, created, updated, options, pages_done, expires_at, read_at"
+    #: Sealed blobs kept per job, one row each, numbered from 0: a document's segments and
+    #: the results of its pages.
+    _PER_JOB_TABLES = ("document_segments", "result_pages")
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -500,15 +496,15 @@ class SqliteStore(Store):
 
     def delete(self, job_id: str) -> bool:
         with self._lock, self._transaction():
-            self._db.execute("DELETE FROM document_segments WHERE job_id = ?", (job_id,))
-            self._db.execute("DELETE FROM result_pages WHERE job_id = ?", (job_id,))
+            for table in self._PER_JOB_TABLES:
+                self._db.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))  # noqa: S608
             cursor = self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             return cursor.rowcount > 0
 
     def delete_expired(self, now: datetime) -> int:
         expired = "SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?"
         with self._lock, self._transaction():
-            for table in ("document_segments", "result_pages"):
+            for table in self._PER_JOB_TABLES:
                 self._db.execute(
                     f"DELETE FROM {table} WHERE job_id IN ({expired})",  # noqa: S608
                     (now.timestamp(),),

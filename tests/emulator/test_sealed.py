@@ -129,7 +129,7 @@ def test_sqlite_keeps_documents_as_sealed_segments_read_one_at_a_time(
     assert store.read_document(job.id) == data
     store.close()
 
-    # The document survives a restart with the same key, and only with it.
+    # The document survives a restart with the same key.
     again = SqliteStore(cipher, tmp_path)
     assert again.read_document(job.id) == data
     again.close()
