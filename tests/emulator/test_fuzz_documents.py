@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 import pytest
 from _harness import ANALYZE, BINARY, HEADERS, KEY, check_answer
-from starlette.testclient import TestClient
 
 from emulator.app import create_app
 from emulator.engine.fake import FakeEngine
 from emulator.jobs import ManualJobQueue
+from emulator.server import run_in_thread
 from emulator.settings import Settings
 from emulator.testing import RunningEmulator
 
@@ -112,18 +112,22 @@ def mutations(count_per_document: int, seed: int = SEED) -> Iterator[tuple[str, 
 
 
 @pytest.fixture(scope="module")
-def fuzz_app() -> Iterator[tuple[TestClient, ManualJobQueue]]:
-    config = Settings(api_keys=(KEY,), workers=1, max_queue=100_000)
+def fuzz_app() -> Iterator[tuple[httpx.Client, ManualJobQueue]]:
+    """The emulator on a real socket (a fake engine, jobs run when the test says)."""
+    config = Settings(api_keys=(KEY,), port=0, workers=1, max_queue=100_000)
     engine = FakeEngine()
     queue = ManualJobQueue(engine, capacity=100_000)
     app = create_app(config, engine_factory=lambda _threads: engine, job_queue=queue)
-    with TestClient(app, headers=HEADERS, raise_server_exceptions=False) as client:
+    with (
+        run_in_thread(config, app=app) as endpoint,
+        httpx.Client(base_url=endpoint.url, headers=HEADERS, timeout=HANG_SECONDS) as client,
+    ):
         yield client, queue
 
 
 @pytest.mark.timeout(240)
 def test_mutated_real_documents_never_cause_a_server_error_or_a_hang(
-    fuzz_app: tuple[TestClient, ManualJobQueue], validate: Any
+    fuzz_app: tuple[httpx.Client, ManualJobQueue], validate: Any
 ) -> None:
     client, queue = fuzz_app
     tally = {"cases": 0, "accepted": 0, "refused": 0, "run": 0, "succeeded": 0, "failed": 0}
