@@ -54,8 +54,11 @@ class RecordCipher:
         For small records (a page's result); documents are sealed in segments as they
         stream in (:meth:`seal_segment`).
         """
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, plaintext, operation_id.encode())
+        return self._seal(plaintext, operation_id.encode())
+
+    def decrypt(self, operation_id: str, record: bytes | bytearray) -> bytes:
+        """The plaintext of ``record``; :class:`DecryptionError` if it does not authenticate."""
+        return self._open(record, operation_id.encode(), f"record of operation {operation_id}")
 
     def seal_segment(
         self, operation_id: str, index: int, final: bool, plaintext: bytes | memoryview
@@ -66,34 +69,31 @@ class RecordCipher:
         STREAM construction of Hoang, Reyhanitabar, Rogaway and Vizár, as in Tink's streaming
         AEAD), so a truncated, reordered or spliced document does not decrypt.
         """
-        nonce = secrets.token_bytes(NONCE_BYTES)
-        return nonce + self._aead.encrypt(
-            nonce, plaintext, _segment_aad(operation_id, index, final)
-        )
+        return self._seal(plaintext, _segment_aad(operation_id, index, final))
 
     def open_segment(
         self, operation_id: str, index: int, final: bool, sealed: bytes | bytearray
     ) -> bytes:
         """The plaintext of a sealed segment; :class:`DecryptionError` if it does not
         authenticate as segment ``index`` (last or not, per ``final``) of ``operation_id``."""
-        view = memoryview(sealed)
-        nonce, ciphertext = bytes(view[:NONCE_BYTES]), view[NONCE_BYTES:]
-        try:
-            return self._aead.decrypt(nonce, ciphertext, _segment_aad(operation_id, index, final))
-        except InvalidTag:
-            raise DecryptionError(
-                f"segment {index} of operation {operation_id} did not decrypt"
-            ) from None
+        return self._open(
+            sealed,
+            _segment_aad(operation_id, index, final),
+            f"segment {index} of operation {operation_id}",
+        )
 
-    def decrypt(self, operation_id: str, record: bytes | bytearray) -> bytes:
-        """The plaintext of ``record``; :class:`DecryptionError` if it does not authenticate."""
+    def _seal(self, plaintext: bytes | memoryview, aad: bytes) -> bytes:
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext, aad)
+
+    def _open(self, record: bytes | bytearray, aad: bytes, what: str) -> bytes:
         # A view, not a slice: slicing would copy the whole ciphertext once more.
         view = memoryview(record)
         nonce, ciphertext = bytes(view[:NONCE_BYTES]), view[NONCE_BYTES:]
         try:
-            return self._aead.decrypt(nonce, ciphertext, operation_id.encode())
+            return self._aead.decrypt(nonce, ciphertext, aad)
         except InvalidTag:
-            raise DecryptionError(f"record of operation {operation_id} did not decrypt") from None
+            raise DecryptionError(f"{what} did not decrypt") from None
 
 
 #: Bytes a sealed segment adds to its plaintext (the nonce and the tag).
