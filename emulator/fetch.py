@@ -35,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from emulator import errors
-from emulator.parsing import BodySink, too_large
+from emulator.parsing import BodySink, copy_body, too_large
 
 MAX_REDIRECTS = 5
 BLOCKED_HOSTNAMES = frozenset(
@@ -208,13 +208,7 @@ async def _download(
                     declared = response.headers.get("content-length")
                     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                         raise too_large(max_bytes)
-                    total = 0
-                    async for chunk in response.aiter_bytes():
-                        total += len(chunk)
-                        if total > max_bytes:
-                            raise too_large(max_bytes)
-                        sink.write(chunk)
-                    return total
+                    return await copy_body(response.aiter_bytes(), sink, max_bytes)
                 finally:
                     await response.aclose()
             except (httpx.InvalidURL, UnicodeError):
