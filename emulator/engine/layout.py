@@ -14,6 +14,7 @@ permutation of their indices.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from statistics import median
 
@@ -23,7 +24,7 @@ __all__ = ["Box", "basic_order", "group_rows", "gutter_cuts", "natural_order"]
 
 # A gutter must be at least this many median line heights wide to separate columns; word
 # spaces inside a detected line never reach it, column gutters in print always do.
-_MIN_GUTTER = 0.4
+_MIN_GUTTER = 0.25
 # Lines whose vertical overlap is at least this share of the smaller height sit on one row.
 _ROW_OVERLAP = 0.5
 # Lines this many heights wide (about 15 characters) are prose; table cells are shorter.
@@ -31,6 +32,9 @@ _PROSE_ASPECT = 9.0
 # Lines crossing a column gutter that are narrower than this share of the region are set aside
 # (captions, pull quotes) instead of ending the columns.
 _ASIDE_WIDTH = 0.5
+# At most this many such lines (or this share of the section's lines) are set aside.
+_MAX_ASIDE = 3
+_ASIDE_SHARE = 0.1
 # How far (in line heights) above and below a line to look for the columns of a gutter, and
 # how many lines each column must show there.
 _GUTTER_REACH = 6.0
@@ -44,8 +48,18 @@ _MIN_CUT_GAP = 0.15
 _MIN_COLUMN_FILL = 0.35
 # Share of a box's height (around its middle) that must clear the next line for a cut.
 _CORE = 0.6
-# Share of lines with a partner on the same row across a gutter above which pieces are cells.
-_ALIGNED_SHARE = 0.6
+# Share of the lines facing another piece that are aligned with a line there, above which the
+# pieces are cells; and how far tops and bottoms of aligned lines may differ (line heights).
+_ALIGNED_SHARE = 0.5
+_ALIGN_TOLERANCE = 0.3
+# Share of lines that must face another piece for the pieces to be columns at all.
+_MIN_FACING = 0.3
+# Pieces that are not on a grid are columns when one of them has at least this many lines.
+_MIN_COLUMN_LINES = 15
+# Lines closer than this (line heights) follow each other in one paragraph; a side made of
+# runs shorter than _MIN_PARAGRAPH lines is labels, not a column.
+_PARAGRAPH_GAP = 0.8
+_MIN_PARAGRAPH = 3
 
 
 def _height(box: Box) -> float:
@@ -54,6 +68,10 @@ def _height(box: Box) -> float:
 
 def _width(box: Box) -> float:
     return max(box[2] - box[0], 1e-6)
+
+
+def _aspect(box: Box) -> float:
+    return _width(box) / _height(box)
 
 
 def _same_row(a: Box, b: Box) -> bool:
@@ -109,28 +127,53 @@ def gutter_cuts(lines: Sequence[Box], words: Sequence[Sequence[Box]]) -> list[li
         found: list[int] = []
         if len(line_words) >= 2:
             height = _height(line)
-            top, bottom = line[1] - _GUTTER_REACH * height, line[3] + _GUTTER_REACH * height
-            near = [
-                b
-                for j, b in enumerate(lines)
-                if j != i and b[3] > top and b[1] < bottom and not _same_row(b, line)
-            ]
+            others = [j for j, b in enumerate(lines) if j != i and not _same_row(b, line)]
+            reach = _GUTTER_REACH * height
+            above = [j for j in others if line[1] - reach < lines[j][3] <= line[1]]
+            below = [j for j in others if line[3] <= lines[j][1] < line[3] + reach]
+            # Lines that overlap this one vertically without sharing its row.
+            beside = [j for j in others if lines[j][3] > line[1] and lines[j][1] < line[3]]
             for m in range(len(line_words) - 1):
                 gap0, gap1 = line_words[m][2], line_words[m + 1][0]
                 if gap1 - gap0 < _MIN_CUT_GAP * height:
                     continue
                 centre = (gap0 + gap1) / 2
-                if any(b[0] < centre < b[2] for b in near):
+                if _covered(centre, beside, lines, words):
                     continue
-                # Columns are set flush to their gutter: lines end just before it on the left
-                # and start just after it on the right. Table cells and ragged text are not.
-                flush = _FLUSH * height
-                left = sum(1 for b in near if gap0 - flush <= b[2] <= centre)
-                right = sum(1 for b in near if centre <= b[0] <= gap1 + flush)
-                if left >= _GUTTER_SUPPORT and right >= _GUTTER_SUPPORT:
+                # A column's first lines have its gutter only below them, its last lines
+                # only above: either side may show it.
+                if any(
+                    not _covered(centre, near, lines, words)
+                    and _flush_both_sides([lines[j] for j in near], gap0, gap1, height)
+                    for near in (above, below)
+                ):
                     found.append(m)
         cuts.append(found)
     return cuts
+
+
+def _covered(
+    x: float, idx: list[int], lines: Sequence[Box], words: Sequence[Sequence[Box]]
+) -> bool:
+    """True when a word of one of the lines ``idx`` covers ``x``. Words, not line boxes: a
+    line that was itself merged across the same gutter must not hide it."""
+    for j in idx:
+        if lines[j][0] < x < lines[j][2]:
+            boxes = words[j] or [lines[j]]
+            if any(w[0] < x < w[2] for w in boxes):
+                return True
+    return False
+
+
+def _flush_both_sides(near: list[Box], gap0: float, gap1: float, height: float) -> bool:
+    """At least ``_GUTTER_SUPPORT`` lines end just before the gap and as many start just
+    after it, as the lines of two columns do at their gutter; table cells and ragged text
+    are not flush with the gap."""
+    centre = (gap0 + gap1) / 2
+    flush = _FLUSH * height
+    left = sum(1 for b in near if gap0 - flush <= b[2] <= centre)
+    right = sum(1 for b in near if centre <= b[0] <= gap1 + flush)
+    return left >= _GUTTER_SUPPORT and right >= _GUTTER_SUPPORT
 
 
 def natural_order(boxes: Sequence[Box]) -> list[int]:
@@ -194,6 +237,10 @@ class _Section:
         crossing = [i for i in band if any(_crosses(boxes[i], g) for g in self.gutters)]
         if any(_width(boxes[i]) > _ASIDE_WIDTH * width for i in crossing):
             return False
+        # A caption or a pull quote is a few lines; a run of lines across the gutter (a
+        # table's column, a block wider than the columns) ends the columns instead.
+        if len(self.aside) + len(crossing) > max(_MAX_ASIDE, _ASIDE_SHARE * len(self.lines)):
+            return False
         rest = [i for i in band if i not in crossing]
         gutters = _interior_gutters(boxes, self.lines + rest, min_gutter) if rest else self.gutters
         if not gutters:
@@ -206,6 +253,11 @@ class _Section:
         if self.gutters or len(self.bands) < 2:
             return []
         if not _interior_gutters(boxes, self.bands[-1] + band, min_gutter):
+            return []
+        # Only a row that runs on into the columns at a line's distance belongs to them; one
+        # set apart by white (the end of a heading or an abstract) stays above them.
+        gap = min(boxes[i][1] for i in band) - max(boxes[i][3] for i in self.bands[-1])
+        if gap > _PARAGRAPH_GAP * median(_height(boxes[i]) for i in self.bands[-1] + band):
             return []
         last = self.bands.pop()
         self.lines = [i for i in self.lines if i not in set(last)]
@@ -220,36 +272,59 @@ class _Section:
 
     def read(self, boxes: Sequence[Box], min_gutter: float) -> list[int]:
         if not self.gutters:
-            out = [i for band in self.bands for i in basic_order_of(boxes, band)]
+            return self._rows(boxes, min_gutter)
+        cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
+        columns = _split(boxes, self.lines, cuts, 0)
+        if _looks_like_cells(boxes, columns) or _has_label_side(boxes, columns):
+            return self._rows(boxes, min_gutter)
+        out = [i for col in columns for i in _order(boxes, col, min_gutter)]
+        return out + basic_order_of(boxes, self.aside)
+
+    def _rows(self, boxes: Sequence[Box], min_gutter: float) -> list[int]:
+        """The bands top to bottom, each ordered on its own (a band can hold columns of its
+        own, such as the notes beside a table's key under the table)."""
+        if len(self.bands) == 1:
+            out = basic_order_of(boxes, self.bands[0])
         else:
-            cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
-            columns = _split(boxes, self.lines, cuts, 0)
-            if _looks_like_cells(boxes, columns) or not _all_dense(boxes, columns):
-                out = [i for band in self.bands for i in basic_order_of(boxes, band)]
-            else:
-                out = [i for col in columns for i in _order(boxes, col, min_gutter)]
+            out = [i for band in self.bands for i in _order(boxes, band, min_gutter)]
         return out + basic_order_of(boxes, self.aside)
 
 
-def _all_dense(boxes: Sequence[Box], columns: list[list[int]]) -> bool:
-    """True when every column is filled with lines from its first line to its last.
+def _fill(boxes: Sequence[Box], part: list[int]) -> float:
+    """Share of the height from ``part``'s first line to its last that its lines cover."""
+    rows = sorted((boxes[i][1], boxes[i][3]) for i in part)
+    top = rows[0][0]
+    height = max(max(end for _, end in rows) - top, 1e-6)
+    covered = 0.0
+    reach = top
+    for start, end in rows:
+        covered += max(0.0, end - max(start, reach))
+        reach = max(reach, end)
+    return covered / height
 
-    Text columns are: their lines follow each other at one line pitch. The two sides of a
-    form or an invoice are not: a few labels on the right face long runs on the left, and
-    reading those side by side (row by row) is what a person does.
-    """
-    for col in columns:
-        rows = sorted((boxes[i][1], boxes[i][3]) for i in col)
-        top = rows[0][0]
-        height = max(max(end for _, end in rows) - top, 1e-6)
-        covered = 0.0
-        reach = top
-        for start, end in rows:
-            covered += max(0.0, end - max(start, reach))
-            reach = max(reach, end)
-        if covered / height < _MIN_COLUMN_FILL:
-            return False
-    return True
+
+def _longest_run(boxes: Sequence[Box], part: list[int]) -> int:
+    """The most lines of ``part`` that follow each other at a line pitch (a paragraph)."""
+    rows = group_rows(boxes, part)
+    best = run = 1
+    for upper, lower in itertools.pairwise(rows):
+        top = min(boxes[i][1] for i in lower)
+        bottom = max(boxes[i][3] for i in upper)
+        height = median(_height(boxes[i]) for i in upper + lower)
+        run = run + 1 if top - bottom <= _PARAGRAPH_GAP * height else 1
+        best = max(best, run)
+    return best
+
+
+def _has_label_side(boxes: Sequence[Box], columns: list[list[int]]) -> bool:
+    """True when one side holds only scattered single lines (a form's labels, an invoice's
+    dates and numbers) facing runs of lines on the other: read side by side, row by row, as
+    a person does. A sparse side made of paragraphs (an author note, a side column) is a
+    column of its own."""
+    return any(
+        _fill(boxes, col) < _MIN_COLUMN_FILL and _longest_run(boxes, col) < _MIN_PARAGRAPH
+        for col in columns
+    )
 
 
 def _interior_gutters(
@@ -291,23 +366,49 @@ def _split(boxes: Sequence[Box], idx: list[int], cuts: list[float], axis: int) -
     return [p for p in parts if p]
 
 
-def _looks_like_cells(boxes: Sequence[Box], parts: list[list[int]]) -> bool:
-    """True when pieces split by gutters are a table's cells rather than text columns.
+def _aligned(a: Box, b: Box) -> bool:
+    """Two lines set on one row of a grid: top and bottom both within ``_ALIGN_TOLERANCE`` of
+    the smaller height. Independent columns with their own line pitch rarely are."""
+    tolerance = _ALIGN_TOLERANCE * min(_height(a), _height(b))
+    return abs(a[1] - b[1]) <= tolerance and abs(a[3] - b[3]) <= tolerance
 
-    Cells line up on shared rows across the gutter and are short; prose columns are made of
-    long lines (even when set on a common baseline grid, where they line up too).
+
+def _looks_like_cells(boxes: Sequence[Box], parts: list[list[int]]) -> bool:
+    """True when pieces split by gutters are a table's cells (or a form's fields) rather
+    than text columns, so they are read row by row.
+
+    Cells are set on shared rows across the gutter: most lines that face another piece (lie
+    within its height) are aligned with a line there, top and bottom. Prose columns are made
+    of long lines and stay columns even on a common baseline grid; pieces that do not face
+    each other at all (stacked blocks that a gutter happens to separate) are read top to
+    bottom too.
     """
-    if all(median(_width(boxes[i]) / _height(boxes[i]) for i in p) >= _PROSE_ASPECT for p in parts):
+    if all(median(_aspect(boxes[i]) for i in p) >= _PROSE_ASPECT for p in parts):
         return False
-    aligned = 0
-    total = 0
+    spans = [(min(boxes[i][1] for i in p), max(boxes[i][3] for i in p)) for p in parts]
+    aligned = facing = total = 0
     for k, part in enumerate(parts):
         others = [j for m, p in enumerate(parts) if m != k for j in p]
         for i in part:
             total += 1
-            if any(_same_row(boxes[i], boxes[j]) for j in others):
+            middle = (boxes[i][1] + boxes[i][3]) / 2
+            if not any(top <= middle <= bottom for m, (top, bottom) in enumerate(spans) if m != k):
+                continue
+            facing += 1
+            # Two lines of prose side by side are columns on a baseline grid, not cells.
+            prose = _aspect(boxes[i]) >= _PROSE_ASPECT
+            if any(
+                _aligned(boxes[i], boxes[j]) and not (prose and _aspect(boxes[j]) >= _PROSE_ASPECT)
+                for j in others
+            ):
                 aligned += 1
-    return total > 0 and aligned / total >= _ALIGNED_SHARE
+    if facing < _MIN_FACING * total:
+        return True
+    if aligned / facing >= _ALIGNED_SHARE:
+        return True
+    # Not a grid: short blocks side by side (an invoice's address and its number and date)
+    # are still read across, as a form is; beside a long run, a block is a side column.
+    return all(len(p) < _MIN_COLUMN_LINES for p in parts)
 
 
 def basic_order_of(boxes: Sequence[Box], idx: Sequence[int]) -> list[int]:

@@ -585,13 +585,26 @@ def _frame_box(polygon: Polygon, orientation: Orientation) -> layout.Box:
     return (float(u.min()), float(v.min()), float(u.max()), float(v.max()))
 
 
+def _layout_box(line: TextLine, orientation: Orientation) -> layout.Box:
+    """The line's box for layout: its polygon's height, and its words' extent along the line.
+
+    The detector pads a line's box, at times by a character or more past its last word, which
+    can close a narrow column gutter; the words span the characters the recogniser read."""
+    left, top, right, bottom = _frame_box(line.polygon, orientation)
+    if line.words:
+        first = _frame_box(line.words[0].polygon, orientation)
+        last = _frame_box(line.words[-1].polygon, orientation)
+        left, right = max(left, first[0]), min(right, max(last[2], first[0] + 1.0))
+    return (left, top, max(right, left + 1.0), bottom)
+
+
 def split_at_gutters(lines: list[TextLine], orientation: Orientation) -> list[TextLine]:
     """Cut lines the detector merged across a column gutter (see :func:`layout.gutter_cuts`).
 
     Each piece keeps its words; its polygon runs from its first word's left edge to its last
     word's right edge, so it stays inside the original line's polygon.
     """
-    boxes = [_frame_box(line.polygon, orientation) for line in lines]
+    boxes = [_layout_box(line, orientation) for line in lines]
     words = [[_frame_box(w.polygon, orientation) for w in line.words] for line in lines]
     out: list[TextLine] = []
     for line, cuts in zip(lines, layout.gutter_cuts(boxes, words), strict=True):
@@ -629,6 +642,6 @@ def order_lines(
 ) -> tuple[TextLine, ...]:
     """Put ``lines`` in ``reading_order``, judged in the page's reading frame (rotated by
     ``orientation`` so text runs left to right)."""
-    boxes = [_frame_box(line.polygon, orientation) for line in lines]
+    boxes = [_layout_box(line, orientation) for line in lines]
     order = layout.natural_order(boxes) if reading_order == "natural" else layout.basic_order(boxes)
     return tuple(lines[i] for i in order)
