@@ -19,8 +19,10 @@ from collections.abc import Sequence
 from statistics import median
 
 Box = tuple[float, float, float, float]
+#: A horizontal rule in the reading frame: ``(left, right, y)``.
+Rule = tuple[float, float, float]
 
-__all__ = ["Box", "basic_order", "group_rows", "gutter_cuts", "natural_order"]
+__all__ = ["Box", "Rule", "basic_order", "group_rows", "gutter_cuts", "natural_order"]
 
 # A gutter must be at least this many median line heights wide to separate columns; word
 # spaces inside a detected line never reach it, column gutters in print always do.
@@ -46,6 +48,11 @@ _FLUSH = 1.0
 _MIN_CUT_GAP = 0.15
 # Share of a section's height a text column's lines must cover (prose covers about 2/3).
 _MIN_COLUMN_FILL = 0.35
+# How far (in line heights) into the lines around it a rule may be drawn and still run
+# between them (a box's edge sits close to its first line).
+_RULE_SLACK = 0.3
+# A rule ends a section when it spans this share of the section's width.
+_RULE_SPAN = 0.85
 # Share of a box's height (around its middle) that must clear the next line for a cut.
 _CORE = 0.6
 # Share of the lines facing another piece that are aligned with a line there, above which the
@@ -176,7 +183,7 @@ def _flush_both_sides(near: list[Box], gap0: float, gap1: float, height: float) 
     return left >= _GUTTER_SUPPORT and right >= _GUTTER_SUPPORT
 
 
-def natural_order(boxes: Sequence[Box]) -> list[int]:
+def natural_order(boxes: Sequence[Box], rules: Sequence[Rule] = ()) -> list[int]:
     """Columns and blocks in reading order (``readingOrder=natural``).
 
     The page is cut into horizontal bands at every white row. Consecutive bands that share a
@@ -189,10 +196,12 @@ def natural_order(boxes: Sequence[Box]) -> list[int]:
     if not boxes:
         return []
     line_height = median(_height(b) for b in boxes)
-    return _order(boxes, list(range(len(boxes))), line_height * _MIN_GUTTER)
+    return _order(boxes, list(range(len(boxes))), line_height * _MIN_GUTTER, rules)
 
 
-def _order(boxes: Sequence[Box], idx: list[int], min_gutter: float) -> list[int]:
+def _order(
+    boxes: Sequence[Box], idx: list[int], min_gutter: float, rules: Sequence[Rule]
+) -> list[int]:
     if len(idx) <= 1:
         return list(idx)
     bands = _split(boxes, idx, [c for c, _ in _gaps([_core_rows(boxes[i]) for i in idx], 1e-6)], 1)
@@ -200,13 +209,17 @@ def _order(boxes: Sequence[Box], idx: list[int], min_gutter: float) -> list[int]
     right = max(boxes[i][2] for i in idx)
     sections: list[_Section] = []
     for band in bands:
-        if sections and sections[-1].absorb(boxes, band, min_gutter, right - left):
+        if (
+            sections
+            and not sections[-1].ruled_off(boxes, band, rules)
+            and sections[-1].absorb(boxes, band, min_gutter, right - left)
+        ):
             continue
         carried = sections[-1].split_off_last(boxes, band, min_gutter) if sections else []
         sections.append(_Section(boxes, carried + band, min_gutter))
     out: list[int] = []
     for section in sections:
-        out.extend(section.read(boxes, min_gutter))
+        out.extend(section.read(boxes, min_gutter, rules))
     return out
 
 
@@ -248,6 +261,35 @@ class _Section:
         self._take(rest, crossing, gutters)
         return True
 
+    def ruled_off(self, boxes: Sequence[Box], band: list[int], rules: Sequence[Rule]) -> bool:
+        """True when a rule drawn across the whole section runs between its last band and
+        ``band``: the edge of a box or a line under a block ends the columns even when the
+        white there is no wider than a paragraph break. A rule across part of it (a picture
+        set over the gutter, a line under one column's table row) does not."""
+        if not self.gutters or not rules:
+            return False
+        bottom = max(boxes[i][3] for i in self.bands[-1])
+        top = min(boxes[i][1] for i in band)
+        slack = _RULE_SLACK * median(_height(boxes[i]) for i in band)
+        left = min(boxes[i][0] for i in self.lines + band)
+        right = max(boxes[i][2] for i in self.lines + band)
+        reach = _RULE_SPAN * (right - left)
+        return any(
+            bottom - slack <= y <= top + slack and x0 <= right - reach and x1 >= left + reach
+            for x0, x1, y in rules
+        )
+
+    def _columns(self, boxes: Sequence[Box]) -> list[list[int]] | None:
+        """The section's columns when it is read column by column; ``None`` when it is read
+        row by row (no gutter, a table's cells, or a form's labels beside their values)."""
+        if not self.gutters:
+            return None
+        cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
+        columns = _split(boxes, self.lines, cuts, 0)
+        if _looks_like_cells(boxes, columns) or _has_label_side(boxes, columns):
+            return None
+        return columns
+
     def split_off_last(self, boxes: Sequence[Box], band: list[int], min_gutter: float) -> list[int]:
         """The last band, removed, when it and ``band`` start columns; else nothing."""
         if self.gutters or len(self.bands) < 2:
@@ -270,23 +312,20 @@ class _Section:
         self.aside.extend(aside)
         self.gutters = gutters
 
-    def read(self, boxes: Sequence[Box], min_gutter: float) -> list[int]:
-        if not self.gutters:
-            return self._rows(boxes, min_gutter)
-        cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
-        columns = _split(boxes, self.lines, cuts, 0)
-        if _looks_like_cells(boxes, columns) or _has_label_side(boxes, columns):
-            return self._rows(boxes, min_gutter)
-        out = [i for col in columns for i in _order(boxes, col, min_gutter)]
+    def read(self, boxes: Sequence[Box], min_gutter: float, rules: Sequence[Rule]) -> list[int]:
+        columns = self._columns(boxes)
+        if columns is None:
+            return self._rows(boxes, min_gutter, rules)
+        out = [i for col in columns for i in _order(boxes, col, min_gutter, rules)]
         return out + basic_order_of(boxes, self.aside)
 
-    def _rows(self, boxes: Sequence[Box], min_gutter: float) -> list[int]:
+    def _rows(self, boxes: Sequence[Box], min_gutter: float, rules: Sequence[Rule]) -> list[int]:
         """The bands top to bottom, each ordered on its own (a band can hold columns of its
         own, such as the notes beside a table's key under the table)."""
         if len(self.bands) == 1:
             out = basic_order_of(boxes, self.bands[0])
         else:
-            out = [i for band in self.bands for i in _order(boxes, band, min_gutter)]
+            out = [i for band in self.bands for i in _order(boxes, band, min_gutter, rules)]
         return out + basic_order_of(boxes, self.aside)
 
 

@@ -31,6 +31,7 @@ import logging
 import math
 import threading
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -42,6 +43,7 @@ import numpy.typing as npt
 
 from emulator.engine import layout
 from emulator.engine.base import PageText, Polygon, ReadingOrder, TextLine, TextWord
+from emulator.engine.separators import Separator, find_separators
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -69,6 +71,8 @@ _FLIP_SAMPLE = 3
 # The upside-down reading must beat the upright one by this much mean confidence to flip the
 # page, so a page of low-contrast text is not turned over by noise.
 _FLIP_MARGIN = 0.05
+# A separator runs along the text when it rises at most this much per unit of length.
+_RULE_SLOPE = 0.05
 
 
 def _session(model: Path, intra_op_threads: int | None) -> Any:
@@ -260,7 +264,8 @@ class RapidOcrEngine:
         kept = [ln for ln in lines if ln.rec.score >= self._text_score and ln.rec.text.strip()]
         text_lines = [line for line in (_to_text_line(ln) for ln in kept) if line is not None]
         text_lines = split_at_gutters(text_lines, orientation)
-        ordered = order_lines(text_lines, orientation, reading_order)
+        separators = find_separators(bgr) if reading_order == "natural" else []
+        ordered = order_lines(text_lines, orientation, reading_order, separators)
         return PageText(angle=round(_normalise_angle(orientation.angle), 2), lines=ordered)
 
     # -- stages -----------------------------------------------------------------------------
@@ -598,6 +603,19 @@ def _layout_box(line: TextLine, orientation: Orientation) -> layout.Box:
     return (left, top, max(right, left + 1.0), bottom)
 
 
+def _frame_rules(separators: Sequence[Separator], orientation: Orientation) -> list[layout.Rule]:
+    """The separators that run along the text in the reading frame, as layout rules."""
+    rules: list[layout.Rule] = []
+    for sep in separators:
+        ends = np.array([[sep.x0, sep.y0], [sep.x1, sep.y1]], dtype=np.float64)
+        u = ends @ orientation.along
+        v = ends @ orientation.down
+        length = abs(float(u[1] - u[0]))
+        if length > 0 and abs(float(v[1] - v[0])) <= _RULE_SLOPE * length:
+            rules.append((float(u.min()), float(u.max()), float(v.mean())))
+    return rules
+
+
 def split_at_gutters(lines: list[TextLine], orientation: Orientation) -> list[TextLine]:
     """Cut lines the detector merged across a column gutter (see :func:`layout.gutter_cuts`).
 
@@ -638,10 +656,17 @@ def split_at_gutters(lines: list[TextLine], orientation: Orientation) -> list[Te
 
 
 def order_lines(
-    lines: list[TextLine], orientation: Orientation, reading_order: ReadingOrder
+    lines: list[TextLine],
+    orientation: Orientation,
+    reading_order: ReadingOrder,
+    separators: Sequence[Separator] = (),
 ) -> tuple[TextLine, ...]:
     """Put ``lines`` in ``reading_order``, judged in the page's reading frame (rotated by
-    ``orientation`` so text runs left to right)."""
+    ``orientation`` so text runs left to right). ``separators`` (rules and box edges found on
+    the page, see :mod:`emulator.engine.separators`) bound the regions of ``natural``."""
     boxes = [_layout_box(line, orientation) for line in lines]
-    order = layout.natural_order(boxes) if reading_order == "natural" else layout.basic_order(boxes)
+    if reading_order == "natural":
+        order = layout.natural_order(boxes, _frame_rules(separators, orientation))
+    else:
+        order = layout.basic_order(boxes)
     return tuple(lines[i] for i in order)
