@@ -29,6 +29,9 @@ __all__ = ["Box", "Rule", "basic_order", "group_rows", "gutter_cuts", "natural_o
 _MIN_GUTTER = 0.25
 # Lines whose vertical overlap is at least this share of the smaller height sit on one row.
 _ROW_OVERLAP = 0.5
+# Lines sharing this share of the narrower one's width across the page are stacked, not side
+# by side.
+_STACK_OVERLAP = 0.1
 # Lines this many heights wide (about 15 characters) are prose; table cells are shorter.
 _PROSE_ASPECT = 9.0
 # Lines crossing a column gutter that are narrower than this share of the region are set aside
@@ -90,7 +93,10 @@ def group_rows(boxes: Sequence[Box], indices: Sequence[int] | None = None) -> li
     """Group lines into rows, top to bottom; each row's indices ordered left to right.
 
     A line joins the row whose vertical band it overlaps by at least half the smaller height
-    (comparing with the row's last line, so slightly sloping rows of a skewed scan hold).
+    (comparing with the row's last line, so slightly sloping rows of a skewed scan hold),
+    unless the row already holds a line above or below it at the same place across the page:
+    the second line of a table cell is not on the same row as the first, even when a taller
+    neighbour overlaps both.
     """
     order = sorted(indices if indices is not None else range(len(boxes)), key=lambda i: boxes[i][1])
     rows: list[list[int]] = []
@@ -99,6 +105,8 @@ def group_rows(boxes: Sequence[Box], indices: Sequence[int] | None = None) -> li
         best_overlap = 0.0
         # Only the most recent rows can still overlap a line that starts lower down.
         for r in range(len(rows) - 1, max(len(rows) - 4, -1), -1):
+            if any(_stacked(boxes[i], boxes[j]) for j in rows[r]):
+                continue
             for j in rows[r]:
                 if _same_row(boxes[i], boxes[j]):
                     overlap = min(boxes[i][3], boxes[j][3]) - max(boxes[i][1], boxes[j][1])
@@ -110,6 +118,12 @@ def group_rows(boxes: Sequence[Box], indices: Sequence[int] | None = None) -> li
             rows[best].append(i)
     rows.sort(key=lambda row: median((boxes[i][1] + boxes[i][3]) / 2 for i in row))
     return [sorted(row, key=lambda i: boxes[i][0]) for row in rows]
+
+
+def _stacked(a: Box, b: Box) -> bool:
+    """One line above the other: they share a stretch across the page and not a row."""
+    across = min(a[2], b[2]) - max(a[0], b[0]) > _STACK_OVERLAP * min(_width(a), _width(b))
+    return across and not _same_row(a, b)
 
 
 def basic_order(boxes: Sequence[Box]) -> list[int]:

@@ -95,3 +95,71 @@ def encode_pages(pages: Sequence[Image.Image], fmt: str, **params: object) -> by
     buf = io.BytesIO()
     pages[0].save(buf, format=fmt, save_all=True, append_images=list(pages[1:]), **params)
     return buf.getvalue()
+
+
+def wrap(text: str, width: int, font_size: int) -> list[str]:
+    """``text`` broken greedily at spaces into lines at most ``width`` px wide."""
+    f = font(font_size)
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}" if current else word
+        if current and f.getlength(candidate) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    if current:
+        lines.append(current)
+    return lines
+
+
+class Sheet:
+    """A white page to set text on by coordinates: the layouts of real documents (articles,
+    forms, tables) are built from blocks, centred and right-aligned lines, rules and boxes."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.image = Image.new("RGB", size, "white")
+        self.draw = ImageDraw.Draw(self.image)
+
+    def text(self, xy: tuple[int, int], text: str, font_size: int, align: str = "left") -> None:
+        """One line with its top at ``xy[1]``; ``xy[0]`` is its left edge, centre or right
+        edge for ``align`` "left", "centre" or "right"."""
+        f = font(font_size)
+        x, y = xy
+        if align != "left":
+            x -= round(f.getlength(text) / (2 if align == "centre" else 1))
+        self.draw.text((x, y), text, fill="black", font=f)
+
+    def block(
+        self,
+        xy: tuple[int, int],
+        lines: Sequence[str],
+        font_size: int,
+        *,
+        leading: float = 1.45,
+        align: str = "left",
+    ) -> int:
+        """``lines`` one under the other from ``xy``; returns the y below the last one."""
+        x, y = xy
+        for line in lines:
+            self.text((x, y), line, font_size, align)
+            y += round(font_size * leading)
+        return y
+
+    def rule(self, start: tuple[int, int], end: tuple[int, int], width: int = 2) -> None:
+        self.draw.line([start, end], fill="black", width=width)
+
+    def box(
+        self, bounds: tuple[int, int, int, int], *, fill: str | None = None, width: int = 2
+    ) -> None:
+        """A rectangle ``(left, top, right, bottom)``, outlined and optionally shaded."""
+        self.draw.rectangle(bounds, fill=fill, outline="black", width=width)
+
+    def vertical(self, xy: tuple[int, int], text: str, font_size: int) -> None:
+        """``text`` turned 90 degrees counter-clockwise (read bottom to top, like a journal's
+        margin stamp), its strip's top-left corner at ``xy``."""
+        f = font(font_size)
+        strip = Image.new("RGB", (round(f.getlength(text)) + 20, round(font_size * 1.6)), "white")
+        ImageDraw.Draw(strip).text((10, round(font_size * 0.25)), text, fill="black", font=f)
+        self.image.paste(strip.rotate(90, expand=True), xy)
