@@ -218,14 +218,14 @@ def _order(
 ) -> list[int]:
     if len(idx) <= 1:
         return list(idx)
-    bands = _split(boxes, idx, [c for c, _ in _gaps([_core_rows(boxes[i]) for i in idx], 1e-6)], 1)
+    bands = _bands(boxes, idx)
     left = min(boxes[i][0] for i in idx)
     right = max(boxes[i][2] for i in idx)
     sections: list[_Section] = []
     for band in bands:
         if (
             sections
-            and not sections[-1].ruled_off(boxes, band, rules)
+            and not sections[-1].ruled_off(boxes, band, rules, min_gutter)
             and sections[-1].absorb(boxes, band, min_gutter, right - left)
         ):
             continue
@@ -275,7 +275,9 @@ class _Section:
         self._take(rest, crossing, gutters)
         return True
 
-    def ruled_off(self, boxes: Sequence[Box], band: list[int], rules: Sequence[Rule]) -> bool:
+    def ruled_off(
+        self, boxes: Sequence[Box], band: list[int], rules: Sequence[Rule], min_gutter: float
+    ) -> bool:
         """True when a rule drawn across the whole section runs between its last band and
         ``band``: the edge of a box or a line under a block ends the columns even when the
         white there is no wider than a paragraph break. A rule across part of it (a picture
@@ -288,10 +290,13 @@ class _Section:
         left = min(boxes[i][0] for i in self.lines + band)
         right = max(boxes[i][2] for i in self.lines + band)
         reach = _RULE_SPAN * (right - left)
-        return any(
+        ruled = any(
             bottom - slack <= y <= top + slack and x0 <= right - reach and x1 >= left + reach
             for x0, x1, y in rules
         )
+        # The rules between a table's rows leave the table whole: both sides are rows of
+        # cells with a gutter in common.
+        return ruled and not _same_grid(boxes, self.bands[-1], band, min_gutter)
 
     def _columns(self, boxes: Sequence[Box]) -> list[list[int]] | None:
         """The section's columns when it is read column by column; ``None`` when it is read
@@ -335,12 +340,39 @@ class _Section:
 
     def _rows(self, boxes: Sequence[Box], min_gutter: float, rules: Sequence[Rule]) -> list[int]:
         """The bands top to bottom, each ordered on its own (a band can hold columns of its
-        own, such as the notes beside a table's key under the table)."""
-        if len(self.bands) == 1:
-            out = basic_order_of(boxes, self.bands[0])
-        else:
-            out = [i for band in self.bands for i in _order(boxes, band, min_gutter, rules)]
-        return out + basic_order_of(boxes, self.aside)
+        own, such as the notes beside a table's key under the table). Lines set aside as
+        captions go back to their rows: without columns there is nothing to set them aside
+        from."""
+        bands = _bands(boxes, self.lines + self.aside) if self.aside else self.bands
+        if len(bands) == 1:
+            return basic_order_of(boxes, bands[0])
+        return [i for band in bands for i in _order(boxes, band, min_gutter, rules)]
+
+
+def _bands(boxes: Sequence[Box], idx: list[int]) -> list[list[int]]:
+    """``idx`` cut into horizontal bands at every white row, top to bottom."""
+    return _split(boxes, idx, [c for c, _ in _gaps([_core_rows(boxes[i]) for i in idx], 1e-6)], 1)
+
+
+def _grid_row(boxes: Sequence[Box], band: list[int]) -> bool:
+    """True when ``band`` holds cells side by side: two lines aligned top and bottom, apart,
+    not both prose (lines of two text columns align too)."""
+    return any(
+        _aligned(boxes[i], boxes[j])
+        and not _stacked(boxes[i], boxes[j])
+        and min(_aspect(boxes[i]), _aspect(boxes[j])) < _PROSE_ASPECT
+        for i, j in itertools.combinations(band, 2)
+    )
+
+
+def _same_grid(boxes: Sequence[Box], upper: list[int], lower: list[int], min_gutter: float) -> bool:
+    """True when two bands are rows of one table: both hold cells side by side, and a gutter
+    runs through both."""
+    return (
+        _grid_row(boxes, upper)
+        and _grid_row(boxes, lower)
+        and bool(_interior_gutters(boxes, upper + lower, min_gutter))
+    )
 
 
 def _fill(boxes: Sequence[Box], part: list[int]) -> float:
