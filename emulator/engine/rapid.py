@@ -71,6 +71,8 @@ _FLIP_SAMPLE = 3
 # The upside-down reading must beat the upright one by this much mean confidence to flip the
 # page, so a page of low-contrast text is not turned over by noise.
 _FLIP_MARGIN = 0.05
+# A line is read across the page when its direction is over 45 degrees from the page's.
+_ACROSS_COS = math.cos(math.radians(45.0))
 # A separator runs along the text when it rises at most this much per unit of length.
 _RULE_SLOPE = 0.05
 
@@ -663,10 +665,26 @@ def order_lines(
 ) -> tuple[TextLine, ...]:
     """Put ``lines`` in ``reading_order``, judged in the page's reading frame (rotated by
     ``orientation`` so text runs left to right). ``separators`` (rules and box edges found on
-    the page, see :mod:`emulator.engine.separators`) bound the regions of ``natural``."""
-    boxes = [_layout_box(line, orientation) for line in lines]
+    the page, see :mod:`emulator.engine.separators`) bound the regions of ``natural``.
+
+    Lines that run across the page's text (a label printed up the margin of a landscape
+    table) take no part in the layout: in the reading frame each is a tall narrow box that
+    would tie every row beside it into one block. They follow the page's other lines, in
+    the order of where they start."""
+    along = [line for line in lines if not _runs_across(line, orientation)]
+    across = [line for line in lines if _runs_across(line, orientation)]
+    boxes = [_layout_box(line, orientation) for line in along]
     if reading_order == "natural":
         order = layout.natural_order(boxes, _frame_rules(separators, orientation))
     else:
         order = layout.basic_order(boxes)
-    return tuple(lines[i] for i in order)
+    across.sort(key=lambda line: _frame_box(line.polygon, orientation)[1::-1])
+    return tuple(along[i] for i in order) + tuple(across)
+
+
+def _runs_across(line: TextLine, orientation: Orientation) -> bool:
+    """True when ``line`` is read in a direction far from the page's (over 45 degrees)."""
+    p = line.polygon
+    direction = np.array([p[2] - p[0], p[3] - p[1]], dtype=np.float64)
+    length = float(np.hypot(*direction))
+    return length > 0 and abs(float(direction @ orientation.along)) < _ACROSS_COS * length
