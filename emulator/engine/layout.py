@@ -69,7 +69,12 @@ _MIN_COLUMN_LINES = 15
 # Lines closer than this (line heights) follow each other in one paragraph; a side made of
 # runs shorter than _MIN_PARAGRAPH lines is labels, not a column.
 _PARAGRAPH_GAP = 0.8
+# White wider than this (line heights) under every column sets a one-column band apart.
+_BLOCK_GAP = 1.5
 _MIN_PARAGRAPH = 3
+# Middles of centred lines agree within this many line heights; their left edges (the lines
+# being of different widths) differ by more.
+_CENTRE_TOLERANCE = 0.25
 
 
 def _height(box: Box) -> float:
@@ -251,6 +256,8 @@ class _Section:
     ) -> bool:
         """Take ``band`` into this section if the section's structure continues through it."""
         gutters = _interior_gutters(boxes, self.lines + band, min_gutter)
+        if gutters and self._set_apart(boxes, band, gutters):
+            return False
         if gutters:
             self._take(band, [], gutters)
             return True
@@ -308,6 +315,18 @@ class _Section:
         if _looks_like_cells(boxes, columns) or _has_label_side(boxes, columns):
             return None
         return columns
+
+    def _set_apart(
+        self, boxes: Sequence[Box], band: list[int], gutters: list[tuple[float, float]]
+    ) -> bool:
+        """True when ``band`` sits in one column only, below white wider than a paragraph
+        break: a heading or a block of its own under side-by-side blocks (the abstract's
+        heading under a paper's author blocks), not the columns running on."""
+        cuts = [(g0 + g1) / 2 for g0, g1 in gutters]
+        if len(_split(boxes, band, cuts, 0)) > 1:
+            return False
+        gap = min(boxes[i][1] for i in band) - max(boxes[i][3] for i in self.lines)
+        return gap > _BLOCK_GAP * median(_height(boxes[i]) for i in self.lines + band)
 
     def split_off_last(self, boxes: Sequence[Box], band: list[int], min_gutter: float) -> list[int]:
         """The last band, removed, when it and ``band`` start columns; else nothing."""
@@ -458,6 +477,24 @@ def _aligned(a: Box, b: Box) -> bool:
     return abs(a[1] - b[1]) <= tolerance and abs(a[3] - b[3]) <= tolerance
 
 
+def _is_prose(boxes: Sequence[Box], part: list[int]) -> bool:
+    """True when ``part``'s lines are mostly prose-long."""
+    return median(_aspect(boxes[i]) for i in part) >= _PROSE_ASPECT
+
+
+def _centred_block(boxes: Sequence[Box], part: list[int]) -> bool:
+    """True when ``part`` is one block of lines set centred: at least two rows following
+    each other at a line pitch, their middles on one axis while their left edges are not."""
+    rows = group_rows(boxes, part)
+    if len(rows) < 2 or any(len(row) != 1 for row in rows) or _longest_run(boxes, part) < len(rows):
+        return False
+    height = median(_height(boxes[i]) for i in part)
+    middles = [(boxes[i][0] + boxes[i][2]) / 2 for i in part]
+    lefts = [boxes[i][0] for i in part]
+    centred = max(middles) - min(middles) <= _CENTRE_TOLERANCE * height
+    return centred and max(lefts) - min(lefts) > _CENTRE_TOLERANCE * height
+
+
 def _looks_like_cells(boxes: Sequence[Box], parts: list[list[int]]) -> bool:
     """True when pieces split by gutters are a table's cells (or a form's fields) rather
     than text columns, so they are read row by row.
@@ -466,9 +503,12 @@ def _looks_like_cells(boxes: Sequence[Box], parts: list[list[int]]) -> bool:
     within its height) are aligned with a line there, top and bottom. Prose columns are made
     of long lines and stay columns even on a common baseline grid; pieces that do not face
     each other at all (stacked blocks that a gutter happens to separate) are read top to
-    bottom too.
+    bottom too. Blocks of centred lines side by side, each with as many lines (a paper's
+    authors, each with name, affiliation and address), are blocks, not a table's rows.
     """
-    if all(median(_aspect(boxes[i]) for i in p) >= _PROSE_ASPECT for p in parts):
+    if all(_is_prose(boxes, p) for p in parts):
+        return False
+    if all(_centred_block(boxes, p) for p in parts) and len({len(p) for p in parts}) == 1:
         return False
     spans = [(min(boxes[i][1] for i in p), max(boxes[i][3] for i in p)) for p in parts]
     aligned = facing = total = 0
@@ -480,20 +520,31 @@ def _looks_like_cells(boxes: Sequence[Box], parts: list[list[int]]) -> bool:
             if not any(top <= middle <= bottom for m, (top, bottom) in enumerate(spans) if m != k):
                 continue
             facing += 1
-            # Two lines of prose side by side are columns on a baseline grid, not cells.
+            # A line's cell partners are its nearest neighbours on its row, left and right
+            # (a side note two columns away is no cell of the body's lines); two lines of
+            # prose side by side are columns on a baseline grid, not cells.
             prose = _aspect(boxes[i]) >= _PROSE_ASPECT
+            row = [j for j in others if _same_row(boxes[i], boxes[j])]
+            left = [j for j in row if boxes[j][2] <= boxes[i][0]]
+            right = [j for j in row if boxes[j][0] >= boxes[i][2]]
+            near = [max(left, key=lambda j: boxes[j][2])] if left else []
+            near += [min(right, key=lambda j: boxes[j][0])] if right else []
             if any(
                 _aligned(boxes[i], boxes[j]) and not (prose and _aspect(boxes[j]) >= _PROSE_ASPECT)
-                for j in others
+                for j in near
             ):
                 aligned += 1
     if facing < _MIN_FACING * total:
         return True
     if aligned / facing >= _ALIGNED_SHARE:
         return True
-    # Not a grid: short blocks side by side (an invoice's address and its number and date)
-    # are still read across, as a form is; beside a long run, a block is a side column.
-    return all(len(p) < _MIN_COLUMN_LINES for p in parts)
+    # Not a grid: short blocks side by side (an invoice's address and its number and date,
+    # footnotes beside a remittance address) are still read across, as a form is; beside a
+    # long run, or beside two columns of prose, a block is a side column.
+    return (
+        all(len(p) < _MIN_COLUMN_LINES for p in parts)
+        and sum(1 for p in parts if _is_prose(boxes, p)) < 2
+    )
 
 
 def basic_order_of(boxes: Sequence[Box], idx: Sequence[int]) -> list[int]:
