@@ -12,11 +12,17 @@ pooled over the corpus, for ``readingOrder=basic`` and ``natural``:
 * ms/page: decoding plus recognition, wall clock on this machine; and CPU ms/page (all
   threads), which stays comparable when other processes load the machine.
 
-The same is printed for Tesseract (``tesseract`` binary, its defaults, ``-l eng``) when it is
-installed, and for RapidOCR's own defaults (``RapidOCR()(image)``) with ``--baseline``, which is
-the reference for the speed budget (at most 1.3x its ms/page).
+The same is printed side by side for Tesseract, the peer (``tesseract`` binary, its defaults,
+``-l eng``, one thread: ``OMP_THREAD_LIMIT=1``, its most CPU-efficient setting), and for
+RapidOCR's own defaults (``RapidOCR()(image)``) with ``--baseline``. Tesseract is Debian's
+``tesseract-ocr`` (``apt-get install tesseract-ocr``); when it is absent the benchmark says so
+and runs without it.
+
+``--compare FILE`` reads the ``--json`` of an earlier run and lists every document whose
+natural-order CER is now worse by more than half a point.
 
     .venv/bin/python benchmarks/accuracy.py [--baseline] [--only NAME ...] [--json FILE]
+        [--compare FILE]
 
 The corpus is found at ``../shared/eval`` relative to the repository root (or ``--corpus``).
 """
@@ -26,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import resource
 import shutil
 import subprocess
@@ -214,6 +221,7 @@ def tesseract_runner(dpi: float) -> PageRunner:
                     capture_output=True,
                     text=True,
                     check=True,
+                    env={**os.environ, "OMP_THREAD_LIMIT": "1"},
                 )
                 timing = watch.stop()
                 wall += timing.wall
@@ -236,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-tesseract", action="store_true")
     parser.add_argument("--json", type=Path, help="write the figures as JSON here")
     parser.add_argument("--show", action="store_true", help="print each hypothesis text")
+    parser.add_argument("--compare", type=Path, help="an earlier run's --json: list regressions")
     args = parser.parse_args(argv)
     logging.getLogger("RapidOCR").setLevel(logging.WARNING)
 
@@ -250,8 +259,14 @@ def main(argv: list[str] | None = None) -> int:
     runners: dict[str, PageRunner] = {"emulator": emulator_runner(engine, args.dpi)}
     if args.baseline:
         runners["rapidocr"] = rapidocr_default_runner(args.dpi)
-    if not args.no_tesseract and shutil.which("tesseract"):
-        runners["tesseract"] = tesseract_runner(args.dpi)
+    if not args.no_tesseract:
+        if shutil.which("tesseract"):
+            runners["tesseract"] = tesseract_runner(args.dpi)
+        else:
+            print(
+                "tesseract not found: running without the peer (apt-get install tesseract-ocr)",
+                file=sys.stderr,
+            )
 
     # Warm every system up on the first document (ONNX Runtime's first runs allocate and
     # optimise), so ms/page measures steady-state work.
@@ -287,7 +302,25 @@ def main(argv: list[str] | None = None) -> int:
             "pooled": {s: sc.as_dict() for s, sc in pooled.items()},
         }
         args.json.write_text(json.dumps(payload, indent=1), encoding="utf-8")
+    if args.compare:
+        print(_regressions(per_doc, json.loads(args.compare.read_text(encoding="utf-8"))))
     return 0
+
+
+def _regressions(per_doc: dict[str, dict[str, Score]], earlier: dict[str, object]) -> str:
+    """Documents whose natural-order CER is worse than in ``earlier`` by over half a point."""
+    docs = earlier.get("documents", {})
+    assert isinstance(docs, dict)
+    worse = []
+    for name, scores in per_doc.items():
+        before = docs.get(name, {}).get("natural", {}).get("cer")
+        if before is None:
+            continue
+        now = scores["natural"].cer()
+        if now > before + 0.005:
+            worse.append(f"- {name}: {100 * before:.1f} -> {100 * now:.1f} % CER")
+    head = f"natural-order CER worse than the earlier run by over 0.5 pt: {len(worse)}"
+    return "\n".join([head, *worse])
 
 
 def _wanted(system: str, runners: dict[str, PageRunner]) -> bool:
