@@ -266,7 +266,7 @@ class RapidOcrEngine:
         kept = [ln for ln in lines if ln.rec.score >= self._text_score and ln.rec.text.strip()]
         text_lines = [line for line in (_to_text_line(ln) for ln in kept) if line is not None]
         text_lines = split_at_gutters(text_lines, orientation)
-        separators = find_separators(bgr) if reading_order == "natural" else []
+        separators = find_separators(bgr, orientation.angle) if reading_order == "natural" else []
         ordered = order_lines(text_lines, orientation, reading_order, separators)
         return PageText(angle=round(_normalise_angle(orientation.angle), 2), lines=ordered)
 
