@@ -4,12 +4,30 @@ Every function takes axis-aligned boxes ``(left, top, right, bottom)`` in the pa
 frame* (the page rotated so its text runs left to right, top to bottom) and returns a
 permutation of their indices.
 
-* :func:`basic_order` groups lines into rows (vertical overlap) and reads rows top to bottom,
-  each row left to right: the service's ``readingOrder=basic``.
-* :func:`natural_order` follows columns and blocks with a recursive XY-cut: a page is split at
-  vertical gutters into columns (read left to right, each to its end) unless the pieces look
-  like a table's cells, in which case it is split into horizontal bands first, so a table still
-  reads row by row. This is ``readingOrder=natural``.
+* :func:`basic_order` groups lines into rows (vertical overlap; a line never joins a row that
+  already holds a line above or below it) and reads rows top to bottom, each row left to
+  right: the service's ``readingOrder=basic``.
+* :func:`natural_order` is ``readingOrder=natural``, a recursive XY-cut founded on the page's
+  whitespace and on the rules drawn on it (:mod:`emulator.engine.separators`):
+
+  1. The region is cut into *bands* at every white row.
+  2. Consecutive bands that share a vertical gutter form a *section*. A band ends the section
+     when it crosses the gutter with a long line (a heading or paragraph across the columns),
+     when a rule drawn across the whole section runs above it (a box's edge), unless both
+     sides are rows of one table, or when it sits in one column only below white wider than a
+     paragraph break. A few short lines in the gutter (a caption) are set aside.
+  3. A section with gutters is read either **column by column** (each column ordered the same
+     way, recursively) or **row by row** (each band ordered on its own). It is read by rows
+     when its pieces are a table's cells or a form's fields: the lines that face each other
+     across a gutter are aligned top and bottom (not merely overlapping) with their nearest
+     neighbour, and are not two lines of prose (columns of text on a baseline grid align too);
+     when one side holds only scattered single lines (labels) facing runs of lines; or when
+     the pieces are short blocks side by side with at most one of them prose (an invoice's
+     addresses). Blocks of centred lines with as many lines each (a paper's authors) are
+     blocks. Everything else (article columns, a side column of notes, an infobox beside the
+     text, a spec sheet's columns of label/value rows) is read by columns.
+
+  Lines the detector merged across a gutter are cut there first (:func:`gutter_cuts`).
 """
 
 from __future__ import annotations
@@ -203,15 +221,9 @@ def _flush_both_sides(near: list[Box], gap0: float, gap1: float, height: float) 
 
 
 def natural_order(boxes: Sequence[Box], rules: Sequence[Rule] = ()) -> list[int]:
-    """Columns and blocks in reading order (``readingOrder=natural``).
-
-    The page is cut into horizontal bands at every white row. Consecutive bands that share a
-    vertical gutter form a *column section*; each of its columns is read to the end (and
-    ordered the same way inside, recursively) before the next. A band that crosses the gutter
-    with a long line (a full-width heading or paragraph) ends the section; short lines that sit
-    in the gutter (a caption, a pull quote) are set aside and read after the section. A section
-    whose columns look like a table's cells is read band by band, i.e. row by row.
-    """
+    """Columns and blocks in reading order (``readingOrder=natural``), as the module's
+    docstring describes. ``rules`` are the horizontal rules drawn on the page, in the same
+    frame; a rule across a column section ends it."""
     if not boxes:
         return []
     line_height = median(_height(b) for b in boxes)
