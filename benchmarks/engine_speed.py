@@ -128,6 +128,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "rec height 40": {"rec_height": 40},
     "rec height 32": {"rec_height": 32},
     "rec squeeze 0.75": {"rec_squeeze": 0.75},
+    "rec 32 px, unsure lines again at 48": {"rec_height": 32, "rec_retry_height": 48},
+    "rec 32 px, unsure lines again at 36": {"rec_height": 32, "rec_retry_height": 36},
     "rec min width 320 (rapidocr's)": {"rec_min_width": 320},
     "rec batch 1": {"rec_batch": 1},
     "rec batch 16": {"rec_batch": 16},

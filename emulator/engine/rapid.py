@@ -26,10 +26,13 @@ pipeline, each step a function with typed output:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import hashlib
 import itertools
 import logging
 import math
+import os
 import threading
 import unicodedata
 from dataclasses import dataclass
@@ -48,6 +51,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
 __all__ = ["RapidOcrEngine", "Resize", "wheel_model_paths"]
+
+_log = logging.getLogger("emulator.engine")
 
 FloatArray = npt.NDArray[np.float64]
 UInt8Array = npt.NDArray[np.uint8]
@@ -170,6 +175,46 @@ def free_input_height(model: Path) -> bytes:
     return bytes(proto.SerializeToString())
 
 
+def cache_dir() -> Path:
+    """Where derived models are kept: ``$OCR_EMULATOR_CACHE``, else
+    ``$XDG_CACHE_HOME/ocr-emulator`` (``~/.cache/ocr-emulator``)."""
+    explicit = os.environ.get("OCR_EMULATOR_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ocr-emulator"
+
+
+def free_height_model(model: Path, cache: Path | None = None) -> Path | bytes:
+    """The recogniser with a free input height (:func:`free_input_height`), made once and
+    kept in ``cache`` (default :func:`cache_dir`) under the source model's SHA-256, so a
+    worker's start does not pay for importing ``onnx`` and rewriting 21 MB each time.
+
+    The file is written under a temporary name and renamed into place (never half-written
+    under its final name), and checked by its own SHA-256 (recorded in its name's sidecar)
+    before use; a missing or corrupt file is made again. When the cache cannot be written,
+    the model is made in memory for this process and a line is logged.
+    """
+    cache = cache_dir() if cache is None else cache
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()[:32]
+    path = cache / f"rec-free-height-{digest}.onnx"
+    check = path.with_suffix(".sha256")
+    with contextlib.suppress(OSError):
+        if hashlib.sha256(path.read_bytes()).hexdigest() == check.read_text().strip():
+            return path
+    data = free_input_height(model)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for target, payload in ((path, data), (check, hashlib.sha256(data).hexdigest().encode())):
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(payload)
+            os.replace(tmp, target)
+    except OSError as error:
+        _log.warning("cannot cache the recogniser in %s (%s); made in memory", cache, error)
+        return data
+    return path
+
+
 def wheel_model_paths() -> dict[str, Path]:
     """The detector and recogniser ONNX files shipped inside the ``rapidocr`` wheel.
 
@@ -282,6 +327,8 @@ class RapidOcrEngine:
         rec_batch_columns: int = 2048,
         rec_shrink: bool = True,
         trim: bool = True,
+        rec_retry_height: int | None = None,
+        rec_retry_below: float = 0.9,
     ) -> None:
         """Load the models. ``intra_op_threads`` bounds ONNX Runtime's threads per session
         (``None``: one per core). ``det_max_side`` is the longest side the page is shrunk to
@@ -311,7 +358,7 @@ class RapidOcrEngine:
         # settings its config does not reach (see :func:`_session`).
         with flag_override(cfg, "allow_objects", True):
             self._det_session = _session(paths["det"], intra_op_threads, arena=det_arena)
-            self._rec_session = _session(free_input_height(paths["rec"]), intra_op_threads)
+            self._rec_session = _session(free_height_model(paths["rec"]), intra_op_threads)
             cfg.Det.session = self._det_session
             cfg.Rec.session = self._rec_session
         self._det: Any = TextDetector(cfg.Det)
@@ -327,6 +374,8 @@ class RapidOcrEngine:
         self._det_text_height = det_text_height
         self._rec_batch_columns = rec_batch_columns
         self._det_strip = det_strip
+        self._rec_retry_height = rec_retry_height
+        self._rec_retry_below = rec_retry_below
         self._trim = trim
         if trim:
             _map_big_allocations()
@@ -438,9 +487,21 @@ class RapidOcrEngine:
         by :func:`rec_batches` (similar widths together, so little padding) and each is
         resized to the model's height and ``rec_squeeze`` of its proportional width.
         """
+        results = self._read_at(crops, self._rec_height)
+        if self._rec_retry_height:
+            # Lines the cheap reading is unsure of are read again at a larger height, and the
+            # more confident reading kept: most lines of most pages are read once, cheaply.
+            unsure = [i for i, r in enumerate(results) if r.score < self._rec_retry_below]
+            again = self._read_at([crops[i] for i in unsure], self._rec_retry_height)
+            for i, rec in zip(unsure, again, strict=True):
+                if rec.score > results[i].score:
+                    results[i] = rec
+        return results
+
+    def _read_at(self, crops: list[UInt8Array], height: int) -> list[RecLine]:
+        """:meth:`read` with the recogniser's input ``height`` px high."""
         if not crops:
             return []
-        height = self._rec_height
         widths = [
             max(round(c.shape[1] * height / max(c.shape[0], 1) * self._rec_squeeze), 1)
             for c in crops

@@ -118,3 +118,26 @@ def test_memory_is_handed_back_after_each_page(page: Image.Image) -> None:
     for _ in range(3):
         engine.recognize(page)
     assert _vm(os.getpid(), "VmRSS") < settled + 40 * 1024 * 1024
+
+
+def test_free_height_model_is_made_once_reused_and_rebuilt_when_corrupt(tmp_path: Path) -> None:
+    source = rapid.wheel_model_paths()["rec"]
+    made = rapid.free_height_model(source, tmp_path)
+    assert isinstance(made, Path) and made.parent == tmp_path
+    stamp = made.stat().st_mtime_ns
+    assert rapid.free_height_model(source, tmp_path) == made
+    assert made.stat().st_mtime_ns == stamp  # reused, not made again
+    made.write_bytes(made.read_bytes()[:1000])  # a torn or corrupt file
+    again = rapid.free_height_model(source, tmp_path)
+    assert again == made and made.read_bytes() == rapid.free_input_height(source)
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary left behind
+
+
+def test_free_height_model_falls_back_to_memory_when_the_cache_is_unwritable(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    made = rapid.free_height_model(rapid.wheel_model_paths()["rec"], blocker / "cache")
+    assert isinstance(made, bytes)
+    assert "cannot cache the recogniser" in caplog.text
