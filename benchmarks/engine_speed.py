@@ -138,6 +138,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "det text height 20": {"det_text_height": 20.0},
     "det in one run (no strips)": {"det_strip": 0},
     "det strips of 256 rows": {"det_strip": 256},
+    "det strips 512 + 128": {"det_strip": 512, "det_overlap": 128},
+    "det strips 768 + 192": {"det_strip": 768, "det_overlap": 192},
     "rec batch columns 4096": {"rec_batch_columns": 4096},
     "no malloc trim / mmap threshold": {"trim": False},
 }

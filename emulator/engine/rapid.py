@@ -82,9 +82,6 @@ _PROBE_SIDE = 640
 _PROBE_ENOUGH = 1.2
 # Which percentile of the probe's line heights is the page's "small text".
 _DET_TEXT_PERCENTILE = 10.0
-# Rows of context each detection strip gets above and below the rows it is kept for
-# (a multiple of 32, the detector's stride).
-_DET_STRIP_OVERLAP = 64
 # The recogniser's input height (PP-OCRv6's rec model is fixed at 48 px).
 _REC_HEIGHT = 48
 # Crops whose widths differ by at most this share share a batch (each is padded to the
@@ -323,7 +320,8 @@ class RapidOcrEngine:
         rec_height: int = 36,
         det_text_height: float | None = None,
         det_arena: bool = False,
-        det_strip: int = 384,
+        det_strip: int = 0,
+        det_overlap: int = 64,
         rec_batch_columns: int = 2048,
         rec_shrink: bool = True,
         trim: bool = True,
@@ -374,6 +372,7 @@ class RapidOcrEngine:
         self._det_text_height = det_text_height
         self._rec_batch_columns = rec_batch_columns
         self._det_strip = det_strip
+        self._det_overlap = det_overlap
         self._rec_retry_height = rec_retry_height
         self._rec_retry_below = rec_retry_below
         self._trim = trim
@@ -462,19 +461,24 @@ class RapidOcrEngine:
 
     def _det_probability(self, img: UInt8Array) -> npt.NDArray[np.float32]:
         """The detector's text probability map of ``img`` (sides multiples of 32), run over
-        horizontal strips of ``det_strip`` rows, each with ``_DET_STRIP_OVERLAP`` rows of
+        horizontal strips of ``det_strip`` rows, each with ``self._det_overlap`` rows of
         context above and below that are cut from its output. The detector's working memory
         grows with its input's area (about 500 MB for a letter page at 2000 px in one run);
-        strips bound it at the cost of the overlap's extra pixels."""
+        strips bound it at the cost of the overlap's extra pixels.
+
+        Off by default (``det_strip=0``): the detector's squeeze-and-excitation blocks weigh
+        channels by whole-image means, so a strip is not detected as it is in the page, and
+        even with 192 rows of overlap some pages lose lines (a magazine spread's CER 6.5 ->
+        10 %, docs/performance.md)."""
         h = img.shape[0]
         strip = self._det_strip
-        if not strip or h <= strip + 2 * _DET_STRIP_OVERLAP:
+        if not strip or h <= strip + 2 * self._det_overlap:
             return np.asarray(_run(self._det_session, _det_input(img)), dtype=np.float32)
         out = np.empty((1, 1, h, img.shape[1]), dtype=np.float32)
         for top in range(0, h, strip):
             bottom = min(h, top + strip)
-            start = max(0, top - _DET_STRIP_OVERLAP)
-            stop = min(h, bottom + _DET_STRIP_OVERLAP)
+            start = max(0, top - self._det_overlap)
+            stop = min(h, bottom + self._det_overlap)
             pred = _run(self._det_session, _det_input(img[start:stop]))
             out[:, :, top:bottom] = pred[:, :, top - start : bottom - start]
         return out
