@@ -325,7 +325,7 @@ class RapidOcrEngine:
         rec_batch_columns: int = 2048,
         rec_shrink: bool = True,
         trim: bool = True,
-        rec_retry_height: int | None = None,
+        rec_retry_height: int | None = 48,
         rec_retry_below: float = 0.9,
     ) -> None:
         """Load the models. ``intra_op_threads`` bounds ONNX Runtime's threads per session
