@@ -16,7 +16,9 @@ pipeline, each step a function with typed output:
    vertical label) are decided one by one the same way.
 3. **Recognise** each line from a perspective crop of the *original* image (full resolution,
    so small print keeps its detail), with the engine's per-character CTC positions and
-   probabilities (``return_word_box=True``).
+   probabilities (``return_word_box=True``). The recogniser reads crops 36 px high (its cost
+   is proportional to height times width; rapidocr's 48 px enlarges most lines), batched by
+   width, and lines it is unsure of are read again at 48 px (see :meth:`RapidOcrEngine.read`).
 4. **Words** are cut at the spaces the recogniser emits; each word's box spans its characters'
    CTC columns and is interpolated along the line's polygon, so it lies inside it; its
    confidence is the mean probability of its characters. Text is NFKC-normalised.
