@@ -16,7 +16,9 @@ pipeline, each step a function with typed output:
    vertical label) are decided one by one the same way.
 3. **Recognise** each line from a perspective crop of the *original* image (full resolution,
    so small print keeps its detail), with the engine's per-character CTC positions and
-   probabilities (``return_word_box=True``).
+   probabilities (``return_word_box=True``). The recogniser reads crops 36 px high (its cost
+   is proportional to height times width; rapidocr's 48 px enlarges most lines), batched by
+   width, and lines it is unsure of are read again at 48 px (see :meth:`RapidOcrEngine.read`).
 4. **Words** are cut at the spaces the recogniser emits; each word's box spans its characters'
    CTC columns and is interpolated along the line's polygon, so it lies inside it; its
    confidence is the mean probability of its characters. Text is NFKC-normalised.
@@ -26,9 +28,13 @@ pipeline, each step a function with typed output:
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import hashlib
 import itertools
 import logging
 import math
+import os
 import threading
 import unicodedata
 from collections.abc import Sequence
@@ -49,6 +55,8 @@ if TYPE_CHECKING:
     from PIL import Image
 
 __all__ = ["RapidOcrEngine", "Resize", "wheel_model_paths"]
+
+_log = logging.getLogger("emulator.engine")
 
 FloatArray = npt.NDArray[np.float64]
 UInt8Array = npt.NDArray[np.uint8]
@@ -71,13 +79,27 @@ _FLIP_SAMPLE = 3
 # The upside-down reading must beat the upright one by this much mean confidence to flip the
 # page, so a page of low-contrast text is not turned over by noise.
 _FLIP_MARGIN = 0.05
+# The detector's minimum mean probability for a box.
+_DET_BOX_THRESH = 0.3
 # A line is read across the page when its direction is over 45 degrees from the page's.
 _ACROSS_COS = math.cos(math.radians(45.0))
 # A separator runs along the text when it rises at most this much per unit of length.
 _RULE_SLOPE = 0.05
+# The longest side of the detection probe, px: cheap (about a tenth of a letter page at
+# 2000 px), and enough to see body text.
+_PROBE_SIDE = 640
+# The probe's lines are kept when the scale wanted is at most this much above the probe's.
+_PROBE_ENOUGH = 1.2
+# Which percentile of the probe's line heights is the page's "small text".
+_DET_TEXT_PERCENTILE = 10.0
+# The recogniser's input height (PP-OCRv6's rec model is fixed at 48 px).
+_REC_HEIGHT = 48
+# Crops whose widths differ by at most this share share a batch (each is padded to the
+# batch's widest, and padding costs as much as text).
+_REC_MAX_PAD = 0.15
 
 
-def _session(model: Path, intra_op_threads: int | None) -> Any:
+def _session(model: Path | bytes, intra_op_threads: int | None, *, arena: bool = True) -> Any:
     """An ONNX Runtime CPU session for ``model`` with the settings measured fastest here
     (``benchmarks/engine_speed.py``, docs/performance.md): together about 0.65x the CPU time
     of rapidocr's own session settings, with identical output.
@@ -87,19 +109,117 @@ def _session(model: Path, intra_op_threads: int | None) -> Any:
     * Intra-op threads that sleep instead of spinning when idle: a worker alternates ONNX
       runs with Python steps (crops, decoding, layout) and shares the cores with other
       workers, and spinning threads burn the time those need.
+    * ``arena=False`` for the detector: it runs once per page on a page-sized input, so the
+      arena saves little time there, and it would keep the largest page's working memory
+      (hundreds of MB) for the life of the worker.
     """
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 4
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.enable_cpu_mem_arena = True
+    options.enable_cpu_mem_arena = arena
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if intra_op_threads:
         options.intra_op_num_threads = intra_op_threads
+    source = model if isinstance(model, bytes) else str(model)
     return onnxruntime.InferenceSession(
-        str(model), sess_options=options, providers=["CPUExecutionProvider"]
+        source, sess_options=options, providers=["CPUExecutionProvider"]
     )
+
+
+def _run(session: Any, tensor: npt.NDArray[np.float32], options: Any = None) -> Any:
+    """``session``'s first output for ``tensor`` as its one input."""
+    name = session.get_inputs()[0].name
+    return session.run(None, {name: tensor}, options)[0]
+
+
+def _malloc_trim() -> None:
+    """Give the C heap's free pages back to the system (glibc; a no-op elsewhere). A page's
+    big temporaries (the image, crops, the recogniser's outputs) are freed into the heap,
+    where glibc would otherwise keep them as resident memory of the worker."""
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL("libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC: Any = None
+# glibc's mallopt parameter for the size from which allocations get their own mapping.
+_M_MMAP_THRESHOLD = -3
+
+
+def _map_big_allocations(threshold: int = 1 << 20) -> None:
+    """Have glibc give every allocation of ``threshold`` bytes or more its own mapping,
+    returned to the system when freed. By default glibc raises that threshold as big blocks
+    are freed (up to 32 MB), after which ONNX Runtime's and numpy's page-sized temporaries come
+    from the heap and stay resident: a worker's RSS then ratchets up to the sum of the shapes
+    it has seen. Fixing it keeps the peak at one page's working set (docs/performance.md)."""
+    _malloc_trim()  # loads libc
+    if _LIBC:
+        _LIBC.mallopt(_M_MMAP_THRESHOLD, threshold)
+
+
+def free_input_height(model: Path) -> bytes:
+    """``model`` (the recogniser) with its input's height declared free instead of 48.
+
+    The network is convolutional up to a pooling that takes any height to 1, so it runs at
+    other heights; ONNX Runtime only refuses a shape that contradicts the declared one. The
+    recogniser's cost grows with height times width (and the width with the height, at a
+    crop's aspect), so a lower input height is the largest saving there is
+    (docs/performance.md)."""
+    import onnx
+
+    proto = onnx.load(str(model))
+    dim = proto.graph.input[0].type.tensor_type.shape.dim[2]
+    dim.ClearField("dim_value")
+    dim.dim_param = "height"
+    return bytes(proto.SerializeToString())
+
+
+def cache_dir() -> Path:
+    """Where derived models are kept: ``$OCR_EMULATOR_CACHE``, else
+    ``$XDG_CACHE_HOME/ocr-emulator`` (``~/.cache/ocr-emulator``)."""
+    explicit = os.environ.get("OCR_EMULATOR_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ocr-emulator"
+
+
+def free_height_model(model: Path, cache: Path | None = None) -> Path | bytes:
+    """The recogniser with a free input height (:func:`free_input_height`), made once and
+    kept in ``cache`` (default :func:`cache_dir`) under the source model's SHA-256, so a
+    worker's start does not pay for importing ``onnx`` and rewriting 21 MB each time.
+
+    The file is written under a temporary name and renamed into place (never half-written
+    under its final name), and checked by its own SHA-256 (recorded in its name's sidecar)
+    before use; a missing or corrupt file is made again. When the cache cannot be written,
+    the model is made in memory for this process and a line is logged.
+    """
+    cache = cache_dir() if cache is None else cache
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()[:32]
+    path = cache / f"rec-free-height-{digest}.onnx"
+    check = path.with_suffix(".sha256")
+    with contextlib.suppress(OSError):
+        if hashlib.sha256(path.read_bytes()).hexdigest() == check.read_text().strip():
+            return path
+    data = free_input_height(model)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        for target, payload in ((path, data), (check, hashlib.sha256(data).hexdigest().encode())):
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            tmp.write_bytes(payload)
+            os.replace(tmp, target)
+    except OSError as error:
+        _log.warning("cannot cache the recogniser in %s (%s); made in memory", cache, error)
+        return data
+    return path
 
 
 def wheel_model_paths() -> dict[str, Path]:
@@ -204,6 +324,19 @@ class RapidOcrEngine:
         *,
         det_max_side: int = 2000,
         text_score: float = 0.5,
+        rec_squeeze: float = 1.0,
+        rec_min_width: int = 64,
+        rec_batch: int = 6,
+        rec_height: int = 36,
+        det_text_height: float | None = None,
+        det_arena: bool = False,
+        det_strip: int = 0,
+        det_overlap: int = 64,
+        rec_batch_columns: int = 2048,
+        rec_shrink: bool = True,
+        trim: bool = True,
+        rec_retry_height: int | None = 48,
+        rec_retry_below: float = 0.9,
     ) -> None:
         """Load the models. ``intra_op_threads`` bounds ONNX Runtime's threads per session
         (``None``: one per core). ``det_max_side`` is the longest side the page is shrunk to
@@ -229,17 +362,43 @@ class RapidOcrEngine:
             stage.engine_cfg = ort
             stage.model_root_dir = str(paths["det"].parent)
         cfg.Rec.font_path = None
+        # Keep the detector's weaker boxes (rapidocr drops those under 0.5 mean probability):
+        # a lone digit, such as a transcript's line number, scores under it. Recognition's
+        # own score filter (``text_score``) still drops what reads as noise; over
+        # ../shared/eval the pooled figures are unchanged (docs/accuracy.md).
+        cfg.Det.box_thresh = _DET_BOX_THRESH
         # Our own ONNX Runtime sessions, handed in through rapidocr's ``session`` hook, for
         # settings its config does not reach (see :func:`_session`).
         with flag_override(cfg, "allow_objects", True):
-            cfg.Det.session = _session(paths["det"], intra_op_threads)
-            cfg.Rec.session = _session(paths["rec"], intra_op_threads)
+            self._det_session = _session(paths["det"], intra_op_threads, arena=det_arena)
+            self._rec_session = _session(free_height_model(paths["rec"]), intra_op_threads)
+            cfg.Det.session = self._det_session
+            cfg.Rec.session = self._rec_session
         self._det: Any = TextDetector(cfg.Det)
         self._rec: Any = TextRecognizer(cfg.Rec)
         if not self._rec.session.have_key():
             raise RuntimeError("The bundled recognition model carries no character table.")
         self._det_max_side = det_max_side
         self._text_score = text_score
+        self._rec_squeeze = rec_squeeze
+        self._rec_min_width = rec_min_width
+        self._rec_batch = rec_batch
+        self._rec_height = rec_height
+        self._det_text_height = det_text_height
+        self._rec_batch_columns = rec_batch_columns
+        self._det_strip = det_strip
+        self._det_overlap = det_overlap
+        self._rec_retry_height = rec_retry_height
+        self._rec_retry_below = rec_retry_below
+        self._trim = trim
+        if trim:
+            _map_big_allocations()
+        import onnxruntime
+
+        self._run_plain = onnxruntime.RunOptions()
+        self._run_shrink = onnxruntime.RunOptions()
+        if rec_shrink:
+            self._run_shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self._lock = threading.Lock()
 
     # -- public -----------------------------------------------------------------------------
@@ -255,7 +414,11 @@ class RapidOcrEngine:
         PP-OCRv6 recogniser is one multilingual (Latin, CJK) model, so it changes nothing."""
         del language
         with self._lock:
-            return self._recognize(image, reading_order)
+            try:
+                return self._recognize(image, reading_order)
+            finally:
+                if self._trim:
+                    _malloc_trim()
 
     def _recognize(self, image: Image.Image, reading_order: ReadingOrder) -> PageText:
         bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
@@ -273,30 +436,121 @@ class RapidOcrEngine:
     # -- stages -----------------------------------------------------------------------------
 
     def detect(self, bgr: UInt8Array) -> Detection:
-        """Find text line quads; coordinates in ``bgr``'s own pixels."""
-        det_img, resize = _prepare_for_detection(bgr, self._det_max_side)
-        out = self._det(det_img)
-        if out.boxes is None or len(out.boxes) == 0:
+        """Find text line quads; coordinates in ``bgr``'s own pixels.
+
+        The detector's cost is proportional to the pixels it is given, and it finds lines as
+        well at a modest text height as at a large one. So with ``det_text_height`` set, a
+        cheap probe at ``_PROBE_SIDE`` px on the longest side measures the page's small text
+        (see :func:`detection_scale`), and the page is detected again only if that text was
+        below the target height in the probe; the probe's lines are kept otherwise. Without
+        it, the page is shrunk to ``det_max_side`` as before.
+        """
+        h, w = bgr.shape[:2]
+        cap = self._det_max_side / max(h, w)
+        if self._det_text_height is None:
+            return self._detect_at(bgr, min(1.0, cap))
+        probe_scale = min(cap, _PROBE_SIDE / max(h, w))
+        probe = self._detect_at(bgr, probe_scale)
+        scale = detection_scale(
+            probe.quads, self._det_text_height, floor=probe_scale, cap=max(cap, probe_scale)
+        )
+        if scale <= probe_scale * _PROBE_ENOUGH:
+            return probe
+        return self._detect_at(bgr, scale)
+
+    def _detect_at(self, bgr: UInt8Array, scale: float) -> Detection:
+        det_img, resize = _prepare_for_detection(bgr, scale)
+        ih, iw = det_img.shape[:2]
+        # The network needs sides in multiples of 32; the post-processing maps its boxes back
+        # to ``det_img``'s own size.
+        size = (max(32, round(iw / 32) * 32), max(32, round(ih / 32) * 32))
+        net_in = det_img if size == (iw, ih) else cv2.resize(det_img, size)
+        preds = self._det_probability(np.asarray(net_in, dtype=np.uint8))
+        boxes, scores = self._det.postprocess_op(preds, (ih, iw))
+        if len(boxes) == 0:
             return Detection(np.zeros((0, 4, 2)), ())
-        quads = resize.to_original(np.asarray(out.boxes, dtype=np.float64))
+        quads = resize.to_original(np.asarray(boxes, dtype=np.float64))
         h, w = bgr.shape[:2]
         quads[..., 0] = quads[..., 0].clip(0, w)
         quads[..., 1] = quads[..., 1].clip(0, h)
-        return Detection(quads, tuple(float(s) for s in out.scores))
+        return Detection(quads, tuple(float(s) for s in scores))
+
+    def _det_probability(self, img: UInt8Array) -> npt.NDArray[np.float32]:
+        """The detector's text probability map of ``img`` (sides multiples of 32), run over
+        horizontal strips of ``det_strip`` rows, each with ``self._det_overlap`` rows of
+        context above and below that are cut from its output. The detector's working memory
+        grows with its input's area (about 500 MB for a letter page at 2000 px in one run);
+        strips bound it at the cost of the overlap's extra pixels.
+
+        Off by default (``det_strip=0``): the detector's squeeze-and-excitation blocks weigh
+        channels by whole-image means, so a strip is not detected as it is in the page, and
+        even with 192 rows of overlap some pages lose lines (a magazine spread's CER 6.5 ->
+        10 %, docs/performance.md)."""
+        h = img.shape[0]
+        strip = self._det_strip
+        if not strip or h <= strip + 2 * self._det_overlap:
+            return np.asarray(_run(self._det_session, _det_input(img)), dtype=np.float32)
+        out = np.empty((1, 1, h, img.shape[1]), dtype=np.float32)
+        for top in range(0, h, strip):
+            bottom = min(h, top + strip)
+            start = max(0, top - self._det_overlap)
+            stop = min(h, bottom + self._det_overlap)
+            pred = _run(self._det_session, _det_input(img[start:stop]))
+            out[:, :, top:bottom] = pred[:, :, top - start : bottom - start]
+        return out
 
     def read(self, crops: list[UInt8Array]) -> list[RecLine]:
-        """Recognise upright line crops, keeping each character's CTC column and probability."""
+        """Recognise upright line crops, keeping each character's CTC column and probability.
+
+        The recogniser's cost is proportional to the width of what it is fed (its input is
+        48 px high, about 0.1 ms of CPU per column of pixels here), so the crops are batched
+        by :func:`rec_batches` (similar widths together, so little padding) and each is
+        resized to the model's height and ``rec_squeeze`` of its proportional width.
+        """
+        results = self._read_at(crops, self._rec_height)
+        if self._rec_retry_height:
+            # Lines the cheap reading is unsure of are read again at a larger height, and the
+            # more confident reading kept: most lines of most pages are read once, cheaply.
+            unsure = [i for i, r in enumerate(results) if r.score < self._rec_retry_below]
+            again = self._read_at([crops[i] for i in unsure], self._rec_retry_height)
+            for i, rec in zip(unsure, again, strict=True):
+                if rec.score > results[i].score:
+                    results[i] = rec
+        return results
+
+    def _read_at(self, crops: list[UInt8Array], height: int) -> list[RecLine]:
+        """:meth:`read` with the recogniser's input ``height`` px high."""
         if not crops:
             return []
-        from rapidocr.ch_ppocr_rec import TextRecInput
-
-        out = self._rec(TextRecInput(img=crops, return_word_box=True))
-        results = []
-        for crop, text, score, info in zip(
-            crops, out.txts, out.scores, out.word_results, strict=True
-        ):
-            results.append(_rec_line(crop, str(text), float(score), info))
-        return results
+        widths = [
+            max(round(c.shape[1] * height / max(c.shape[0], 1) * self._rec_squeeze), 1)
+            for c in crops
+        ]
+        results: list[RecLine | None] = [None] * len(crops)
+        batches = rec_batches(
+            [max(w, self._rec_min_width) for w in widths],
+            self._rec_batch,
+            _REC_MAX_PAD,
+            self._rec_batch_columns,
+        )
+        for number, batch in enumerate(batches, start=1):
+            width = max(max(widths[i] for i in batch), self._rec_min_width)
+            tensor = np.zeros((len(batch), 3, height, width), dtype=np.float32)
+            for row, i in enumerate(batch):
+                _rec_input(crops[i], widths[i], tensor[row])
+            # The last run of a call hands the arena's unused chunks back, so a worker keeps
+            # no more than one batch's working memory between pages.
+            last = number == len(batches)
+            preds = _run(self._rec_session, tensor, self._run_shrink if last else None)
+            lines, infos = self._rec.postprocess_op(
+                preds,
+                True,
+                wh_ratio_list=[widths[i] / height for i in batch],
+                max_wh_ratio=width / height,
+            )
+            for i, (text, score), info in zip(batch, lines, infos, strict=True):
+                results[i] = _rec_line(crops[i], str(text), float(score), info)
+        return [r for r in results if r is not None]
 
     def _orient_and_read(
         self, bgr: UInt8Array, quads: FloatArray
@@ -317,12 +571,16 @@ class RapidOcrEngine:
         crops = {i: crop_line(bgr, _with_min_height(polys[i], typical)) for i in along_idx}
         # The vote reads the longest lines upright (needed anyway) and only the head of each
         # upside down: a few words are as telling as the whole line, at a fraction of the cost.
+        # When the upright reading is so confident that no flipped one could beat it by the
+        # margin, the heads are not read at all (the same decision, for free).
         sample = sorted(along_idx, key=lambda i: -lengths[i])[:_FLIP_SAMPLE]
-        n = len(along_idx)
-        recs = self.read([crops[i] for i in along_idx] + [_rot180(_head(crops[i])) for i in sample])
-        upright_recs = dict(zip(along_idx, recs[:n], strict=True))
+        upright_recs = dict(zip(along_idx, self.read([crops[i] for i in along_idx]), strict=True))
         up_score = _mean([upright_recs[i].score for i in sample])
-        flip_score = _mean([r.score for r in recs[n:]])
+        flip_score = 0.0
+        if up_score + _FLIP_MARGIN < 1.0:
+            flip_score = _mean(
+                [r.score for r in self.read([_rot180(_head(crops[i])) for i in sample])]
+            )
 
         if flip_score > up_score + _FLIP_MARGIN:
             orientation = Orientation(_normalise_angle(page_axis + 180.0))
@@ -361,13 +619,44 @@ class RapidOcrEngine:
 # -- geometry (pure) ------------------------------------------------------------------------
 
 
-def _prepare_for_detection(bgr: UInt8Array, max_side: int) -> tuple[UInt8Array, Resize]:
+def detection_scale(quads: FloatArray, target: float, *, floor: float, cap: float) -> float:
+    """The detection scale that brings the page's small text to ``target`` px high.
+
+    The page's small text is the ``_DET_TEXT_PERCENTILE``th percentile of its lines' heights
+    (the short side of each quad, in original pixels) as found by the probe: low enough that
+    footnotes and small print are read as well as the body, high enough that a few specks do
+    not decide. ``floor`` is the probe's own scale (what is known to be cheap), ``cap`` the
+    highest scale allowed. A page where the probe found nothing gets ``cap``: its text may be
+    too small for the probe.
+    """
+    if len(quads) == 0:
+        return cap
+    e0 = np.hypot(*(quads[:, 1] - quads[:, 0]).T)
+    e1 = np.hypot(*(quads[:, 2] - quads[:, 1]).T)
+    heights = np.minimum(e0, e1)
+    small = float(np.percentile(heights, _DET_TEXT_PERCENTILE))
+    if small <= 0:
+        return cap
+    return float(min(max(target / small, floor), cap))
+
+
+def _det_input(img: UInt8Array) -> npt.NDArray[np.float32]:
+    """The detector's input: (1, 3, H, W) in [-1, 1], computed in float32 (rapidocr's own
+    preprocessing goes through float64, twice the memory and time on a full page)."""
+    chw = np.asarray(img, dtype=np.float32).transpose(2, 0, 1)
+    out = np.empty((1, *chw.shape), dtype=np.float32)
+    np.multiply(chw, 1.0 / 127.5, out=out[0])
+    out -= 1.0
+    return out
+
+
+def _prepare_for_detection(bgr: UInt8Array, scale: float) -> tuple[UInt8Array, Resize]:
     h, w = bgr.shape[:2]
-    scale = min(1.0, max_side / max(h, w))
     img = bgr
-    if scale < 1.0:
+    if scale != 1.0:
         size = (max(round(w * scale), 1), max(round(h * scale), 1))
-        img = np.asarray(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+        interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
+        img = np.asarray(cv2.resize(bgr, size, interpolation=interpolation), dtype=np.uint8)
     # The detector needs some height around a single long line (rapidocr pads beyond 8:1);
     # white continues the page's background.
     ih, iw = img.shape[:2]
@@ -490,6 +779,43 @@ def _mean(values: list[float]) -> float:
 def _normalise_angle(angle: float) -> float:
     """Into the service's range [-180, 180)."""
     return (angle + 180.0) % 360.0 - 180.0
+
+
+# -- recognition input (pure) ---------------------------------------------------------------
+
+
+def rec_batches(
+    widths: list[int], max_batch: int, max_pad: float, max_columns: int = 1 << 30
+) -> list[list[int]]:
+    """Indices of ``widths`` grouped into recognition batches: sorted by width, a batch takes
+    the next crop while it has fewer than ``max_batch``, the crop is at most ``max_pad``
+    wider than the batch's first, and the batch's padded width (crops times the widest)
+    stays within ``max_columns``. Batching saves ONNX Runtime's per-run overhead (a few ms);
+    padding a short crop to a long one's width costs a full run of the model over blanks;
+    and the run's memory (its output alone is 9 KB per column) grows with the columns."""
+    order = sorted(range(len(widths)), key=lambda i: widths[i])
+    batches: list[list[int]] = []
+    for i in order:
+        last = batches[-1] if batches else None
+        if (
+            last is not None
+            and len(last) < max_batch
+            and widths[i] <= (1.0 + max_pad) * widths[last[0]]
+            and (len(last) + 1) * widths[i] <= max_columns
+        ):
+            last.append(i)
+        else:
+            batches.append([i])
+    return batches
+
+
+def _rec_input(crop: UInt8Array, width: int, out: npt.NDArray[np.float32]) -> None:
+    """Write ``crop`` resized to ``width`` x the model's height, scaled to [-1, 1] as the
+    recogniser was trained, into the left of ``out`` (C, H, W); the rest stays 0 (padding)."""
+    resized = cv2.resize(crop, (width, out.shape[1]))
+    chw = np.asarray(resized, dtype=np.float32).transpose(2, 0, 1)
+    np.multiply(chw, 1.0 / 127.5, out=out[:, :, :width])
+    out[:, :, :width] -= 1.0
 
 
 # -- recognition output (pure) --------------------------------------------------------------

@@ -211,3 +211,22 @@ def test_page_axis_is_the_weighted_mean_of_long_lines_and_ignores_short_boxes() 
     # Text running downwards (page turned 90 degrees clockwise) has an axis near +-90.
     vertical = np.stack([quad(90.5, 400), quad(89.5, 400)])
     assert abs(dominant_axis(*line_axes(vertical))) == pytest.approx(90.0, abs=0.6)
+
+
+def test_a_transcripts_lone_line_numbers_are_read(engine: RapidOcrEngine) -> None:
+    """Numbered lines of a court transcript: each number stands alone three spaces before its
+    line. The detector scores a lone digit under rapidocr's default box threshold, and a user
+    lost line 4 of 5."""
+    rows = [
+        "1   THE COURT:   Good morning.",
+        "2   MR. SMITH:   Thank you, Your Honor.",
+        "3   - - - - - - - - - - - - - - - -",
+        "4   THE WITNESS:   Yes.",
+        "5   Q.   And then?",
+    ]
+    page = engine.recognize(
+        text_page(rows, size=(1200, 420), font_size=26), reading_order="natural"
+    )
+    texts = _texts(page)
+    numbers = [t.split()[0] for t in texts if t.split()[0].isdigit()]
+    assert numbers == ["1", "2", "3", "4", "5"], texts
