@@ -204,12 +204,14 @@ def rapidocr_default_runner(dpi: float) -> PageRunner:
     return run
 
 
-def tesseract_runner(dpi: float) -> PageRunner:
-    """Tesseract's defaults (``-l eng``, automatic page segmentation) on the same pages."""
+def tesseract_runner(dpi: float, key: str = "tesseract") -> PageRunner:
+    """Tesseract's defaults (``-l eng``, automatic page segmentation) at one thread
+    (``OMP_THREAD_LIMIT=1``) on the same page images, its text under ``key``; its timing is
+    the child's CPU (``RUSAGE_CHILDREN``), the PNG writing excluded."""
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
 
     def run(data: bytes) -> tuple[dict[str, str], Timing, int]:
         texts = []
-        n = 0
         wall = cpu = 0.0
         with tempfile.TemporaryDirectory() as tmp:
             for page in _page_images(data, dpi):
@@ -221,14 +223,13 @@ def tesseract_runner(dpi: float) -> PageRunner:
                     capture_output=True,
                     text=True,
                     check=True,
-                    env={**os.environ, "OMP_THREAD_LIMIT": "1"},
+                    env=env,
                 )
                 timing = watch.stop()
                 wall += timing.wall
                 cpu += timing.cpu
                 texts.append(out.stdout)
-                n += 1
-        return {"tesseract": "\n".join(texts)}, Timing(wall, cpu), n
+        return {key: "\n".join(texts)}, Timing(wall, cpu), len(texts)
 
     return run
 

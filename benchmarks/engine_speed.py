@@ -30,11 +30,8 @@ import argparse
 import contextlib
 import json
 import logging
-import os
 import shutil
-import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +48,7 @@ from benchmarks.accuracy import (
     Timing,
     _page_images,
     emulator_runner,
+    tesseract_runner,
 )
 from emulator import documents
 from emulator.engine.rapid import RapidOcrEngine
@@ -150,35 +148,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "rec batch columns 4096": {"rec_batch_columns": 4096},
     "no malloc trim / mmap threshold": {"trim": False},
 }
-
-
-def tesseract_runner(dpi: float) -> PageRunner:
-    """Tesseract at one thread (``OMP_THREAD_LIMIT=1``) on the same page images; its timing is
-    the child's CPU (``RUSAGE_CHILDREN``), the PNG writing excluded."""
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-
-    def run(data: bytes) -> tuple[dict[str, str], Timing, int]:
-        texts = []
-        wall = cpu = 0.0
-        with tempfile.TemporaryDirectory() as tmp:
-            for page in _page_images(data, dpi):
-                path = Path(tmp) / f"p{page.number}.png"
-                page.image.save(path)
-                watch = Stopwatch().start()
-                out = subprocess.run(
-                    ["tesseract", str(path), "-", "-l", "eng"],
-                    capture_output=True,
-                    text=True,
-                    check=True,
-                    env=env,
-                )
-                timing = watch.stop()
-                wall += timing.wall
-                cpu += timing.cpu
-                texts.append(out.stdout)
-        return {"natural": "\n".join(texts)}, Timing(wall, cpu), len(texts)
-
-    return run
 
 
 class Worker:
@@ -283,7 +252,7 @@ def main() -> None:
     if args.no_tesseract:
         pass
     elif shutil.which("tesseract"):
-        runners["tesseract 1 thread"] = tesseract_runner(dpi)
+        runners["tesseract 1 thread"] = tesseract_runner(dpi, "natural")
     else:
         print("tesseract not found (apt-get install tesseract-ocr): skipped", file=sys.stderr)
 
