@@ -306,16 +306,19 @@ class _Section:
         bottom = max(boxes[i][3] for i in self.bands[-1])
         top = min(boxes[i][1] for i in band)
         slack = _RULE_SLACK * median(_height(boxes[i]) for i in band)
+        # Most bands have no rule above them: the section's extent is measured only for those
+        # that do (this runs for every band of the page).
+        between = [(x0, x1) for x0, x1, y in rules if bottom - slack <= y <= top + slack]
+        if not between:
+            return False
         left = min(boxes[i][0] for i in self.lines + band)
         right = max(boxes[i][2] for i in self.lines + band)
         reach = _RULE_SPAN * (right - left)
-        ruled = any(
-            bottom - slack <= y <= top + slack and x0 <= right - reach and x1 >= left + reach
-            for x0, x1, y in rules
-        )
+        if not any(x0 <= right - reach and x1 >= left + reach for x0, x1 in between):
+            return False
         # The rules between a table's rows leave the table whole: both sides are rows of
         # cells with a gutter in common.
-        return ruled and not _same_grid(boxes, self.bands[-1], band, min_gutter)
+        return not _same_grid(boxes, self.bands[-1], band, min_gutter)
 
     def _columns(self, boxes: Sequence[Box]) -> list[list[int]] | None:
         """The section's columns when it is read column by column; ``None`` when it is read
@@ -337,8 +340,7 @@ class _Section:
         cuts = [(g0 + g1) / 2 for g0, g1 in gutters]
         if len(_split(boxes, band, cuts, 0)) > 1:
             return False
-        gap = min(boxes[i][1] for i in band) - max(boxes[i][3] for i in self.lines)
-        return gap > _BLOCK_GAP * median(_height(boxes[i]) for i in self.lines + band)
+        return _white_between(boxes, self.lines, band) > _BLOCK_GAP
 
     def split_off_last(self, boxes: Sequence[Box], band: list[int], min_gutter: float) -> list[int]:
         """The last band, removed, when it and ``band`` start columns; else nothing."""
@@ -348,8 +350,7 @@ class _Section:
             return []
         # Only a row that runs on into the columns at a line's distance belongs to them; one
         # set apart by white (the end of a heading or an abstract) stays above them.
-        gap = min(boxes[i][1] for i in band) - max(boxes[i][3] for i in self.bands[-1])
-        if gap > _PARAGRAPH_GAP * median(_height(boxes[i]) for i in self.bands[-1] + band):
+        if _white_between(boxes, self.bands[-1], band) > _PARAGRAPH_GAP:
             return []
         last = self.bands.pop()
         self.lines = [i for i in self.lines if i not in set(last)]
@@ -419,15 +420,19 @@ def _fill(boxes: Sequence[Box], part: list[int]) -> float:
     return covered / height
 
 
+def _white_between(boxes: Sequence[Box], upper: list[int], lower: list[int]) -> float:
+    """The white from the bottom of the lines ``upper`` to the top of ``lower``, in their
+    median line height."""
+    gap = min(boxes[i][1] for i in lower) - max(boxes[i][3] for i in upper)
+    return gap / median(_height(boxes[i]) for i in upper + lower)
+
+
 def _longest_run(boxes: Sequence[Box], part: list[int]) -> int:
     """The most lines of ``part`` that follow each other at a line pitch (a paragraph)."""
     rows = group_rows(boxes, part)
     best = run = 1
     for upper, lower in itertools.pairwise(rows):
-        top = min(boxes[i][1] for i in lower)
-        bottom = max(boxes[i][3] for i in upper)
-        height = median(_height(boxes[i]) for i in upper + lower)
-        run = run + 1 if top - bottom <= _PARAGRAPH_GAP * height else 1
+        run = run + 1 if _white_between(boxes, upper, lower) <= _PARAGRAPH_GAP else 1
         best = max(best, run)
     return best
 

@@ -502,10 +502,11 @@ class RapidOcrEngine:
     def read(self, crops: list[UInt8Array]) -> list[RecLine]:
         """Recognise upright line crops, keeping each character's CTC column and probability.
 
-        The recogniser's cost is proportional to the width of what it is fed (its input is
-        48 px high, about 0.1 ms of CPU per column of pixels here), so the crops are batched
-        by :func:`rec_batches` (similar widths together, so little padding) and each is
-        resized to the model's height and ``rec_squeeze`` of its proportional width.
+        The recogniser's cost is proportional to the width of what it is fed (about 0.1 ms of
+        CPU per column of pixels at 48 px high here), so the crops are read ``rec_height`` px
+        high, batched by :func:`rec_batches` (similar widths together, so little padding),
+        each resized to that height and ``rec_squeeze`` of its proportional width; lines read
+        with a confidence under ``rec_retry_below`` are read again ``rec_retry_height`` high.
         """
         results = self._read_at(crops, self._rec_height)
         if self._rec_retry_height:
@@ -997,8 +998,10 @@ def order_lines(
     table) take no part in the layout: in the reading frame each is a tall narrow box that
     would tie every row beside it into one block. They follow the page's other lines, in
     the order of where they start."""
-    along = [line for line in lines if not _runs_across(line, orientation)]
-    across = [line for line in lines if _runs_across(line, orientation)]
+    along: list[TextLine] = []
+    across: list[TextLine] = []
+    for line in lines:
+        (across if _runs_across(line, orientation) else along).append(line)
     boxes = [_layout_box(line, orientation) for line in along]
     if reading_order == "natural":
         order = layout.natural_order(boxes, _frame_rules(separators, orientation))
