@@ -30,7 +30,7 @@ from emulator.clock import Clock
 from emulator.documents import Limits
 from emulator.engine.base import OcrEngine
 from emulator.errors import ServiceError
-from emulator.store import Job, Store
+from emulator.store import Job, Store, StoreUnavailableError
 
 log = logging.getLogger("emulator.jobs")
 
@@ -51,6 +51,8 @@ class JobTimeoutError(Exception):
 
 
 HoldStage = Literal["notStarted", "running"]
+PageOutcome = Literal["done", "interrupted"]
+"""How :meth:`JobRunner.run_page` left its page: dealt with, or cut short by a shutdown."""
 """Where :class:`JobControl` can stop a job: before it starts, or once it is running."""
 
 # Weight of the newest page in the smoothed seconds per page: high enough that the hints
@@ -211,7 +213,7 @@ class JobRunner:
             now = self.clock()
             failed = job.evolve(status="failed", updated=now, expires_at=self._expiry())
             self.store.finish(failed)
-        except (sqlite3.Error, OSError) as error:
+        except (sqlite3.Error, OSError, StoreUnavailableError) as error:
             log.error(
                 "job %s could not be marked failed (%s); it resumes at the next start",
                 job_id,
@@ -302,12 +304,93 @@ class JobRunner:
                 return
             self.fail(job_id, type(error).__name__)
 
+    def run_page(
+        self,
+        job_id: str,
+        index: int,
+        engine: OcrEngine,
+        should_stop: Callable[[], bool],
+        deadline: float | None = None,
+    ) -> PageOutcome:
+        """Read page ``index`` (0-based, in the job's page order) of ``job_id`` and store its
+        result; the worker whose page completes the job records it ``succeeded``.
+
+        For a dispatcher that hands out one page at a time, so pages of one document are
+        read by several workers (and nodes) at once, like the Read container's. A page that
+        is delivered twice (its first worker died) is stored once. A page that fails fails
+        its job; the job's other pages are then dropped by whoever takes them.
+        ``deadline`` (``time.monotonic()``) bounds the page: in a cluster ``--job-timeout``
+        limits each page, since no one worker sees the whole job. Returns
+        ``"interrupted"`` if shutdown cut the page short (the caller hands it back to the
+        queue), else ``"done"``. :class:`~emulator.store.StoreUnavailableError` propagates:
+        the page stays with the queue, to be taken again once the store is back.
+        """
+        job = self.store.get(job_id)
+        if job is None or job.finished or index >= job.pages_total:
+            return "done"  # deleted, failed by another page, or already finished
+        if job.status == "notStarted":
+            self.control.checkpoint(job_id, "notStarted", should_stop)
+            if should_stop():
+                return "interrupted"
+        started = self.store.start(job_id, self.clock())
+        if started is None:
+            return "done"
+        job, first = started
+        self.control.checkpoint(job_id, "running", should_stop)
+        if first and not should_stop() and self.control.take_failure():
+            self.fail(job_id, "failure injected by a test")
+            return "done"
+        try:
+            data = self.store.open_document(job_id)
+            if data is None:
+                self.fail(job_id, "document missing")
+                return "done"
+            info = documents.inspect(data, self.limits)
+            page_started = time.monotonic()
+            page = next(iter(documents.iter_pages(data, info, (job.options.pages[index],))))
+            text = engine.recognize(
+                page.image, reading_order=job.options.reading_order, language=job.options.language
+            )
+            self._observe(time.monotonic() - page_started)
+            if deadline is not None and time.monotonic() > deadline:
+                raise JobTimeoutError(job_id)
+            entry = results.read_result(page, text, job.options.language)
+            del page, text
+            done = self.store.put_page(job_id, index, entry, self.clock())
+            if done is None or done < job.pages_total:
+                return "done"
+            finished = self.store.get(job_id)
+            if finished is None or finished.finished:
+                return "done"
+            now = self.clock()
+            self.store.finish(
+                finished.evolve(status="succeeded", updated=now, expires_at=self._expiry())
+            )
+            log.info("job %s succeeded: %d page(s)", job_id, done)
+        except StoreUnavailableError:
+            raise
+        except ServiceError as error:
+            self.fail(job_id, f"{error.code}")
+        except JobTimeoutError:
+            self.fail(job_id, "time limit exceeded")
+        except Exception as error:  # a bad page must fail its job, never kill the worker
+            if should_stop():
+                return "interrupted"
+            self.fail(job_id, type(error).__name__)
+        return "done"
+
 
 class JobQueue(ABC):
     """Where accepted jobs wait for a worker. Thread-safe."""
 
     capacity: int
     workers: int
+
+    @property
+    def durable(self) -> bool:
+        """True if queued work outlives this process (a shared queue), so that a restart has
+        nothing to resume: :meth:`resume` is then never called."""
+        return False
 
     @abstractmethod
     def start(self, runner: JobRunner) -> None:
@@ -356,12 +439,126 @@ def job_deadline(job_timeout: float | None) -> float | None:
     return None if job_timeout is None else time.monotonic() + job_timeout
 
 
+class WorkItem(ABC):
+    """One unit of work a worker takes from a :class:`WorkSource`: a whole job, or one page
+    of one (a cluster's dispatcher splits documents into pages)."""
+
+    job_id: str
+
+    @abstractmethod
+    def run(
+        self,
+        runner: JobRunner,
+        engine: OcrEngine,
+        should_stop: Callable[[], bool],
+        deadline: float | None,
+    ) -> None:
+        """Do the work with ``engine``; ``deadline`` (monotonic) bounds it when limited."""
+
+
+class WholeJob(WorkItem):
+    """A job read from its first page to its last by one worker."""
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+
+    def run(
+        self,
+        runner: JobRunner,
+        engine: OcrEngine,
+        should_stop: Callable[[], bool],
+        deadline: float | None,
+    ) -> None:
+        runner.run(self.job_id, engine, should_stop, deadline)
+
+
+class WorkSource(ABC):
+    """Where a worker pool's work waits: this process's memory (:class:`LocalWorkSource`),
+    or a queue every node of a cluster shares (:mod:`emulator.store.redis`). Thread-safe."""
+
+    capacity: int
+    #: The work survives this process (a shared queue): nothing to resume after a restart.
+    durable: bool = False
+
+    @abstractmethod
+    def submit(self, job_id: str) -> None:
+        """Queue a new job; :class:`QueueFullError` if there is no room."""
+
+    @abstractmethod
+    def resume(self, job_id: str) -> None:
+        """Queue a job accepted before a restart, regardless of capacity."""
+
+    @abstractmethod
+    def take(self, worker: int) -> WorkItem | None:
+        """The next item for worker ``worker``, blocking until there is one; None once the
+        source is closed."""
+
+    @abstractmethod
+    def close(self, workers: int) -> None:
+        """Wake every worker blocked in :meth:`take` (``workers`` of them) and end the source."""
+
+    @property
+    @abstractmethod
+    def depth(self) -> int:
+        """Jobs waiting for a worker."""
+
+    @property
+    def error(self) -> str | None:
+        """Why the source cannot hand out work right now, if it cannot."""
+        return None
+
+
+class LocalWorkSource(WorkSource):
+    """A bounded queue of whole jobs in this process's memory."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._waiting = 0
+        self._closed = False
+
+    def submit(self, job_id: str) -> None:
+        with self._lock:
+            if self._waiting >= self.capacity:
+                raise QueueFullError(job_id)
+            self._waiting += 1
+        self._queue.put(job_id)
+
+    def resume(self, job_id: str) -> None:
+        with self._lock:
+            self._waiting += 1
+        self._queue.put(job_id)
+
+    def take(self, worker: int) -> WorkItem | None:
+        if self._closed:
+            return None
+        job_id = self._queue.get()
+        if job_id is None:
+            return None
+        with self._lock:
+            self._waiting -= 1
+        return WholeJob(job_id)
+
+    def close(self, workers: int) -> None:
+        self._closed = True
+        for _ in range(workers):
+            self._queue.put(None)
+
+    @property
+    def depth(self) -> int:
+        with self._lock:
+            return self._waiting
+
+
 class PooledJobQueue(JobQueue):
-    """A bounded queue served by a fixed pool of worker threads: the bookkeeping shared by
-    :class:`ThreadJobQueue` and :class:`emulator.workers.ProcessJobQueue`.
+    """A fixed pool of worker threads serving a :class:`WorkSource` (by default a bounded
+    in-process queue): the bookkeeping shared by :class:`ThreadJobQueue` and
+    :class:`emulator.workers.ProcessJobQueue`.
 
     Subclasses implement :meth:`_serve`, the loop of worker ``index``: load an engine, then
-    take jobs with :meth:`_take` until it returns None, running each inside :meth:`_running`.
+    take work with :meth:`_take` until it returns None, running each item inside
+    :meth:`_running`.
     """
 
     def __init__(
@@ -371,20 +568,24 @@ class PooledJobQueue(JobQueue):
         intra_op_threads: int,
         capacity: int,
         job_timeout: float | None = None,
+        source: WorkSource | None = None,
     ) -> None:
         self.engine_factory = engine_factory
         self.workers = workers
         self.intra_op_threads = intra_op_threads
-        self.capacity = capacity
+        self.source = source or LocalWorkSource(capacity)
+        self.capacity = self.source.capacity
         self.job_timeout = job_timeout
-        self._queue: queue.Queue[str | None] = queue.Queue()
         self._lock = threading.Lock()
-        self._waiting = 0
         self._busy = 0
         self._loaded = 0
         self._load_errors: list[str] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+
+    @property
+    def durable(self) -> bool:
+        return self.source.durable
 
     def start(self, runner: JobRunner) -> None:
         for index in range(self.workers):
@@ -406,16 +607,11 @@ class PooledJobQueue(JobQueue):
             else:
                 self._load_errors.append(error)
 
-    def _take(self) -> str | None:
-        """The next job for a worker, or None when the queue is stopping."""
+    def _take(self, index: int) -> WorkItem | None:
+        """The next item for worker ``index``, or None when the queue is stopping."""
         if self._stop.is_set():
             return None
-        job_id = self._queue.get()
-        if job_id is None:
-            return None
-        with self._lock:
-            self._waiting -= 1
-        return job_id
+        return self.source.take(index)
 
     @contextlib.contextmanager
     def _running(self, job_id: str) -> Iterator[None]:
@@ -433,29 +629,21 @@ class PooledJobQueue(JobQueue):
                 self._busy -= 1
 
     def submit(self, job_id: str) -> None:
-        with self._lock:
-            if self._waiting >= self.capacity:
-                raise QueueFullError(job_id)
-            self._waiting += 1
-        self._queue.put(job_id)
+        self.source.submit(job_id)
 
     def resume(self, job_id: str) -> None:
-        with self._lock:
-            self._waiting += 1
-        self._queue.put(job_id)
+        self.source.resume(job_id)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        for _ in self._threads:
-            self._queue.put(None)
+        self.source.close(len(self._threads))
         deadline = time.monotonic() + timeout
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     @property
     def depth(self) -> int:
-        with self._lock:
-            return self._waiting
+        return self.source.depth
 
     @property
     def busy(self) -> int:
@@ -465,12 +653,16 @@ class PooledJobQueue(JobQueue):
     @property
     def ready(self) -> bool:
         with self._lock:
-            return self._loaded == self.workers
+            loaded = self._loaded == self.workers
+        return loaded and self.source.error is None
 
     @property
     def error(self) -> str | None:
         with self._lock:
-            return "; ".join(self._load_errors) or None
+            errors = list(self._load_errors)
+        if (source_error := self.source.error) is not None:
+            errors.append(source_error)
+        return "; ".join(errors) or None
 
 
 class ThreadJobQueue(PooledJobQueue):
@@ -490,12 +682,12 @@ class ThreadJobQueue(PooledJobQueue):
             self._loaded_one(f"{type(error).__name__}: {error}")
         else:
             self._loaded_one(None)
-        while (job_id := self._take()) is not None:
-            with self._running(job_id):
+        while (item := self._take(index)) is not None:
+            with self._running(item.job_id):
                 if engine is None:
-                    runner.fail(job_id, "engine not loaded")
+                    runner.fail(item.job_id, "engine not loaded")
                 else:
-                    runner.run(job_id, engine, self._stop.is_set, job_deadline(self.job_timeout))
+                    item.run(runner, engine, self._stop.is_set, job_deadline(self.job_timeout))
 
 
 class ManualJobQueue(JobQueue):
@@ -565,8 +757,12 @@ __all__ = [
     "JobQueue",
     "JobRunner",
     "JobTimeoutError",
+    "LocalWorkSource",
     "ManualJobQueue",
     "QueueFullError",
     "ThreadJobQueue",
+    "WholeJob",
+    "WorkItem",
+    "WorkSource",
     "job_deadline",
 ]

@@ -37,6 +37,7 @@ from emulator.jobs import (
     JobRunner,
     JobTimeoutError,
     PooledJobQueue,
+    WorkSource,
     job_deadline,
 )
 
@@ -202,8 +203,9 @@ class ProcessJobQueue(PooledJobQueue):
         intra_op_threads: int,
         capacity: int,
         job_timeout: float | None = None,
+        source: WorkSource | None = None,
     ) -> None:
-        super().__init__(engine_factory, workers, intra_op_threads, capacity, job_timeout)
+        super().__init__(engine_factory, workers, intra_op_threads, capacity, job_timeout, source)
         self._replaced = 0
         self._processes: dict[int, WorkerProcess] = {}
 
@@ -222,15 +224,13 @@ class ProcessJobQueue(PooledJobQueue):
         worker = self._spawn(index)
         if worker is not None:
             self._loaded_one(None)
-        while (job_id := self._take()) is not None:
-            with self._running(job_id):
+        while (item := self._take(index)) is not None:
+            with self._running(item.job_id):
                 if worker is None or worker.broken:
-                    runner.fail(job_id, "engine not loaded")
+                    runner.fail(item.job_id, "engine not loaded")
                 else:
                     deadline = job_deadline(self.job_timeout)
-                    runner.run(
-                        job_id, _ProcessEngine(worker, deadline), self._stop.is_set, deadline
-                    )
+                    item.run(runner, _ProcessEngine(worker, deadline), self._stop.is_set, deadline)
             if self._stop.is_set():
                 break
             if worker is not None and worker.broken:

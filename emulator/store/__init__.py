@@ -1,0 +1,40 @@
+"""Where jobs, their documents and their results live: one small interface, three backends.
+
+:class:`MemoryStore` (the default, :mod:`emulator.store.memory`) keeps everything in this
+process; :class:`SqliteStore` (``--data-dir``, :mod:`emulator.store.sqlite`) keeps it in an
+embedded database so it survives a restart; :class:`~emulator.store.redis.RedisStore`
+(``--backend redis://...``, :mod:`emulator.store.redis`) keeps it in Redis, shared by every
+node of a cluster (imported only when asked for, since the ``redis`` client is an extra).
+The routes, the job runner and the engine never see which one is in use.
+
+Every document and result is encrypted with :class:`emulator.crypto.RecordCipher` before it
+reaches a backend (:class:`Store` in :mod:`emulator.store.base` does it), bound to its
+operation id: documents in segments, sealed as they stream in (:mod:`emulator.sealed`),
+results one record per page, stored as each page is read. Only job metadata (status, times,
+page counts, the query options) is stored in the clear; none of it is document content.
+"""
+
+from emulator.store.base import (
+    TERMINAL,
+    Job,
+    JobOptions,
+    JobStatus,
+    Record,
+    Store,
+    StoreUnavailableError,
+)
+from emulator.store.memory import MemoryStore
+from emulator.store.sqlite import DB_FILE_NAME, SqliteStore
+
+__all__ = [
+    "DB_FILE_NAME",
+    "TERMINAL",
+    "Job",
+    "JobOptions",
+    "JobStatus",
+    "MemoryStore",
+    "Record",
+    "SqliteStore",
+    "Store",
+    "StoreUnavailableError",
+]

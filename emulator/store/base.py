@@ -1,0 +1,259 @@
+"""What every store backend shares: the job's metadata, and :class:`Store`, which encrypts
+documents and results before a backend sees them, so a backend only moves opaque bytes."""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any, Literal, cast
+
+from emulator.crypto import RecordCipher
+from emulator.engine.base import ReadingOrder
+from emulator.sealed import (
+    Bytes,
+    EncryptedDocument,
+    SealedDocument,
+    SealedWriter,
+    SegmentMissingError,
+    seal,
+)
+
+JobStatus = Literal["notStarted", "running", "succeeded", "failed"]
+TERMINAL: frozenset[JobStatus] = frozenset({"succeeded", "failed"})
+
+Record = bytes | bytearray
+"""An encrypted page result as a backend holds it (opaque bytes)."""
+
+
+class StoreUnavailableError(Exception):
+    """A shared backend cannot be reached right now (Redis down or restarting).
+
+    The HTTP layer answers it with ``503 ServiceUnavailable`` and ``Retry-After``; workers
+    wait and try again. Nothing accepted is lost: what was stored stays stored.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class JobOptions:
+    """The validated query options of one analyze request."""
+
+    language: str | None = None
+    pages: tuple[int, ...] = (1,)
+    reading_order: ReadingOrder = "basic"
+    model_version: str = "latest"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A job's metadata. The document and result are stored separately, encrypted.
+
+    ``expires_at`` is set when the job finishes; the sweeper deletes the job after it.
+    ``read_at`` is when a finished result was first served (for ``--retention 0``).
+    """
+
+    id: str
+    status: JobStatus
+    created: datetime
+    updated: datetime
+    options: JobOptions
+    pages_done: int = 0
+    expires_at: datetime | None = None
+    read_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once the job has succeeded or failed."""
+        return self.status in TERMINAL
+
+    @property
+    def pages_total(self) -> int:
+        """How many pages the job reads."""
+        return len(self.options.pages)
+
+    def evolve(self, **changes: Any) -> Job:
+        """A copy with ``changes`` applied."""
+        return replace(self, **changes)
+
+
+class Store(ABC):
+    """Persistence of jobs. Thread-safe: the event loop and every worker thread call it.
+
+    This base class does the encryption (documents are sealed before they reach it, by
+    :meth:`new_document`), so a backend only moves opaque bytes.
+    """
+
+    def __init__(self, cipher: RecordCipher) -> None:
+        self._cipher = cipher
+
+    # --- public API, shared by every backend ----------------------------------------------
+
+    def new_document(self, operation_id: str) -> SealedWriter:
+        """A writer that seals a document for ``operation_id`` as it streams in."""
+        return SealedWriter(self._cipher, operation_id)
+
+    def create(self, job: Job, document: SealedDocument | Bytes) -> None:
+        """Store a new job with its document: sealed for ``job.id`` by :meth:`new_document`,
+        or bytes already in memory (sealed here)."""
+        if not isinstance(document, SealedDocument):
+            document = seal(self._cipher, job.id, document)
+        elif document.operation_id != job.id:
+            raise ValueError("the document was sealed for another operation")
+        self._put_new(job, document)
+
+    def open_document(self, job_id: str) -> EncryptedDocument | None:
+        """The job's document, to read through :meth:`EncryptedDocument.open` (decrypted a
+        segment at a time), or None once it has been deleted."""
+        return self._document(job_id)
+
+    def read_document(self, job_id: str) -> bytes | None:
+        """The job's whole document in one buffer, or None once it has been deleted (for
+        tests and tools; jobs read through :meth:`open_document`)."""
+        document = self._document(job_id)
+        return None if document is None else document.read_all()
+
+    def add_page(self, job: Job, page: dict[str, Any]) -> bool:
+        """Store the result of the job's page number ``job.pages_done`` (its ``readResults``
+        entry) with the job's new progress, in one step, as soon as it is read: a job holds
+        no more than one page's result in memory, however many pages it has. A page stored
+        again (a job started over) replaces the earlier one. False if the job is gone."""
+        index = job.pages_done - 1
+        if index < 0:
+            raise ValueError("pages_done counts the page being added")
+        record = self._cipher.encrypt(
+            page_aad(job.id, index), json.dumps(page, separators=(",", ":")).encode()
+        )
+        return self._put_page(job, index, record)
+
+    def finish(self, job: Job) -> None:
+        """Record a finished job and delete its document in the same step; a failed job's
+        pages go too (only a succeeded job has a result)."""
+        self._finish(job)
+
+    def start(self, job_id: str, now: datetime) -> tuple[Job, bool] | None:
+        """Mark the job ``running`` if it is ``notStarted``, in one atomic step, for a worker
+        about to read one of its pages; the job and whether this call started it, or None if
+        the job is gone or finished. (Pages of one job may be read by several workers.)"""
+        return self._start(job_id, now)
+
+    def put_page(self, job_id: str, index: int, page: dict[str, Any], now: datetime) -> int | None:
+        """Store the result of the job's page ``index`` (0-based, in the job's page order)
+        unless it is stored already (a page read twice after a claim is stored once), and
+        count it: how many of the job's pages are stored now, or None if the job is gone or
+        finished."""
+        record = self._cipher.encrypt(
+            page_aad(job_id, index), json.dumps(page, separators=(",", ":")).encode()
+        )
+        return self._put_page_once(job_id, index, record, now)
+
+    def read_pages(self, job_id: str) -> list[dict[str, Any]]:
+        """The ``readResults`` entries stored for the job so far, in page order."""
+        return [
+            cast("dict[str, Any]", json.loads(self._cipher.decrypt(page_aad(job_id, i), record)))
+            for i, record in enumerate(self._get_pages(job_id))
+        ]
+
+    # --- backend primitives ---------------------------------------------------------------
+
+    @abstractmethod
+    def _put_new(self, job: Job, document: SealedDocument) -> None: ...
+
+    @abstractmethod
+    def _document(self, job_id: str) -> EncryptedDocument | None: ...
+
+    @abstractmethod
+    def _put_page(self, job: Job, index: int, record: Record) -> bool: ...
+
+    @abstractmethod
+    def _get_pages(self, job_id: str) -> list[Record]: ...
+
+    @abstractmethod
+    def _start(self, job_id: str, now: datetime) -> tuple[Job, bool] | None: ...
+
+    @abstractmethod
+    def _put_page_once(
+        self, job_id: str, index: int, record: Record, now: datetime
+    ) -> int | None: ...
+
+    @abstractmethod
+    def _finish(self, job: Job) -> None: ...
+
+    @abstractmethod
+    def get(self, job_id: str) -> Job | None:
+        """The job's metadata, or None if there is no such job."""
+
+    @abstractmethod
+    def update(self, job: Job) -> bool:
+        """Replace the job's metadata; False if the job no longer exists (e.g. deleted)."""
+
+    @abstractmethod
+    def delete(self, job_id: str) -> bool:
+        """Delete the job, its document and its pages' results now; False if it did not
+        exist."""
+
+    @abstractmethod
+    def delete_expired(self, now: datetime) -> int:
+        """Delete every finished job whose ``expires_at`` is at or before ``now``."""
+
+    @abstractmethod
+    def unfinished(self) -> list[Job]:
+        """Jobs not yet finished, oldest first (to resume them after a restart)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for the memory backend
+        """Release resources."""
+
+
+def page_aad(job_id: str, index: int) -> str:
+    # Binds a page's record to its job and its place, so records cannot be swapped.
+    return f"{job_id}/page/{index}"
+
+
+def timestamp(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def from_timestamp(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def options_json(options: JobOptions) -> str:
+    return json.dumps(
+        {
+            "language": options.language,
+            "pages": list(options.pages),
+            "readingOrder": options.reading_order,
+            "modelVersion": options.model_version,
+        }
+    )
+
+
+def options_from_json(text: str) -> JobOptions:
+    raw = json.loads(text)
+    return JobOptions(
+        language=raw["language"],
+        pages=tuple(int(p) for p in raw["pages"]),
+        reading_order=raw["readingOrder"],
+        model_version=raw["modelVersion"],
+    )
+
+
+class FetchedDocument(EncryptedDocument):
+    """A document whose sealed segments stay in the backend until a reader needs one."""
+
+    def __init__(
+        self,
+        cipher: RecordCipher,
+        operation_id: str,
+        lengths: Sequence[int],
+        fetch: Callable[[str, int], bytes | None],
+    ) -> None:
+        super().__init__(cipher, operation_id, lengths)
+        self._fetch = fetch
+
+    def sealed_segment(self, index: int) -> bytes:
+        sealed = self._fetch(self.operation_id, index)
+        if sealed is None:
+            raise SegmentMissingError(f"segment {index} of {self.operation_id} is gone")
+        return sealed

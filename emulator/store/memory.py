@@ -1,0 +1,111 @@
+"""The default backend: everything in this process's memory, gone on exit."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+
+from emulator.crypto import RecordCipher
+from emulator.sealed import EncryptedDocument, SealedDocument
+from emulator.store.base import Job, Record, Store
+
+
+class MemoryStore(Store):
+    """Everything in this process's memory; gone on exit."""
+
+    def __init__(self, cipher: RecordCipher) -> None:
+        super().__init__(cipher)
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+        self._documents: dict[str, SealedDocument] = {}
+        self._pages: dict[str, dict[int, Record]] = {}
+
+    def _put_new(self, job: Job, document: SealedDocument) -> None:
+        with self._lock:
+            self._jobs[job.id] = job
+            # The sealed segments themselves, not a copy: the upload stays held once.
+            self._documents[job.id] = document
+
+    def _document(self, job_id: str) -> EncryptedDocument | None:
+        with self._lock:
+            return self._documents.get(job_id)
+
+    def _put_page(self, job: Job, index: int, record: Record) -> bool:
+        with self._lock:
+            if job.id not in self._jobs:
+                return False
+            self._jobs[job.id] = job
+            self._pages.setdefault(job.id, {})[index] = record
+            return True
+
+    def _get_pages(self, job_id: str) -> list[Record]:
+        with self._lock:
+            pages = self._pages.get(job_id, {})
+            return [pages[index] for index in sorted(pages)]
+
+    def _start(self, job_id: str, now: datetime) -> tuple[Job, bool] | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.finished:
+                return None
+            if job.status != "notStarted":
+                return job, False
+            # A fresh start: pages stored by an earlier, interrupted run do not count.
+            self._pages.pop(job_id, None)
+            job = self._jobs[job_id] = job.evolve(status="running", updated=now, pages_done=0)
+            return job, True
+
+    def _put_page_once(self, job_id: str, index: int, record: Record, now: datetime) -> int | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            if job is None or job.finished:
+                return None
+            pages = self._pages.setdefault(job_id, {})
+            if index not in pages:
+                pages[index] = record
+                self._jobs[job_id] = job.evolve(pages_done=len(pages), updated=now)
+            return len(pages)
+
+    def _finish(self, job: Job) -> None:
+        with self._lock:
+            if job.id not in self._jobs:
+                return
+            self._jobs[job.id] = job
+            self._documents.pop(job.id, None)
+            if job.status != "succeeded":
+                self._pages.pop(job.id, None)
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def update(self, job: Job) -> bool:
+        with self._lock:
+            if job.id not in self._jobs:
+                return False
+            self._jobs[job.id] = job
+            return True
+
+    def delete(self, job_id: str) -> bool:
+        with self._lock:
+            self._documents.pop(job_id, None)
+            self._pages.pop(job_id, None)
+            return self._jobs.pop(job_id, None) is not None
+
+    def delete_expired(self, now: datetime) -> int:
+        with self._lock:
+            expired = [
+                job_id
+                for job_id, job in self._jobs.items()
+                if job.expires_at is not None and job.expires_at <= now
+            ]
+            for job_id in expired:
+                self._jobs.pop(job_id, None)
+                self._documents.pop(job_id, None)
+                self._pages.pop(job_id, None)
+            return len(expired)
+
+    def unfinished(self) -> list[Job]:
+        with self._lock:
+            jobs = [job for job in self._jobs.values() if not job.finished]
+        return sorted(jobs, key=lambda job: job.created)
