@@ -27,14 +27,14 @@ from emulator.crypto import KEY_FILE_NAME, RecordCipher, load_or_create_key
 from emulator.engine.base import OcrEngine
 from emulator.errors import ServiceError
 from emulator.faults import FaultInjector
-from emulator.jobs import EngineFactory, JobQueue, ThreadJobQueue
+from emulator.jobs import EngineFactory, JobQueue, ThreadJobQueue, WorkSource
 from emulator.middleware.auth import AuthMiddleware
 from emulator.middleware.faults import FaultMiddleware
-from emulator.middleware.rate_limit import KeyedRateLimit, RateLimitMiddleware
+from emulator.middleware.rate_limit import KeyedRateLimit, RateLimiter, RateLimitMiddleware
 from emulator.middleware.request_context import RequestContextMiddleware
 from emulator.service import ReadService
-from emulator.settings import Settings
-from emulator.store import MemoryStore, SqliteStore, Store
+from emulator.settings import Settings, SettingsError
+from emulator.store import MemoryStore, SqliteStore, Store, StoreUnavailableError
 
 log = logging.getLogger("emulator")
 
@@ -46,11 +46,23 @@ def rapid_engine_factory(intra_op_threads: int) -> OcrEngine:
     return engine
 
 
-def build_queue(settings: Settings, engine_factory: EngineFactory | None = None) -> JobQueue:
+def build_queue(
+    settings: Settings, engine_factory: EngineFactory | None = None, store: Store | None = None
+) -> JobQueue:
     """The job queue: worker processes for the default engine (unless
     ``settings.worker_processes`` is off), threads for a factory given in-process (a test's
-    fake engine, which need not be importable by a child process)."""
+    fake engine, which need not be importable by a child process). With a Redis ``store``
+    the workers take pages from the cluster's shared queue, else jobs from this process's."""
     timeout = None if settings.job_timeout is None else settings.job_timeout.total_seconds()
+    source: WorkSource | None = None
+    if store is not None and settings.backend is not None:
+        from emulator.store.redis import RedisStore
+        from emulator.store.redis_tasks import RedisTaskSource
+
+        if isinstance(store, RedisStore):
+            source = RedisTaskSource(
+                store, settings.max_queue, settings.claim_timeout.total_seconds()
+            )
     if engine_factory is None and settings.worker_processes:
         from emulator.workers import ProcessJobQueue
 
@@ -60,6 +72,7 @@ def build_queue(settings: Settings, engine_factory: EngineFactory | None = None)
             intra_op_threads=settings.intra_op_threads,
             capacity=settings.max_queue,
             job_timeout=timeout,
+            source=source,
         )
     return ThreadJobQueue(
         engine_factory or rapid_engine_factory,
@@ -67,6 +80,7 @@ def build_queue(settings: Settings, engine_factory: EngineFactory | None = None)
         intra_op_threads=settings.intra_op_threads,
         capacity=settings.max_queue,
         job_timeout=timeout,
+        source=source,
     )
 
 
@@ -83,9 +97,28 @@ def build_cipher(settings: Settings) -> RecordCipher:
 
 def build_store(settings: Settings, cipher: RecordCipher) -> Store:
     """The persistence backend the settings ask for."""
+    if settings.backend is not None:
+        try:
+            from emulator.store.redis import RedisStore
+        except ImportError:
+            raise SettingsError(
+                "--backend needs the Redis client: pip install 'ocr-sdk[emulator,redis]'"
+            ) from None
+        return RedisStore(cipher, settings.backend)
     if settings.data_dir is not None:
         return SqliteStore(cipher, settings.data_dir)
     return MemoryStore(cipher)
+
+
+def build_rate_limit(settings: Settings, store: Store, limit: int, window: float) -> RateLimiter:
+    """Per-key windows in the shared store when there is one (a cluster's limit holds on
+    every node), else in this process."""
+    if settings.backend is not None:
+        from emulator.store.redis import RedisRateLimit, RedisStore
+
+        if isinstance(store, RedisStore):
+            return RedisRateLimit(store, limit, window)
+    return KeyedRateLimit(limit, window)
 
 
 def sweep_interval(settings: Settings) -> float:
@@ -135,8 +168,9 @@ def create_app(
     lifespan starts the workers, resumes unfinished jobs and runs the retention sweeper.
     """
     cipher = build_cipher(settings)
-    queue = job_queue or build_queue(settings, engine_factory)
-    service = ReadService(settings, store or build_store(settings, cipher), queue, clock or utc_now)
+    store = store or build_store(settings, cipher)
+    queue = job_queue or build_queue(settings, engine_factory, store)
+    service = ReadService(settings, store, queue, clock or utc_now)
 
     route_table = [
         Route(routes.ANALYZE_PATH, routes.analyze, methods=["POST"]),
@@ -163,9 +197,9 @@ def create_app(
             api_prefix=routes.API_PREFIX,
         ),
     ]
-    rate_limit = None
+    rate_limit: RateLimiter | None = None
     if (rate := settings.effective_rate_limit) is not None:
-        rate_limit = KeyedRateLimit(rate.limit, rate.window)
+        rate_limit = build_rate_limit(settings, store, rate.limit, rate.window)
         middleware.append(
             Middleware(RateLimitMiddleware, limiter=rate_limit, path_suffix=routes.ANALYZE_PATH)
         )
@@ -175,6 +209,8 @@ def create_app(
         # The store failing (disk full, a broken database) is the service's StorageException,
         # answered here at the boundary so no store backend needs to know about HTTP.
         sqlite3.Error: routes.on_storage_error,
+        # A shared store out of reach (Redis down or restarting): 503, try again shortly.
+        StoreUnavailableError: routes.on_store_unavailable,
         OSError: routes.on_storage_error,
         Exception: routes.on_unexpected,
     }

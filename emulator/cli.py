@@ -32,12 +32,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Imported late so that `--help` and bad flags answer without loading the server stack.
     from emulator.crypto import KeyFileError
     from emulator.server import serve
+    from emulator.store import KeyMismatchError
 
     try:
         return serve(settings)
     except KeyFileError as error:
         # A bad option found only when the file is read: same answer as other bad options.
         print(f"ocr-emulator: error: encryption key file {error}", file=sys.stderr)
+        return 2
+    except (KeyMismatchError, SettingsError) as error:
+        print(f"ocr-emulator: error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
         print(f"ocr-emulator: error: {error}", file=sys.stderr)

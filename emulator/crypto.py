@@ -14,6 +14,8 @@ reordered, dropped from the end or moved to another document without failing to 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -42,6 +44,9 @@ class RecordCipher:
         if len(key) != KEY_BYTES:
             raise ValueError(f"the encryption key must be {KEY_BYTES} bytes, not {len(key)}")
         self._aead = AESGCM(key)
+        # A separate key for digests, so that no value derived from it says anything about
+        # the encryption key itself.
+        self._digest_key = hmac.digest(key, b"ocr-emulator digest key", "sha256")
 
     @classmethod
     def generate(cls) -> RecordCipher:
@@ -59,6 +64,13 @@ class RecordCipher:
     def decrypt(self, operation_id: str, record: bytes | bytearray) -> bytes:
         """The plaintext of ``record``; :class:`DecryptionError` if it does not authenticate."""
         return self._open(record, operation_id.encode(), f"record of operation {operation_id}")
+
+    def digest(self, label: str, data: bytes) -> str:
+        """A keyed digest (HMAC-SHA-256, hex) of ``data`` for ``label``: a name for a secret
+        (an API key's rate window) that a shared store can hold without learning the secret,
+        and that only nodes with the same key compute alike (the cluster's key check)."""
+        message = label.encode() + b"\x00" + data
+        return hmac.new(self._digest_key, message, hashlib.sha256).hexdigest()
 
     def seal_segment(
         self, operation_id: str, index: int, final: bool, plaintext: bytes | memoryview

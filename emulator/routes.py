@@ -211,6 +211,14 @@ async def on_storage_error(request: Request, exc: Exception) -> Response:
     return errors.error_response(errors.storage_error(), request_id_of(request.scope))
 
 
+async def on_store_unavailable(request: Request, exc: Exception) -> Response:
+    """The shared store cannot be reached (Redis down or restarting): 503
+    ``ServiceUnavailable`` with ``Retry-After``; nothing accepted is lost, and the node
+    serves again as soon as the store is back."""
+    log.warning("store unavailable on %s %s", request.method, request.url.path)
+    return errors.error_response(errors.service_unavailable(1), request_id_of(request.scope))
+
+
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     """A bug: log it (without request data) and answer 500 in the service's format."""
     log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)

@@ -200,6 +200,8 @@ def _prepare(
 ) -> _Prepared:
     material = tls.prepare(settings) if settings.tls else None
     app = app or create_app(settings, engine_factory=engine_factory, clock=clock)
+    service: ReadService = app.state.service
+    service.store.check()  # a cluster node with the wrong key stops here, before serving
     sock = bind_socket(settings.host, settings.port)
     port = int(sock.getsockname()[1])
     endpoint = Endpoint(

@@ -21,7 +21,7 @@ from emulator.parsing import AnalyzeQuery
 from emulator.results import analyze_result, operation_body
 from emulator.sealed import SealedDocument, SealedWriter
 from emulator.settings import Settings
-from emulator.store import Job, JobOptions, Store
+from emulator.store import Job, JobOptions, Store, StoreUnavailableError
 
 log = logging.getLogger("emulator.service")
 
@@ -100,6 +100,9 @@ class ReadService:
         """
         self.queue.start(self.runner)
         resumed = 0
+        if self.queue.durable:
+            # A shared queue keeps its work (other nodes may be running those jobs right now).
+            return 0
         for job in self.store.unfinished():
             # A job that was running when the process stopped starts over from page one.
             self.store.update(job.evolve(status="notStarted", pages_done=0))
@@ -209,16 +212,25 @@ class ReadService:
             log.info("retention sweep deleted %d expired operation(s)", removed)
         return removed
 
+    def _store_kind(self) -> str:
+        if self.settings.backend is not None:
+            return "redis"
+        return "sqlite" if self.settings.data_dir else "memory"
+
     def status(self) -> dict[str, Any]:
         """Health details for ``GET /status`` (no secrets, no document data)."""
+        try:
+            waiting: int | None = self.queue.depth
+        except StoreUnavailableError:
+            waiting = None  # the shared store is out of reach; "error" says so
         return {
             "status": "ready" if self.queue.ready else ("error" if self.queue.error else "loading"),
             "apiVersion": "v3.2",
             "modelVersion": "2022-04-30",
             "tier": self.settings.tier,
             "workers": self.queue.workers,
-            "queue": {"waiting": self.queue.depth, "capacity": self.queue.capacity},
-            "store": "sqlite" if self.settings.data_dir else "memory",
+            "queue": {"waiting": waiting, "capacity": self.queue.capacity},
+            "store": self._store_kind(),
             "retentionSeconds": int(self.settings.retention.total_seconds()),
             "error": self.queue.error,
         }

@@ -29,6 +29,9 @@ DEFAULT_RETENTION = timedelta(hours=24)
 # Long enough for the largest document (2000 pages at about a second each) on this kind of
 # machine; short enough that a hung page cannot hold a worker for good.
 DEFAULT_JOB_TIMEOUT = timedelta(hours=1)
+# Ten missed heartbeats (one every third of it) would be absurd; three are a dead node.
+DEFAULT_CLAIM_TIMEOUT = timedelta(seconds=30)
+BACKEND_SCHEMES = ("redis", "rediss", "unix")
 
 # The service's published limits per pricing tier: F0 reads the first two pages of documents
 # up to 4 MB and allows 20 transactions a minute; S1 takes 500 MB and 2000 pages.
@@ -95,6 +98,13 @@ class Settings:
     faults: tuple[FaultRule, ...] = ()
     fault_seed: int = 0
     allow_private_urls: bool = False
+    #: Where jobs, documents, results and the work queue live when shared by several nodes:
+    #: a ``redis://``, ``rediss://`` or ``unix://`` URL; None keeps them in this process (or in
+    #: ``data_dir``).
+    backend: str | None = None
+    #: How long a page held by a node that stopped answering waits before another node takes
+    #: it over (a Redis backend's claim timeout).
+    claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT
     # Not flags: knobs for tests and operators who embed the app.
     #: Run the default engine in worker processes (killable: time limit, crash recovery);
     #: False runs it in threads of this process.
@@ -127,6 +137,22 @@ class Settings:
             raise SettingsError(
                 f"--log-level must be debug, info, warning or error, not {self.log_level!r}"
             )
+        if self.backend is not None:
+            scheme = self.backend.partition("://")[0].lower()
+            if "://" not in self.backend or scheme not in BACKEND_SCHEMES:
+                raise SettingsError(
+                    "--backend must be a redis://[:password@]host:port/db, rediss://... or "
+                    "unix://... URL"
+                )
+            if self.data_dir is not None:
+                raise SettingsError("--backend and --data-dir are two stores: pass one of them")
+            if self.encryption_key_file is None:
+                raise SettingsError(
+                    "--backend redis needs --encryption-key-file: every node of a cluster must "
+                    "encrypt with the same key, and the key must never be stored in Redis"
+                )
+        if self.claim_timeout <= timedelta(0):
+            raise SettingsError("--claim-timeout must be positive")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise SettingsError("--tls-cert and --tls-key go together")
         if self.tls_cert is not None and not self.tls:
@@ -245,6 +271,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tier", choices=["free", "paid"], help="pricing tier limits (default paid)")
     p.add_argument("--encryption-key-file", help="32-byte key file for encryption at rest")
     p.add_argument(
+        "--backend",
+        help="share jobs, results and the work queue with other nodes through Redis: "
+        "redis://[:password@]host:port/db, rediss://... (TLS) or unix://...; needs "
+        "--encryption-key-file, the same on every node (default: this process only)",
+    )
+    p.add_argument(
+        "--claim-timeout",
+        help="with --backend: how long a page held by a node that stopped answering waits "
+        "before another node takes it over, e.g. 30s (default), 2m",
+    )
+    p.add_argument(
         "--allow-insecure-http",
         action="store_true",
         default=None,
@@ -307,6 +344,10 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     if (job_timeout := pick("job_timeout")) is not None:
         limit = parse_duration(job_timeout)
         kwargs["job_timeout"] = limit if limit > timedelta(0) else None
+    if (backend := pick("backend")) is not None:
+        kwargs["backend"] = backend
+    if (claim_timeout := pick("claim_timeout")) is not None:
+        kwargs["claim_timeout"] = parse_duration(claim_timeout)
     if (url_timeout := pick("url_timeout")) is not None:
         kwargs["url_timeout"] = parse_duration(url_timeout).total_seconds()
     if (max_queue := pick("max_queue")) is not None:

@@ -4,6 +4,9 @@ The free tier has 20 a minute; ``--rate-limit`` sets any rate (``20/min``, ``10/
 either tier. Only ``POST .../read/analyze`` counts: those are the billed transactions, and
 counting the polling GETs would make any client that polls once a second trip the limit on
 its first job. Each key has its own window, as each subscription has its own quota.
+
+:class:`KeyedRateLimit` keeps the windows in this process; a cluster shares them in Redis
+(:class:`emulator.store.redis.RedisRateLimit`), so a key's limit holds on every node.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import errors
 from emulator.middleware.auth import KEY_HEADER
 from emulator.middleware.request_context import request_id_of
+from emulator.store import StoreUnavailableError
 
 WINDOW_SECONDS = 60.0
 
@@ -56,11 +62,28 @@ class SlidingWindow:
             self._events.clear()
 
 
+class RateLimiter(Protocol):
+    """What the middleware needs of a limiter: one window per key."""
+
+    #: True if :meth:`acquire` does I/O (a shared store): it then runs off the event loop.
+    blocking: bool
+
+    def acquire(self, key: str) -> float | None:
+        """Record an event for ``key``; None, or the seconds until one would be allowed."""
+        ...
+
+    def reset(self) -> None:
+        """Forget every key's events."""
+        ...
+
+
 class KeyedRateLimit:
     """One :class:`SlidingWindow` of ``limit`` events per ``window`` seconds for each key.
 
     Keys are held as SHA-256 digests, so the limiter keeps no copy of a secret.
     """
+
+    blocking = False
 
     def __init__(
         self,
@@ -96,7 +119,7 @@ class RateLimitMiddleware:
     Runs after authentication, so every request here carries a valid key.
     """
 
-    def __init__(self, app: ASGIApp, *, limiter: KeyedRateLimit, path_suffix: str) -> None:
+    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, path_suffix: str) -> None:
         self.app = app
         self.limiter = limiter
         self.path_suffix = path_suffix
@@ -108,9 +131,20 @@ class RateLimitMiddleware:
             and scope["path"].endswith(self.path_suffix)
         ):
             key = Headers(scope=scope).get(KEY_HEADER, "")
-            wait = self.limiter.acquire(key)
-            if wait is not None:
-                response = errors.error_response(errors.rate_limited(wait), request_id_of(scope))
+            error: errors.ServiceError | None = None
+            try:
+                if self.limiter.blocking:
+                    wait = await run_in_threadpool(self.limiter.acquire, key)
+                else:
+                    wait = self.limiter.acquire(key)
+            except StoreUnavailableError:
+                # The shared windows are out of reach: the request cannot be counted, so it
+                # is not taken either.
+                error = errors.service_unavailable(1)
+            else:
+                error = None if wait is None else errors.rate_limited(wait)
+            if error is not None:
+                response = errors.error_response(error, request_id_of(scope))
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

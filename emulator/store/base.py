@@ -28,6 +28,10 @@ Record = bytes | bytearray
 """An encrypted page result as a backend holds it (opaque bytes)."""
 
 
+class KeyMismatchError(Exception):
+    """This node's encryption key is not the one the other nodes of its shared store use."""
+
+
 class StoreUnavailableError(Exception):
     """A shared backend cannot be reached right now (Redis down or restarting).
 
@@ -87,6 +91,11 @@ class Store(ABC):
 
     def __init__(self, cipher: RecordCipher) -> None:
         self._cipher = cipher
+
+    @property
+    def cipher(self) -> RecordCipher:
+        """The cipher that seals this store's documents and results."""
+        return self._cipher
 
     # --- public API, shared by every backend ----------------------------------------------
 
@@ -200,6 +209,10 @@ class Store(ABC):
     @abstractmethod
     def unfinished(self) -> list[Job]:
         """Jobs not yet finished, oldest first (to resume them after a restart)."""
+
+    def check(self) -> None:  # noqa: B027 - optional hook, a no-op for a store of one node
+        """Check, before serving, that this node can use the store; :class:`KeyMismatchError`
+        if a shared store was set up with another encryption key."""
 
     def close(self) -> None:  # noqa: B027 - optional hook, a no-op for the memory backend
         """Release resources."""
