@@ -89,12 +89,15 @@ class Emulator:
 
 
 @contextlib.contextmanager
-def run_emulator(*args: str, tls: bool = False, timeout: float = 120.0) -> Iterator[Emulator]:
-    """Start ``python -m emulator`` with ``args`` on a free port; wait for ``/ready``."""
+def run_emulator(
+    *args: str, tls: bool = False, timeout: float = 120.0, prefix: Sequence[str] = ()
+) -> Iterator[Emulator]:
+    """Start ``python -m emulator`` with ``args`` on a free port; wait for ``/ready``.
+    ``prefix`` goes before the command (``taskset -c 0`` pins the node to one core)."""
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         ca_file = Path(tmp) / "ca.pem" if tls else None
-        argv = [PYTHON, "-m", "emulator", "--port", str(port), "--api-key", API_KEY, *args]
+        argv = [*prefix, PYTHON, "-m", "emulator", "--port", str(port), "--api-key", API_KEY, *args]
         if ca_file is not None:
             argv += ["--tls", "--tls-ca-out", str(ca_file)]
         started = time.perf_counter()

@@ -87,7 +87,7 @@ class Settings:
     tls_ca_out: Path | None = None
     data_dir: Path | None = None
     retention: timedelta = DEFAULT_RETENTION
-    workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    workers: int = field(default_factory=lambda: usable_cores())
     max_queue: int = 100
     #: A job still running this long after a worker took it ends ``failed``; None: no limit.
     job_timeout: timedelta | None = DEFAULT_JOB_TIMEOUT
@@ -184,7 +184,16 @@ class Settings:
     @property
     def intra_op_threads(self) -> int:
         """ONNX intra-op threads per worker so that the pool does not oversubscribe the CPU."""
-        return max(1, (os.cpu_count() or 1) // self.workers)
+        return max(1, usable_cores() // self.workers)
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (``taskset``, a container's
+    cpuset), not every core of the machine, so a node pinned to one core sizes itself so."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def is_loopback(host: str) -> bool:
@@ -260,7 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
         "or 0 to delete a result once it has been read",
     )
     p.add_argument(
-        "--workers", type=int, help="OCR worker processes, one engine each (default: CPU count)"
+        "--workers",
+        type=int,
+        help="OCR worker processes, one engine each (default: the cores this process may use)",
     )
     p.add_argument(
         "--job-timeout",
