@@ -17,6 +17,7 @@ from starlette.responses import Response
 from emulator import contract, errors, faults, fetch, parsing
 from emulator.middleware.request_context import request_id_of
 from emulator.service import ReadService
+from emulator.store import Job
 
 log = logging.getLogger("emulator.routes")
 
@@ -64,8 +65,9 @@ def check_query_lengths(params: Any) -> None:
             raise _QUERY_ERRORS.get(name, errors.bad_argument)(message)
 
 
-async def analyze(request: Request) -> Response:
-    """``POST /read/analyze``: Read (JSON ``{"url"}``) or ReadInStream (binary body)."""
+async def _accept(request: Request) -> Job:
+    """What ``analyze`` and ``syncAnalyze`` share: check the query and the queue, seal the
+    document (the body, or the URL's download) and submit it as a new job."""
     service = _service(request)
     check_query_lengths(request.query_params)
     query = parsing.parse_query(request.query_params)
@@ -90,7 +92,13 @@ async def analyze(request: Request) -> Response:
             service.settings.url_timeout,
             allow_private=service.settings.allow_private_urls,
         )
-    job = await run_in_threadpool(service.submit, writer.close(), query)
+    return await run_in_threadpool(service.submit, writer.close(), query)
+
+
+async def analyze(request: Request) -> Response:
+    """``POST /read/analyze``: Read (JSON ``{"url"}``) or ReadInStream (binary body)."""
+    service = _service(request)
+    job = await _accept(request)
     # The client takes the id from the last path segment; keep the URL on the host and
     # scheme the client used so it works behind port mappings too.
     base = str(request.base_url).rstrip("/")
