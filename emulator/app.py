@@ -140,6 +140,7 @@ def create_app(
 
     route_table = [
         Route(routes.ANALYZE_PATH, routes.analyze, methods=["POST"]),
+        Route(routes.SYNC_ANALYZE_PATH, routes.sync_analyze, methods=["POST"]),
         Route(f"{routes.RESULTS_PATH}/{{operation_id}}", routes.get_result, methods=["GET"]),
         Route(f"{routes.RESULTS_PATH}/{{operation_id}}", routes.delete_result, methods=["DELETE"]),
         Route("/ready", routes.ready, methods=["GET"]),
@@ -167,7 +168,7 @@ def create_app(
     if (rate := settings.effective_rate_limit) is not None:
         rate_limit = KeyedRateLimit(rate.limit, rate.window)
         middleware.append(
-            Middleware(RateLimitMiddleware, limiter=rate_limit, path_suffix=routes.ANALYZE_PATH)
+            Middleware(RateLimitMiddleware, limiter=rate_limit, path_suffixes=routes.SUBMIT_PATHS)
         )
     handlers: dict[Any, Any] = {
         ServiceError: routes.on_service_error,

@@ -1,8 +1,9 @@
 """Applies the fault rules of :mod:`emulator.faults` to the service's API routes.
 
 Sits after authentication (a request without a valid key meets no fault and uses none up)
-and before the rate limit. Only the Read routes are affected; the health, contract and admin
-routes never are, so a test can always see and clear the faults it set.
+and before the rate limit. Only the Read routes are affected (the container's ``syncAnalyze``
+among them); the health, contract and admin routes never are, so a test can always see and
+clear the faults it set.
 """
 
 from __future__ import annotations
@@ -28,8 +29,15 @@ DROPPING: contextvars.ContextVar[bool] = contextvars.ContextVar(
 
 
 def route_of(method: str, path: str, api_prefix: str) -> Route | None:
-    """Which fault route a request is on, or None for routes faults never touch."""
-    if path == f"{api_prefix}/read/analyze" and method == "POST":
+    """Which fault route a request is on, or None for routes faults never touch.
+
+    The Read container's ``syncAnalyze`` counts as ``analyze``: it submits a document the
+    same way (a ``fail`` rule fails its job, answered then as ``failed``).
+    """
+    if method == "POST" and path in (
+        f"{api_prefix}/read/analyze",
+        f"{api_prefix}/read/syncAnalyze",
+    ):
         return "analyze"
     if path.startswith(f"{api_prefix}/read/analyzeResults/"):
         if method == "GET":
