@@ -144,6 +144,7 @@ def create_app(
         Route(f"{routes.RESULTS_PATH}/{{operation_id}}", routes.get_result, methods=["GET"]),
         Route(f"{routes.RESULTS_PATH}/{{operation_id}}", routes.delete_result, methods=["DELETE"]),
         Route("/ready", routes.ready, methods=["GET"]),
+        Route(routes.LIVENESS_PATH, routes.liveness, methods=["GET"]),
         Route("/status", routes.status, methods=["GET"]),
         Route("/swagger.json", routes.swagger, methods=["GET"]),
         Route(routes.FAULTS_PATH, routes.list_faults, methods=["GET"]),

@@ -28,8 +28,9 @@ API_PREFIX = "/vision/v3.2"
 ANALYZE_PATH = f"{API_PREFIX}/read/analyze"
 RESULTS_PATH = f"{API_PREFIX}/read/analyzeResults"
 #: The Read container's own routes, which the cloud service does not have: a read answered
-#: when it is done.
+#: when it is done, and its liveness probe.
 SYNC_ANALYZE_PATH = f"{API_PREFIX}/read/syncAnalyze"
+LIVENESS_PATH = "/ContainerLiveness"
 #: The routes that submit a document: the billed transactions, which the rate limit counts.
 SUBMIT_PATHS = (ANALYZE_PATH, SYNC_ANALYZE_PATH)
 # A URL request's JSON body is tiny; anything bigger is not an ImageUrl.
@@ -209,6 +210,12 @@ async def ready(request: Request) -> Response:
     if not _service(request).queue.ready:
         raise errors.not_ready()
     return _json({"status": "ready"})
+
+
+async def liveness(request: Request) -> Response:
+    """``GET /ContainerLiveness`` (the Read container's route): 200 for as long as the process
+    serves, engines loaded or not. ``/ready`` is the one that waits for them."""
+    return _json({"status": "alive"})
 
 
 async def status(request: Request) -> Response:

@@ -21,9 +21,11 @@ from starlette.types import Message
 
 from emulator import routes
 from emulator.faults import FaultRule
+from emulator.jobs import ManualJobQueue
 from emulator.settings import Rate
 
 SYNC = "/vision/v3.2/read/syncAnalyze"
+LIVENESS = "/ContainerLiveness"
 JSON = {"Content-Type": "application/json"}
 
 
@@ -305,3 +307,31 @@ async def test_faults_on_analyze_apply_to_sync_analyze(h: Harness, png: Any) -> 
     faults.add(FaultRule.parse("route=analyze,fail,times=1"))
     response = await sync_read(h, png())
     assert response.json()["status"] == "failed"
+
+
+# --- /ContainerLiveness ------------------------------------------------------------------------
+
+
+class LoadingQueue(ManualJobQueue):
+    """A queue whose engines never finish loading."""
+
+    @property
+    def ready(self) -> bool:
+        return False
+
+
+async def test_liveness_answers_without_a_key_while_engines_load(h: Harness, validate: Any) -> None:
+    h.service.queue = LoadingQueue(h.engine)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=h.app), base_url="http://emulator.test"
+    ) as bare:
+        assert_error(await bare.get("/ready"), 503, "ServiceUnavailable", validate)
+        assert (await bare.get("/status")).json()["status"] == "loading"
+        response = await bare.get(LIVENESS)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("application/json")
+        assert response.json() == {"status": "alive"}
+        assert response.headers["apim-request-id"]
+        # Only GET, and only this spelling.
+        assert (await bare.post(LIVENESS)).status_code == 405
+        assert (await bare.get("/containerliveness")).status_code == 401
