@@ -143,6 +143,7 @@ def create_app(
         Route(routes.SYNC_ANALYZE_PATH, routes.sync_analyze, methods=["POST"]),
         Route(f"{routes.RESULTS_PATH}/{{operation_id}}", routes.get_result, methods=["GET"]),
         Route(f"{routes.RESULTS_PATH}/{{operation_id}}", routes.delete_result, methods=["DELETE"]),
+        Route(f"{routes.OPERATIONS_PATH}/{{operation_id}}", routes.get_result, methods=["GET"]),
         Route("/ready", routes.ready, methods=["GET"]),
         Route(routes.LIVENESS_PATH, routes.liveness, methods=["GET"]),
         Route("/status", routes.status, methods=["GET"]),

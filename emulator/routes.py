@@ -28,8 +28,9 @@ API_PREFIX = "/vision/v3.2"
 ANALYZE_PATH = f"{API_PREFIX}/read/analyze"
 RESULTS_PATH = f"{API_PREFIX}/read/analyzeResults"
 #: The Read container's own routes, which the cloud service does not have: a read answered
-#: when it is done, and its liveness probe.
+#: when it is done, the container's name for the results path, and its liveness probe.
 SYNC_ANALYZE_PATH = f"{API_PREFIX}/read/syncAnalyze"
+OPERATIONS_PATH = f"{API_PREFIX}/read/operations"
 LIVENESS_PATH = "/ContainerLiveness"
 #: The routes that submit a document: the billed transactions, which the rate limit counts.
 SUBMIT_PATHS = (ANALYZE_PATH, SYNC_ANALYZE_PATH)
@@ -194,7 +195,8 @@ async def wait_until_finished(
 
 
 async def get_result(request: Request) -> Response:
-    """``GET /read/analyzeResults/{operationId}``: the operation's status and result."""
+    """``GET /read/analyzeResults/{operationId}``: the operation's status and result. Also
+    served as ``GET /read/operations/{operationId}``, the Read container's name for it."""
     view = await run_in_threadpool(_service(request).view, request.path_params["operation_id"])
     return _json(view.body, headers=view.headers or None)
 

@@ -2,8 +2,8 @@
 
 Sits after authentication (a request without a valid key meets no fault and uses none up)
 and before the rate limit. Only the Read routes are affected (the container's ``syncAnalyze``
-among them); the health, contract and admin routes never are, so a test can always see and
-clear the faults it set.
+and ``operations/{id}`` among them); the health, contract and admin routes never are, so a
+test can always see and clear the faults it set.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ DROPPING: contextvars.ContextVar[bool] = contextvars.ContextVar(
 def route_of(method: str, path: str, api_prefix: str) -> Route | None:
     """Which fault route a request is on, or None for routes faults never touch.
 
-    The Read container's ``syncAnalyze`` counts as ``analyze``: it submits a document the
-    same way (a ``fail`` rule fails its job, answered then as ``failed``).
+    The Read container's routes count as the cloud routes they stand for: ``syncAnalyze``
+    submits a document as ``analyze`` does (a ``fail`` rule fails its job, answered then as
+    ``failed``), and ``GET operations/{id}`` is ``result`` under another name.
     """
     if method == "POST" and path in (
         f"{api_prefix}/read/analyze",
@@ -44,6 +45,8 @@ def route_of(method: str, path: str, api_prefix: str) -> Route | None:
             return "result"
         if method == "DELETE":
             return "delete"
+    if path.startswith(f"{api_prefix}/read/operations/") and method == "GET":
+        return "result"
     return None
 
 

@@ -8,6 +8,7 @@ import functools
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from _harness import ANALYZE, BINARY, KEY, Harness, MakeHarness, assert_error
+from _harness import ANALYZE, BINARY, KEY, RESULTS, Harness, MakeHarness, assert_error
 from starlette.types import Message
 
 from emulator import routes
@@ -25,6 +26,7 @@ from emulator.jobs import ManualJobQueue
 from emulator.settings import Rate
 
 SYNC = "/vision/v3.2/read/syncAnalyze"
+OPERATIONS = "/vision/v3.2/read/operations"
 LIVENESS = "/ContainerLiveness"
 JSON = {"Content-Type": "application/json"}
 
@@ -335,3 +337,50 @@ async def test_liveness_answers_without_a_key_while_engines_load(h: Harness, val
         # Only GET, and only this spelling.
         assert (await bare.post(LIVENESS)).status_code == 405
         assert (await bare.get("/containerliveness")).status_code == 401
+
+
+# --- read/operations/{id} ----------------------------------------------------------------------
+
+
+async def test_operations_is_the_results_route_under_another_name(
+    h: Harness, png: Any, validate: Any
+) -> None:
+    operation_id = await h.submit(png(320, 100))
+    for _ in range(2):  # notStarted, then succeeded
+        results = await h.client.get(f"{RESULTS}/{operation_id}")
+        operations = await h.client.get(f"{OPERATIONS}/{operation_id}")
+        assert operations.status_code == results.status_code == 200
+        validate("ReadOperationResult", operations.json())
+        assert operations.json() == results.json()
+        for header in ("Retry-After", "retry-after-ms", "content-type"):
+            assert operations.headers.get(header) == results.headers.get(header), header
+        h.run()
+    assert operations.json()["status"] == "succeeded"
+
+
+@pytest.mark.parametrize(("operation_id", "status"), [(str(uuid.uuid4()), 404), ("nope", 400)])
+async def test_operations_answers_the_same_errors(
+    h: Harness, validate: Any, operation_id: str, status: int
+) -> None:
+    results = await h.client.get(f"{RESULTS}/{operation_id}")
+    operations = await h.client.get(f"{OPERATIONS}/{operation_id}")
+    code = "NotFound" if status == 404 else "BadArgument"
+    assert_error(results, status, code, validate)
+    body = assert_error(operations, status, code, validate)
+    assert body["message"] == results.json()["message"]
+
+
+async def test_operations_is_get_only(h: Harness, png: Any) -> None:
+    operation_id = await h.submit(png())
+    response = await h.client.delete(f"{OPERATIONS}/{operation_id}")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD"}
+    assert response.json()["code"] == "MethodNotAllowed"
+    assert (await h.get(operation_id)).status_code == 200  # still there
+
+
+async def test_faults_on_result_apply_to_operations(h: Harness, png: Any) -> None:
+    operation_id = await h.submit(png())
+    h.app.state.faults.add(FaultRule.parse("route=result,status=500,times=1"))
+    assert (await h.client.get(f"{OPERATIONS}/{operation_id}")).status_code == 500
+    assert (await h.client.get(f"{OPERATIONS}/{operation_id}")).status_code == 200
