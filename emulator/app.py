@@ -174,9 +174,12 @@ def create_app(
 
     route_table = [
         Route(routes.ANALYZE_PATH, routes.analyze, methods=["POST"]),
+        Route(routes.SYNC_ANALYZE_PATH, routes.sync_analyze, methods=["POST"]),
         Route(f"{routes.RESULTS_PATH}/{{operation_id}}", routes.get_result, methods=["GET"]),
         Route(f"{routes.RESULTS_PATH}/{{operation_id}}", routes.delete_result, methods=["DELETE"]),
+        Route(f"{routes.OPERATIONS_PATH}/{{operation_id}}", routes.get_result, methods=["GET"]),
         Route("/ready", routes.ready, methods=["GET"]),
+        Route(routes.LIVENESS_PATH, routes.liveness, methods=["GET"]),
         Route("/status", routes.status, methods=["GET"]),
         Route("/swagger.json", routes.swagger, methods=["GET"]),
         Route(routes.FAULTS_PATH, routes.list_faults, methods=["GET"]),
@@ -201,7 +204,7 @@ def create_app(
     if (rate := settings.effective_rate_limit) is not None:
         rate_limit = build_rate_limit(settings, store, rate.limit, rate.window)
         middleware.append(
-            Middleware(RateLimitMiddleware, limiter=rate_limit, path_suffix=routes.ANALYZE_PATH)
+            Middleware(RateLimitMiddleware, limiter=rate_limit, path_suffixes=routes.SUBMIT_PATHS)
         )
     handlers: dict[Any, Any] = {
         ServiceError: routes.on_service_error,

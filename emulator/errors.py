@@ -247,6 +247,18 @@ def service_unavailable(retry_after: float = 1) -> ServiceError:
     )
 
 
+def sync_read_timeout(time_limit: float, retry_after: float) -> ServiceError:
+    """503 ``ServiceUnavailable`` with ``Retry-After``: a synchronous read (the container's
+    ``syncAnalyze``) was not finished within the job time limit, and was discarded."""
+    return ServiceError(
+        503,
+        "ServiceUnavailable",
+        f"The document was not read within the time limit of {time_limit:g} seconds and was "
+        "discarded. Retry later, or submit it to read/analyze and poll for the result.",
+        headers=_retry_after(retry_after),
+    )
+
+
 def injected(status: int, retry_after: int | None = None) -> ServiceError:
     """The error a fault rule answers with: the body and headers the service uses for
     ``status`` (429 wrapped as the gateway sends it, the rest flat). 429 and 503 always carry

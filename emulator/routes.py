@@ -4,11 +4,14 @@ serialise. Their table is in :mod:`emulator.app`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -16,13 +19,21 @@ from starlette.responses import Response
 
 from emulator import contract, errors, faults, fetch, parsing
 from emulator.middleware.request_context import request_id_of
-from emulator.service import ReadService
+from emulator.service import OperationView, ReadService
+from emulator.store import Job
 
 log = logging.getLogger("emulator.routes")
 
 API_PREFIX = "/vision/v3.2"
 ANALYZE_PATH = f"{API_PREFIX}/read/analyze"
 RESULTS_PATH = f"{API_PREFIX}/read/analyzeResults"
+#: The Read container's own routes, which the cloud service does not have: a read answered
+#: when it is done, the container's name for the results path, and its liveness probe.
+SYNC_ANALYZE_PATH = f"{API_PREFIX}/read/syncAnalyze"
+OPERATIONS_PATH = f"{API_PREFIX}/read/operations"
+LIVENESS_PATH = "/ContainerLiveness"
+#: The routes that submit a document: the billed transactions, which the rate limit counts.
+SUBMIT_PATHS = (ANALYZE_PATH, SYNC_ANALYZE_PATH)
 # A URL request's JSON body is tiny; anything bigger is not an ImageUrl.
 MAX_JSON_BODY = 64 * 1024
 #: The emulator's own admin routes (not part of the service); they need the key too.
@@ -64,8 +75,9 @@ def check_query_lengths(params: Any) -> None:
             raise _QUERY_ERRORS.get(name, errors.bad_argument)(message)
 
 
-async def analyze(request: Request) -> Response:
-    """``POST /read/analyze``: Read (JSON ``{"url"}``) or ReadInStream (binary body)."""
+async def _accept(request: Request) -> Job:
+    """What ``analyze`` and ``syncAnalyze`` share: check the query and the queue, seal the
+    document (the body, or the URL's download) and submit it as a new job."""
     service = _service(request)
     check_query_lengths(request.query_params)
     query = parsing.parse_query(request.query_params)
@@ -90,7 +102,13 @@ async def analyze(request: Request) -> Response:
             service.settings.url_timeout,
             allow_private=service.settings.allow_private_urls,
         )
-    job = await run_in_threadpool(service.submit, writer.close(), query)
+    return await run_in_threadpool(service.submit, writer.close(), query)
+
+
+async def analyze(request: Request) -> Response:
+    """``POST /read/analyze``: Read (JSON ``{"url"}``) or ReadInStream (binary body)."""
+    service = _service(request)
+    job = await _accept(request)
     # The client takes the id from the last path segment; keep the URL on the host and
     # scheme the client used so it works behind port mappings too.
     base = str(request.base_url).rstrip("/")
@@ -104,8 +122,81 @@ async def analyze(request: Request) -> Response:
     )
 
 
+# A synchronous read looks at its job this soon first, then less often, up to the cap: a
+# one-page job is done in well under a second, and a look is one store read.
+SYNC_FIRST_POLL = 0.02
+SYNC_MAX_POLL = 0.25
+_SYNC_POLL_GROWTH = 1.5
+#: How long past the job time limit a synchronous read waits before giving up: long enough
+#: for a worker that stops a job at its limit to record it ``failed``, which is then answered.
+SYNC_GRACE = 1.0
+#: The status logged for a read whose client left before the answer (nginx's "client closed
+#: request"). It is never sent: there is nobody left to send it to.
+CLIENT_CLOSED_REQUEST = 499
+
+
+async def sync_analyze(request: Request) -> Response:
+    """``POST /read/syncAnalyze`` (the Read container's route): ``analyze``, answered only
+    when the job is finished, with ``200`` and the body a GET on it would answer then.
+
+    The job is an ordinary one (same validation, queue, workers, store, 429s and faults); this
+    handler only polls it (see :func:`wait_until_finished`). It gives up with ``503`` once the
+    job time limit (``--job-timeout``, counted from acceptance, plus :data:`SYNC_GRACE`) has
+    passed, and stops when the client leaves. Whichever way it ends, the job is deleted:
+    nobody else was ever told its id, so no GET or DELETE can reach it, and keeping it for the
+    retention period would hold a document's text for no one. An unfinished job deleted this
+    way is dropped by its worker, so an abandoned read costs no more OCR either.
+    """
+    service = _service(request)
+    job = await _accept(request)
+    limit = service.settings.job_timeout
+    try:
+        view = await wait_until_finished(
+            request, service, job.id, None if limit is None else limit.total_seconds()
+        )
+    finally:
+        # Shielded: a cancelled request (server shutdown) must still not leave the job behind.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(service.discard, job.id)
+    if view is None:
+        log.info("synchronous read %s abandoned by its client; discarded", job.id)
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
+    return _json(view.body)
+
+
+async def wait_until_finished(
+    request: Request, service: ReadService, operation_id: str, time_limit: float | None
+) -> OperationView | None:
+    """Poll the operation until it is finished and return its view; None if the client
+    disconnected first; ``503`` (:func:`emulator.errors.sync_read_timeout`) once
+    ``time_limit`` seconds (None: no limit) and :data:`SYNC_GRACE` have passed.
+
+    The event loop is never blocked: each look at the store runs in a thread and the pauses
+    between looks are ``asyncio.sleep``, growing from :data:`SYNC_FIRST_POLL` to
+    :data:`SYNC_MAX_POLL`.
+    """
+    deadline = None if time_limit is None else time.monotonic() + time_limit + SYNC_GRACE
+    pause = SYNC_FIRST_POLL
+    while True:
+        view = await run_in_threadpool(service.view, operation_id)
+        if view.finished:
+            return view
+        if await request.is_disconnected():
+            return None
+        wait = pause
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                assert time_limit is not None  # there is a deadline only under a limit
+                raise errors.sync_read_timeout(time_limit, view.retry_after or 1)
+            wait = min(wait, left)
+        await asyncio.sleep(wait)
+        pause = min(pause * _SYNC_POLL_GROWTH, SYNC_MAX_POLL)
+
+
 async def get_result(request: Request) -> Response:
-    """``GET /read/analyzeResults/{operationId}``: the operation's status and result."""
+    """``GET /read/analyzeResults/{operationId}``: the operation's status and result. Also
+    served as ``GET /read/operations/{operationId}``, the Read container's name for it."""
     view = await run_in_threadpool(_service(request).view, request.path_params["operation_id"])
     return _json(view.body, headers=view.headers or None)
 
@@ -121,6 +212,12 @@ async def ready(request: Request) -> Response:
     if not _service(request).queue.ready:
         raise errors.not_ready()
     return _json({"status": "ready"})
+
+
+async def liveness(request: Request) -> Response:
+    """``GET /ContainerLiveness`` (the Read container's route): 200 for as long as the process
+    serves, engines loaded or not. ``/ready`` is the one that waits for them."""
+    return _json({"status": "alive"})
 
 
 async def status(request: Request) -> Response:

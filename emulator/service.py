@@ -69,6 +69,11 @@ class OperationView:
     hint: PollHint | None
 
     @property
+    def finished(self) -> bool:
+        """True once the operation has succeeded or failed (a finished one has no hint)."""
+        return self.hint is None
+
+    @property
     def retry_after(self) -> int | None:
         """The ``Retry-After`` seconds, or None for a finished operation."""
         return None if self.hint is None else self.hint.retry_after
@@ -189,6 +194,11 @@ class ReadService:
         """Delete the operation's input and result now; 404 if unknown."""
         if not self.store.delete(self._parse_id(operation_id)):
             raise errors.operation_not_found()
+
+    def discard(self, operation_id: str) -> None:
+        """Delete the operation now if it still exists, finished or not (a synchronous read's
+        job, which nobody else can name); unlike :meth:`delete`, a missing one is no error."""
+        self.store.delete(operation_id)
 
     def clear(self) -> int:
         """Delete every job, finished or not, and drop test holds and pending failures.

@@ -2,9 +2,9 @@
 
 Keys are compared in constant time against every configured key (no early exit), so the
 time taken reveals neither which key matched nor how much of a wrong key was right. Only
-the two health endpoints stay open, like the service's container (``/ready`` and
-``/status``, which show no data and no settings that matter); everything else, the contract
-document and the emulator's admin routes included, needs a key.
+the health endpoints stay open, like the service's container (``/ready``, ``/status`` and
+``/ContainerLiveness``, which show no data and no settings that matter); everything else,
+the contract document and the emulator's admin routes included, needs a key.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from emulator import errors
 from emulator.middleware.request_context import request_id_of
 
 KEY_HEADER = "ocp-apim-subscription-key"
-OPEN_PATHS = frozenset({"/ready", "/status"})
+OPEN_PATHS = frozenset({"/ready", "/status", "/ContainerLiveness"})
 
 
 def key_matches(candidate: str, keys: Iterable[bytes]) -> bool:

@@ -1,8 +1,9 @@
 """Applies the fault rules of :mod:`emulator.faults` to the service's API routes.
 
 Sits after authentication (a request without a valid key meets no fault and uses none up)
-and before the rate limit. Only the Read routes are affected; the health, contract and admin
-routes never are, so a test can always see and clear the faults it set.
+and before the rate limit. Only the Read routes are affected (the container's ``syncAnalyze``
+and ``operations/{id}`` among them); the health, contract and admin routes never are, so a
+test can always see and clear the faults it set.
 """
 
 from __future__ import annotations
@@ -28,14 +29,24 @@ DROPPING: contextvars.ContextVar[bool] = contextvars.ContextVar(
 
 
 def route_of(method: str, path: str, api_prefix: str) -> Route | None:
-    """Which fault route a request is on, or None for routes faults never touch."""
-    if path == f"{api_prefix}/read/analyze" and method == "POST":
+    """Which fault route a request is on, or None for routes faults never touch.
+
+    The Read container's routes count as the cloud routes they stand for: ``syncAnalyze``
+    submits a document as ``analyze`` does (a ``fail`` rule fails its job, answered then as
+    ``failed``), and ``GET operations/{id}`` is ``result`` under another name.
+    """
+    if method == "POST" and path in (
+        f"{api_prefix}/read/analyze",
+        f"{api_prefix}/read/syncAnalyze",
+    ):
         return "analyze"
     if path.startswith(f"{api_prefix}/read/analyzeResults/"):
         if method == "GET":
             return "result"
         if method == "DELETE":
             return "delete"
+    if path.startswith(f"{api_prefix}/read/operations/") and method == "GET":
+        return "result"
     return None
 
 

@@ -1,9 +1,10 @@
 """The request rate limit: a sliding window over analyze requests, one window per API key.
 
 The free tier has 20 a minute; ``--rate-limit`` sets any rate (``20/min``, ``10/s``) on
-either tier. Only ``POST .../read/analyze`` counts: those are the billed transactions, and
-counting the polling GETs would make any client that polls once a second trip the limit on
-its first job. Each key has its own window, as each subscription has its own quota.
+either tier. Only the POSTs that submit a document count (``.../read/analyze`` and the
+container's ``.../read/syncAnalyze``, one request each): those are the billed transactions,
+and counting the polling GETs would make any client that polls once a second trip the limit
+on its first job. Each key has its own window, as each subscription has its own quota.
 
 :class:`KeyedRateLimit` keeps the windows in this process; a cluster shares them in Redis
 (:class:`emulator.store.redis.RedisRateLimit`), so a key's limit holds on every node.
@@ -116,19 +117,23 @@ class KeyedRateLimit:
 class RateLimitMiddleware:
     """Answers 429 with ``Retry-After`` when a key's analyze rate is exceeded.
 
-    Runs after authentication, so every request here carries a valid key.
+    Every POST whose path ends with one of ``path_suffixes`` counts, against one window per
+    key shared by all of them. Runs after authentication, so every request here carries a
+    valid key.
     """
 
-    def __init__(self, app: ASGIApp, *, limiter: RateLimiter, path_suffix: str) -> None:
+    def __init__(
+        self, app: ASGIApp, *, limiter: RateLimiter, path_suffixes: tuple[str, ...]
+    ) -> None:
         self.app = app
         self.limiter = limiter
-        self.path_suffix = path_suffix
+        self.path_suffixes = path_suffixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] == "http"
             and scope["method"] == "POST"
-            and scope["path"].endswith(self.path_suffix)
+            and scope["path"].endswith(self.path_suffixes)
         ):
             key = Headers(scope=scope).get(KEY_HEADER, "")
             error: errors.ServiceError | None = None
