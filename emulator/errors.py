@@ -212,12 +212,15 @@ def invalid_operation_id(value: str) -> ServiceError:
     return ServiceError(400, "BadArgument", f"Operation id {value!r} is not a valid UUID.")
 
 
-def not_ready() -> ServiceError:
-    """503: the OCR engine is still loading."""
+def not_ready(reason: str | None = None) -> ServiceError:
+    """503: the OCR engine is still loading, or ``reason`` (the shared store is unreachable,
+    an engine failed to load) keeps the emulator from running jobs."""
     return ServiceError(
         503,
         "ServiceUnavailable",
-        "The OCR engine is still loading.",
+        f"The emulator cannot run jobs: {reason}."
+        if reason
+        else "The OCR engine is still loading.",
         headers=_retry_after(1),
     )
 

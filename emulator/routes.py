@@ -82,7 +82,7 @@ async def _accept(request: Request) -> Job:
     check_query_lengths(request.query_params)
     query = parsing.parse_query(request.query_params)
     kind = parsing.body_kind(request.headers.get("content-type"))
-    service.check_capacity()
+    await run_in_threadpool(service.check_capacity)  # a shared queue's depth is in Redis
     limits = service.settings.limits
     length = request.headers.get("content-length")
     # The document is sealed as it arrives (the body, or the URL's download): never held
@@ -209,8 +209,10 @@ async def delete_result(request: Request) -> Response:
 
 async def ready(request: Request) -> Response:
     """``GET /ready``: 200 once the engine is loaded, 503 before (like the container)."""
-    if not _service(request).queue.ready:
-        raise errors.not_ready()
+    queue = _service(request).queue
+    # Off the event loop: with a shared store, readiness asks Redis.
+    if not await run_in_threadpool(lambda: queue.ready):
+        raise errors.not_ready(await run_in_threadpool(lambda: queue.error))
     return _json({"status": "ready"})
 
 
@@ -222,7 +224,7 @@ async def liveness(request: Request) -> Response:
 
 async def status(request: Request) -> Response:
     """``GET /status``: health details for operators."""
-    return _json(_service(request).status())
+    return _json(await run_in_threadpool(_service(request).status))
 
 
 async def swagger(request: Request) -> Response:

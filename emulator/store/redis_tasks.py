@@ -163,10 +163,7 @@ class RedisTaskSource(WorkSource):
         self._last_claim = 0.0
         self._key_error: str | None = None
         self._consumers: set[str] = set()
-        self._heartbeat = threading.Thread(
-            target=self._beat, name="ocr-claim-heartbeat", daemon=True
-        )
-        self._heartbeat.start()
+        self._heartbeat: threading.Thread | None = None
 
     # --- the producer side ------------------------------------------------------------------
 
@@ -203,6 +200,11 @@ class RedisTaskSource(WorkSource):
         consumer = f"{self.node}-{worker}"
         with self._lock:
             self._consumers.add(consumer)
+            if self._heartbeat is None:
+                self._heartbeat = threading.Thread(
+                    target=self._beat, name="ocr-claim-heartbeat", daemon=True
+                )
+                self._heartbeat.start()
         unavailable_since: float | None = None
         while not self._closed.is_set():
             try:
@@ -218,9 +220,17 @@ class RedisTaskSource(WorkSource):
                 log.error("%s", error)
                 self._closed.wait(_RETRY_SECONDS * 5)
                 continue
+            except redis.exceptions.RedisError as error:
+                # Anything else Redis answers must not end the worker's loop either.
+                log.error("worker %d: Redis answered %s; trying again", worker, error)
+                self._closed.wait(_RETRY_SECONDS)
+                continue
             if unavailable_since is not None:
                 log.info("Redis is back; worker %d takes work again", worker)
                 unavailable_since = None
+            if item is not None and self._closed.is_set() and isinstance(item, PageTask):
+                self.hand_back(item)  # taken while the node was stopping: someone else's now
+                return None
             if item is not None:
                 return item
         return None
@@ -349,12 +359,10 @@ class RedisTaskSource(WorkSource):
         self._group_ready = True
 
     def close(self, workers: int) -> None:
+        # Pages still being read are handed back by their workers, which see the stop.
         self._closed.set()
         with self._lock:
-            held = list(self._held.values())
             consumers = sorted(self._consumers)
-        for task in held:
-            self.hand_back(task)
         # A clean stop leaves no consumer names behind (a killed node's are taken over and
         # stay listed, harmlessly, until an operator deletes them).
         for consumer in consumers:
