@@ -307,3 +307,38 @@ async def test_an_unknown_operation_is_404_on_every_node(make_node: MakeNode) ->
     response = await node.client.get(f"/vision/v3.2/read/analyzeResults/{uuid.uuid4()}")
     assert response.status_code == 404
     assert response.json()["code"] == "NotFound"
+
+
+async def test_sync_analyze_on_one_node_is_answered_when_another_reads_it(
+    make_node: MakeNode, png: Any
+) -> None:
+    accepting = await make_node()
+    accepting.service.queue.stop()  # reads nothing: the page must be read elsewhere
+    reader = await make_node()
+    response = await accepting.client.post(
+        "/vision/v3.2/read/syncAnalyze", content=png(333, 99), headers=BINARY
+    )
+    assert response.status_code == 200, response.text
+    assert _lines(response.json()) == ["PAGE 333x99"]
+    assert reader.engine.calls == 1
+    assert accepting.service.store.unfinished() == []
+
+
+def test_the_command_refuses_a_key_that_is_not_the_clusters(
+    redis_server: RedisServer, key_file: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    RedisStore(RecordCipher(key_file.read_bytes()), redis_server.url).check()
+    other = tmp_path / "other.key"
+    other.write_bytes(bytes(range(32)))
+    command = [sys.executable, "-m", "emulator", "--port", "0", "--api-key", "k"]
+    command += ["--backend", redis_server.url, "--encryption-key-file", str(other)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert "differs from the key the other nodes" in done.stderr
+    assert "Traceback" not in done.stderr
+    missing = subprocess.run(command[:-2], capture_output=True, text=True, timeout=120, check=False)
+    assert missing.returncode == 2
+    assert "--encryption-key-file" in missing.stderr

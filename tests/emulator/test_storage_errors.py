@@ -32,10 +32,6 @@ class FailingStore(SqliteStore):
     #: Calls of ``_finish`` (recording a job's end) still to fail, whatever ``failure`` says.
     finish_failures = 0
 
-    def __init__(self, cipher: RecordCipher, data_dir: Path) -> None:
-        super().__init__(cipher, data_dir)
-        self.cipher = cipher  # for a restart on the same directory
-
     def _fail(self) -> None:
         if self.failure == "disk-full":
             raise OSError(errno.ENOSPC, "No space left on device", "/secret/path/emulator.sqlite3")
