@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._support import API_KEY, Emulator, median, run_emulator, sample_page
-from emulator import documents, results
+from emulator import documents, page_records
 from emulator.engine.rapid import RapidOcrEngine
 from emulator.settings import TIER_LIMITS, Settings
 from ocr_sdk import OcrClient
@@ -43,7 +43,7 @@ def engine_direct(page: bytes) -> Callable[[], None]:
         info = documents.inspect(page, limits)
         for image in documents.iter_pages(page, info, [1]):
             text = engine.recognize(image.image, reading_order="basic")
-            results.read_result(image, text)
+            page_records.read_result(image, text)
 
     return run
 

@@ -1,6 +1,6 @@
 """The ASGI application: routes, middleware, exception handlers and lifespan in one place.
 
-``create_app(settings)`` wires the protocol (:mod:`emulator.routes`) to the backend
+``create_app(settings)`` wires the API surfaces (:mod:`emulator.api`) to the backend
 (:class:`emulator.service.ReadService`), the store and the job queue. Tests pass a fake engine
 factory, a manual clock or a manual queue; nothing else changes between tests and production.
 """
@@ -21,7 +21,10 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from emulator import routes
+from emulator.api import admin, health
+from emulator.api import handlers as on
+from emulator.api.document_intelligence import routes as document_intelligence
+from emulator.api.read_v32 import routes as read_v32
 from emulator.clock import Clock, utc_now
 from emulator.crypto import KEY_FILE_NAME, RecordCipher, load_or_create_key
 from emulator.engine.base import OcrEngine
@@ -152,6 +155,10 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         await run_in_threadpool(service.stop)
 
 
+#: The requests that submit a document (the billed transactions the rate limit counts).
+SUBMIT_PATHS = (read_v32.ANALYZE_PATH, read_v32.SYNC_ANALYZE_PATH, ":analyze")
+
+
 def create_app(
     settings: Settings,
     *,
@@ -173,18 +180,14 @@ def create_app(
     service = ReadService(settings, store, queue, clock or utc_now)
 
     route_table = [
-        Route(routes.ANALYZE_PATH, routes.analyze, methods=["POST"]),
-        Route(routes.SYNC_ANALYZE_PATH, routes.sync_analyze, methods=["POST"]),
-        Route(f"{routes.RESULTS_PATH}/{{operation_id}}", routes.get_result, methods=["GET"]),
-        Route(f"{routes.RESULTS_PATH}/{{operation_id}}", routes.delete_result, methods=["DELETE"]),
-        Route(f"{routes.OPERATIONS_PATH}/{{operation_id}}", routes.get_result, methods=["GET"]),
-        Route("/ready", routes.ready, methods=["GET"]),
-        Route(routes.LIVENESS_PATH, routes.liveness, methods=["GET"]),
-        Route("/status", routes.status, methods=["GET"]),
-        Route("/swagger.json", routes.swagger, methods=["GET"]),
-        Route(routes.FAULTS_PATH, routes.list_faults, methods=["GET"]),
-        Route(routes.FAULTS_PATH, routes.add_faults, methods=["POST"]),
-        Route(routes.FAULTS_PATH, routes.clear_faults, methods=["DELETE"]),
+        *read_v32.routes(),
+        *document_intelligence.routes(),
+        Route("/ready", health.ready, methods=["GET"]),
+        Route(health.LIVENESS_PATH, health.liveness, methods=["GET"]),
+        Route("/status", health.status, methods=["GET"]),
+        Route(admin.FAULTS_PATH, admin.list_faults, methods=["GET"]),
+        Route(admin.FAULTS_PATH, admin.add_faults, methods=["POST"]),
+        Route(admin.FAULTS_PATH, admin.clear_faults, methods=["DELETE"]),
     ]
     injector = FaultInjector(settings.faults, seed=settings.fault_seed)
     # Outermost first: every request gets an id and a log line; nothing unauthenticated
@@ -197,25 +200,25 @@ def create_app(
             FaultMiddleware,
             injector=injector,
             control=service.control,
-            api_prefix=routes.API_PREFIX,
+            api_prefix=read_v32.API_PREFIX,
         ),
     ]
     rate_limit: RateLimiter | None = None
     if (rate := settings.effective_rate_limit) is not None:
         rate_limit = build_rate_limit(settings, store, rate.limit, rate.window)
         middleware.append(
-            Middleware(RateLimitMiddleware, limiter=rate_limit, path_suffixes=routes.SUBMIT_PATHS)
+            Middleware(RateLimitMiddleware, limiter=rate_limit, path_suffixes=SUBMIT_PATHS)
         )
     handlers: dict[Any, Any] = {
-        ServiceError: routes.on_service_error,
-        HTTPException: routes.on_http_exception,
+        ServiceError: on.on_service_error,
+        HTTPException: on.on_http_exception,
         # The store failing (disk full, a broken database) is the service's StorageException,
         # answered here at the boundary so no store backend needs to know about HTTP.
-        sqlite3.Error: routes.on_storage_error,
+        sqlite3.Error: on.on_storage_error,
         # A shared store out of reach (Redis down or restarting): 503, try again shortly.
-        StoreUnavailableError: routes.on_store_unavailable,
-        OSError: routes.on_storage_error,
-        Exception: routes.on_unexpected,
+        StoreUnavailableError: on.on_store_unavailable,
+        OSError: on.on_storage_error,
+        Exception: on.on_unexpected,
     }
     app = Starlette(
         routes=route_table,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 
 from starlette.responses import Response
 
@@ -54,6 +55,7 @@ class ServiceError(Exception):
         *,
         wrapped: bool = False,
         headers: dict[str, str] | None = None,
+        inner: tuple[str, str] | None = None,
     ) -> None:
         message = _clamp(message)
         super().__init__(message)
@@ -62,6 +64,8 @@ class ServiceError(Exception):
         self.message = message
         self.wrapped = wrapped
         self.headers = dict(headers or {})
+        #: A more specific (code, message), for APIs whose bodies carry an ``innererror``.
+        self.inner = inner
 
     def __repr__(self) -> str:
         return f"ServiceError({self.status_code}, {self.code!r}, {self.message!r})"
@@ -77,13 +81,32 @@ def error_body(error: ServiceError, request_id: str | None) -> dict[str, object]
     return body
 
 
-def error_response(error: ServiceError, request_id: str | None) -> Response:
-    """Render ``error`` as the service's JSON response, with the request id header."""
+BodyRenderer = Callable[[ServiceError, "str | None"], dict[str, object]]
+
+#: How each API's errors look, by the path prefix of its routes; the rest get Read v3.2's
+#: (:func:`error_body`). An API package adds itself with :func:`render_errors_under`.
+_RENDERERS: dict[str, BodyRenderer] = {}
+
+
+def render_errors_under(prefix: str, renderer: BodyRenderer) -> None:
+    """Render the errors of requests whose path starts with ``prefix`` with ``renderer``."""
+    _RENDERERS[prefix] = renderer
+
+
+def error_response(
+    error: ServiceError, request_id: str | None, path: str | None = None
+) -> Response:
+    """Render ``error`` as the JSON response of the API ``path`` belongs to (Read v3.2's when
+    no other API claims it), with the request id header."""
     headers = dict(error.headers)
     if request_id:
         headers[REQUEST_ID_HEADER] = request_id
+    render: BodyRenderer = error_body
+    for prefix, renderer in _RENDERERS.items():
+        if path is not None and path.startswith(prefix):
+            render = renderer
     return Response(
-        json.dumps(error_body(error, request_id)).encode(),
+        json.dumps(render(error, request_id)).encode(),
         status_code=error.status_code,
         headers=headers,
         media_type="application/json; charset=utf-8",

@@ -35,7 +35,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from emulator import errors
-from emulator.parsing import BodySink, copy_body, too_large
+from emulator.bodies import BodySink, copy_body, too_large
 
 MAX_REDIRECTS = 5
 BLOCKED_HOSTNAMES = frozenset(

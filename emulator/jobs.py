@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Literal
 
-from emulator import documents, results
+from emulator import documents, page_records
 from emulator.clock import Clock
 from emulator.documents import Limits
 from emulator.engine.base import OcrEngine
@@ -274,7 +274,7 @@ class JobRunner:
                 now_mono = time.monotonic()
                 self._observe(now_mono - page_started)
                 page_started = now_mono
-                entry = results.read_result(page, text, job.options.language)
+                entry = page_records.read_result(page, text, job.options.language)
                 # Drop this page's pixels before the generator renders the next one.
                 del page, text
                 job = job.evolve(pages_done=job.pages_done + 1, updated=self.clock())
@@ -354,7 +354,7 @@ class JobRunner:
             self._observe(time.monotonic() - page_started)
             if deadline is not None and time.monotonic() > deadline:
                 raise JobTimeoutError(job_id)
-            entry = results.read_result(page, text, job.options.language)
+            entry = page_records.read_result(page, text, job.options.language)
             del page, text
             done = self.store.put_page(job_id, index, entry, self.clock())
             if done is None or done < job.pages_total:

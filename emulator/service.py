@@ -10,18 +10,17 @@ from __future__ import annotations
 import logging
 import math
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from emulator import documents, errors, parsing
+from emulator import bodies, documents, errors
 from emulator.clock import Clock
 from emulator.jobs import JobControl, JobQueue, JobRunner, QueueFullError
-from emulator.parsing import AnalyzeQuery
-from emulator.results import analyze_result, operation_body
 from emulator.sealed import SealedDocument, SealedWriter
 from emulator.settings import Settings
-from emulator.store import Job, JobOptions, Store, StoreUnavailableError
+from emulator.store import READ_V32, Job, JobOptions, Store, StoreUnavailableError
 
 log = logging.getLogger("emulator.service")
 
@@ -63,9 +62,11 @@ class PollHint:
 
 @dataclass(frozen=True, slots=True)
 class OperationView:
-    """What a GET on an operation answers: the body and, while unfinished, a poll hint."""
+    """What a GET on an operation sees: the job, its pages' records once it succeeded, and,
+    while unfinished, a poll hint. Each API shapes its own body from it."""
 
-    body: dict[str, Any]
+    job: Job
+    pages: list[dict[str, Any]] | None
     hint: PollHint | None
 
     @property
@@ -135,11 +136,15 @@ class ReadService:
         the id its operation will have if it is accepted."""
         return self.store.new_document(str(uuid.uuid4()))
 
-    def submit(self, document: SealedDocument, query: AnalyzeQuery) -> Job:
+    def submit(
+        self, document: SealedDocument, page_ranges: Sequence[str] | None, options: JobOptions
+    ) -> Job:
         """Validate ``document`` (sealed by :meth:`new_document`) and accept it as a new job
-        (status ``notStarted``). A refused document is simply dropped: nothing was stored."""
+        (status ``notStarted``) with ``options``, reading the pages ``page_ranges`` select
+        (``N``, ``N-M``, ``N-``, ``-M``; None for all). A refused document is simply dropped:
+        nothing was stored."""
         if document.size == 0:
-            raise parsing.empty_document()
+            raise bodies.empty_document()
         limits = self.settings.limits
         try:
             info = documents.inspect(document, limits)
@@ -149,19 +154,14 @@ class ReadService:
             # Whatever a decoder trips over in the client's bytes is bad input, not our 500.
             log.warning("document rejected by the decoder: %s", type(error).__name__)
             raise errors.invalid_image_format() from None
-        pages = documents.select_pages(query.pages, info.page_count, limits)
+        pages = documents.select_pages(page_ranges, info.page_count, limits)
         now = self.clock()
         job = Job(
             id=document.operation_id,
             status="notStarted",
             created=now,
             updated=now,
-            options=JobOptions(
-                language=query.language,
-                pages=tuple(pages),
-                reading_order=query.reading_order,
-                model_version=query.model_version,
-            ),
+            options=replace(options, pages=tuple(pages)),
         )
         self.store.create(job, document)
         try:
@@ -172,27 +172,32 @@ class ReadService:
             raise errors.queue_full(self._queue_wait()) from None
         return job
 
-    def view(self, operation_id: str) -> OperationView:
-        """The operation's current body; 404 if unknown, deleted or expired.
+    def view(self, operation_id: str, api: str = READ_V32) -> OperationView:
+        """The operation as it is now; 404 if unknown, deleted, expired, or accepted through
+        another API than ``api``.
 
         With ``--retention 0`` a finished result is deleted right after it is read once.
         """
-        job = self._job(operation_id)
-        result = None
-        if job.status == "succeeded":
-            result = analyze_result(self.store.read_pages(job.id))
-        body = operation_body(job, result)
+        job = self._job(operation_id, api)
+        pages = self.store.read_pages(job.id) if job.status == "succeeded" else None
         if job.finished:
             if self.settings.retention == timedelta(0):
                 self.store.delete(job.id)
             elif job.read_at is None:
                 self.store.update(job.evolve(read_at=self.clock()))
-            return OperationView(body, None)
-        return OperationView(body, self.poll_hint(job))
+            return OperationView(job, pages, None)
+        return OperationView(job, None, self.poll_hint(job))
 
-    def delete(self, operation_id: str) -> None:
-        """Delete the operation's input and result now; 404 if unknown."""
-        if not self.store.delete(self._parse_id(operation_id)):
+    def read_file(self, operation_id: str, name: str, api: str) -> tuple[Job, bytes | None]:
+        """The job and the file ``name`` made from it (its searchable PDF), if there is one;
+        404 as :meth:`view` does."""
+        job = self._job(operation_id, api)
+        return job, self.store.read_file(job.id, name)
+
+    def delete(self, operation_id: str, api: str = READ_V32) -> None:
+        """Delete the operation's input and result now; 404 if unknown (or another API's)."""
+        job = self._job(operation_id, api)
+        if not self.store.delete(job.id):
             raise errors.operation_not_found()
 
     def discard(self, operation_id: str) -> None:
@@ -254,9 +259,9 @@ class ReadService:
         except ValueError:
             raise errors.invalid_operation_id(operation_id) from None
 
-    def _job(self, operation_id: str) -> Job:
+    def _job(self, operation_id: str, api: str) -> Job:
         job = self.store.get(self._parse_id(operation_id))
-        if job is None:
+        if job is None or job.options.api != api:
             raise errors.operation_not_found()
         return job
 

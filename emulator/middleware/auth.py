@@ -42,7 +42,9 @@ class AuthMiddleware:
         if scope["type"] == "http" and scope["path"] not in OPEN_PATHS:
             candidate = Headers(scope=scope).get(KEY_HEADER)
             if candidate is None or not key_matches(candidate, self.keys):
-                response = errors.error_response(errors.unauthorized(), request_id_of(scope))
+                response = errors.error_response(
+                    errors.unauthorized(), request_id_of(scope), scope["path"]
+                )
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -75,7 +75,7 @@ class FaultMiddleware:
         if rule.action == "status":
             assert rule.status is not None
             response = errors.error_response(
-                errors.injected(rule.status, rule.retry_after), request_id
+                errors.injected(rule.status, rule.retry_after), request_id, scope["path"]
             )
             await response(scope, receive, send)
         elif rule.action == "delay":

@@ -149,7 +149,7 @@ class RateLimitMiddleware:
             else:
                 error = None if wait is None else errors.rate_limited(wait)
             if error is not None:
-                response = errors.error_response(error, request_id_of(scope))
+                response = errors.error_response(error, request_id_of(scope), scope["path"])
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)

@@ -15,6 +15,7 @@ page counts, the query options) is stored in the clear; none of it is document c
 """
 
 from emulator.store.base import (
+    READ_V32,
     TERMINAL,
     Job,
     JobOptions,
@@ -29,6 +30,7 @@ from emulator.store.sqlite import DB_FILE_NAME, SqliteStore
 
 __all__ = [
     "DB_FILE_NAME",
+    "READ_V32",
     "TERMINAL",
     "Job",
     "JobOptions",

@@ -21,6 +21,9 @@ from emulator.sealed import (
     seal,
 )
 
+#: The ``api`` of a job accepted through Read v3.2.
+READ_V32 = "read-v3.2"
+
 JobStatus = Literal["notStarted", "running", "succeeded", "failed"]
 TERMINAL: frozenset[JobStatus] = frozenset({"succeeded", "failed"})
 
@@ -42,12 +45,26 @@ class StoreUnavailableError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class JobOptions:
-    """The validated query options of one analyze request."""
+    """The validated options of one analyze request, whichever API took it.
+
+    ``api`` names the API surface that accepted the job (``read-v3.2``, or Document
+    Intelligence's ``2024-11-30`` / ``2023-07-31``): a job is visible only through the API
+    that created it. The last four fields mean something only to Document Intelligence.
+    """
 
     language: str | None = None
     pages: tuple[int, ...] = (1,)
     reading_order: ReadingOrder = "basic"
     model_version: str = "latest"
+    api: str = READ_V32
+    #: Write a searchable PDF of the input when the job succeeds (``output=pdf``).
+    output_pdf: bool = False
+    #: ``text`` or ``markdown`` (``outputContentFormat``).
+    content_format: str = "text"
+    #: How spans count characters (``stringIndexType``).
+    string_index_type: str = "textElements"
+    #: The optional analysis features asked for (``features``).
+    features: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +174,17 @@ class Store(ABC):
         )
         return self._put_page_once(job_id, index, record, now)
 
+    def put_file(self, job_id: str, name: str, data: bytes) -> bool:
+        """Store a file made from the job (its searchable PDF), sealed and bound to the job
+        and its name, before the job is recorded finished; it lives and dies with the job's
+        result. False if the job is gone."""
+        return self._put_file(job_id, name, self._cipher.encrypt(file_aad(job_id, name), data))
+
+    def read_file(self, job_id: str, name: str) -> bytes | None:
+        """The file ``name`` stored for the job, or None if there is none."""
+        record = self._get_file(job_id, name)
+        return None if record is None else self._cipher.decrypt(file_aad(job_id, name), record)
+
     def read_pages(self, job_id: str) -> list[dict[str, Any]]:
         """The ``readResults`` entries stored for the job so far, in page order."""
         return [
@@ -177,6 +205,12 @@ class Store(ABC):
 
     @abstractmethod
     def _get_pages(self, job_id: str) -> list[Record]: ...
+
+    @abstractmethod
+    def _put_file(self, job_id: str, name: str, record: Record) -> bool: ...
+
+    @abstractmethod
+    def _get_file(self, job_id: str, name: str) -> Record | None: ...
 
     @abstractmethod
     def _start(self, job_id: str, now: datetime) -> tuple[Job, bool] | None: ...
@@ -223,6 +257,11 @@ def page_aad(job_id: str, index: int) -> str:
     return f"{job_id}/page/{index}"
 
 
+def file_aad(job_id: str, name: str) -> str:
+    """Binds a stored file to its job and its name."""
+    return f"{job_id}/file/{name}"
+
+
 def timestamp(value: datetime | None) -> float | None:
     return None if value is None else value.timestamp()
 
@@ -232,23 +271,36 @@ def from_timestamp(value: float | None) -> datetime | None:
 
 
 def options_json(options: JobOptions) -> str:
+    """The options as stored (JSON; no document content)."""
     return json.dumps(
         {
             "language": options.language,
             "pages": list(options.pages),
             "readingOrder": options.reading_order,
             "modelVersion": options.model_version,
+            "api": options.api,
+            "outputPdf": options.output_pdf,
+            "contentFormat": options.content_format,
+            "stringIndexType": options.string_index_type,
+            "features": list(options.features),
         }
     )
 
 
 def options_from_json(text: str) -> JobOptions:
+    """The options back from :func:`options_json` (records written before a field existed
+    get its default)."""
     raw = json.loads(text)
     return JobOptions(
         language=raw["language"],
         pages=tuple(int(p) for p in raw["pages"]),
         reading_order=raw["readingOrder"],
         model_version=raw["modelVersion"],
+        api=raw.get("api", READ_V32),
+        output_pdf=bool(raw.get("outputPdf", False)),
+        content_format=raw.get("contentFormat", "text"),
+        string_index_type=raw.get("stringIndexType", "textElements"),
+        features=tuple(raw.get("features", ())),
     )
 
 

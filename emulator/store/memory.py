@@ -19,6 +19,7 @@ class MemoryStore(Store):
         self._jobs: dict[str, Job] = {}
         self._documents: dict[str, SealedDocument] = {}
         self._pages: dict[str, dict[int, Record]] = {}
+        self._files: dict[str, dict[str, Record]] = {}
 
     def _put_new(self, job: Job, document: SealedDocument) -> None:
         with self._lock:
@@ -42,6 +43,17 @@ class MemoryStore(Store):
         with self._lock:
             pages = self._pages.get(job_id, {})
             return [pages[index] for index in sorted(pages)]
+
+    def _put_file(self, job_id: str, name: str, record: Record) -> bool:
+        with self._lock:
+            if job_id not in self._jobs:
+                return False
+            self._files.setdefault(job_id, {})[name] = record
+            return True
+
+    def _get_file(self, job_id: str, name: str) -> Record | None:
+        with self._lock:
+            return self._files.get(job_id, {}).get(name)
 
     def _start(self, job_id: str, now: datetime) -> tuple[Job, bool] | None:
         with self._lock:
@@ -74,6 +86,7 @@ class MemoryStore(Store):
             self._documents.pop(job.id, None)
             if job.status != "succeeded":
                 self._pages.pop(job.id, None)
+                self._files.pop(job.id, None)
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -90,6 +103,7 @@ class MemoryStore(Store):
         with self._lock:
             self._documents.pop(job_id, None)
             self._pages.pop(job_id, None)
+            self._files.pop(job_id, None)
             return self._jobs.pop(job_id, None) is not None
 
     def delete_expired(self, now: datetime) -> int:
@@ -103,6 +117,7 @@ class MemoryStore(Store):
                 self._jobs.pop(job_id, None)
                 self._documents.pop(job_id, None)
                 self._pages.pop(job_id, None)
+                self._files.pop(job_id, None)
             return len(expired)
 
     def unfinished(self) -> list[Job]:

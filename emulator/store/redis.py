@@ -15,6 +15,8 @@ Keys, all under one prefix (``ocr-emulator:`` by default):
     a hash of the document's sealed segments by index; deleted once the job ends.
 ``pages:{id}``
     a hash of the sealed page results by index, each written once.
+``files:{id}``
+    a hash of the sealed files made from the job (its searchable PDF) by name.
 ``unfinished``, ``waiting``, ``expiry``
     indexes: unfinished jobs by creation time, jobs not yet started (the cluster's queue
     depth, which ``--max-queue`` bounds), finished jobs by expiry.
@@ -160,7 +162,7 @@ end
 return tonumber(redis.call('HGET', KEYS[1], 'pages_done'))
 """
 
-# Records a finished job once. KEYS: job, doc, pages, unfinished, waiting, expiry.
+# Records a finished job once. KEYS: job, doc, pages, unfinished, waiting, expiry, files.
 # ARGV: id, status, updated, expires_at, pages_done, ttl_ms. Returns 1 if this call finished it.
 _FINISH = """
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -168,12 +170,20 @@ if not status or status == 'succeeded' or status == 'failed' then return 0 end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updated', ARGV[3], 'expires_at', ARGV[4],
   'pages_done', ARGV[5])
 redis.call('DEL', KEYS[2])
-if ARGV[2] ~= 'succeeded' then redis.call('DEL', KEYS[3]) end
+if ARGV[2] ~= 'succeeded' then redis.call('DEL', KEYS[3], KEYS[7]) end
 redis.call('ZREM', KEYS[4], ARGV[1])
 redis.call('SREM', KEYS[5], ARGV[1])
 redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
+redis.call('PEXPIRE', KEYS[7], ARGV[6])
+return 1
+"""
+
+# Stores a file of an existing job. KEYS: job, files. ARGV: name, record. 1, or 0 if no job.
+_PUT_FILE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1
 """
 
@@ -211,6 +221,7 @@ class RedisStore(Store):
         self._put_page_script = self.redis.register_script(_PUT_PAGE)
         self._finish_script = self.redis.register_script(_FINISH)
         self._update_script = self.redis.register_script(_UPDATE)
+        self._put_file_script = self.redis.register_script(_PUT_FILE)
         self._key_checked = False
         self._key_lock = threading.Lock()
         self._healthy_until = 0.0
@@ -364,6 +375,16 @@ class RedisStore(Store):
         return None if done < 0 else done
 
     @_guarded
+    def _put_file(self, job_id: str, name: str, record: Record) -> bool:
+        keys = [self.key("job", job_id), self.key("files", job_id)]
+        return int(self._put_file_script(keys=keys, args=[name, bytes(record)])) == 1
+
+    @_guarded
+    def _get_file(self, job_id: str, name: str) -> Record | None:
+        value = self.redis.hget(self.key("files", job_id), name)
+        return None if value is None else _bytes(value)
+
+    @_guarded
     def _start(self, job_id: str, now: datetime) -> tuple[Job, bool] | None:
         job_key, _, pages_key = self.job_keys(job_id)
         before = self._start_script(
@@ -394,6 +415,7 @@ class RedisStore(Store):
                 self.key("unfinished"),
                 self.key("waiting"),
                 self.key("expiry"),
+                self.key("files", job.id),
             ],
             args=[
                 job.id,
@@ -424,7 +446,7 @@ class RedisStore(Store):
         job_key, doc_key, pages_key = self.job_keys(job_id)
         pipe = self.redis.pipeline(transaction=True)
         pipe.delete(job_key)
-        pipe.delete(doc_key, pages_key)
+        pipe.delete(doc_key, pages_key, self.key("files", job_id))
         pipe.zrem(self.key("unfinished"), job_id)
         pipe.srem(self.key("waiting"), job_id)
         pipe.zrem(self.key("expiry"), job_id)

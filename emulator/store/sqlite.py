@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from emulator.crypto import SEGMENT_OVERHEAD, RecordCipher
 from emulator.sealed import EncryptedDocument, SealedDocument
@@ -59,11 +59,11 @@ class SqliteStore(Store):
                 read_at REAL
             )"""
         )
-        for table in self._PER_JOB_TABLES:
+        for table, key in self._PER_JOB_TABLES.items():
             self._db.execute(
                 f"""CREATE TABLE IF NOT EXISTS {table} (
                     job_id TEXT NOT NULL,
-                    idx INTEGER NOT NULL,
+                    idx {key} NOT NULL,
                     data BLOB NOT NULL,
                     PRIMARY KEY (job_id, idx)
                 )"""
@@ -78,9 +78,13 @@ class SqliteStore(Store):
         self.path.chmod(0o600)
 
     _COLUMNS = "id, status, created, updated, options, pages_done, expires_at, read_at"
-    #: Sealed blobs kept per job, one row each, numbered from 0: a document's segments and
-    #: the results of its pages.
-    _PER_JOB_TABLES = ("document_segments", "result_pages")
+    #: Sealed blobs kept per job, one row each: a document's segments and its pages' results
+    #: (numbered from 0), and the files made from it (by name), with the type of their key.
+    _PER_JOB_TABLES: ClassVar[dict[str, str]] = {
+        "document_segments": "INTEGER",
+        "result_pages": "INTEGER",
+        "result_files": "TEXT",  # by name: a searchable PDF
+    }
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -163,6 +167,23 @@ class SqliteStore(Store):
             ).fetchall()
         return [bytes(row[0]) for row in rows]
 
+    def _put_file(self, job_id: str, name: str, record: Record) -> bool:
+        with self._lock, self._transaction():
+            if self._db.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
+                return False
+            self._db.execute(
+                "INSERT OR REPLACE INTO result_files (job_id, idx, data) VALUES (?, ?, ?)",
+                (job_id, name, record),
+            )
+            return True
+
+    def _get_file(self, job_id: str, name: str) -> Record | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT data FROM result_files WHERE job_id = ? AND idx = ?", (job_id, name)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
     def _start(self, job_id: str, now: datetime) -> tuple[Job, bool] | None:
         with self._lock, self._transaction():
             cursor = self._db.execute(
@@ -208,6 +229,7 @@ class SqliteStore(Store):
                 self._db.execute("DELETE FROM document_segments WHERE job_id = ?", (job.id,))
                 if job.status != "succeeded":
                     self._db.execute("DELETE FROM result_pages WHERE job_id = ?", (job.id,))
+                    self._db.execute("DELETE FROM result_files WHERE job_id = ?", (job.id,))
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

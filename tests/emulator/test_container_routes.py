@@ -20,7 +20,7 @@ import pytest
 from _harness import ANALYZE, BINARY, KEY, RESULTS, Harness, MakeHarness, assert_error
 from starlette.types import Message
 
-from emulator import routes
+from emulator.api.read_v32 import routes
 from emulator.faults import FaultRule
 from emulator.jobs import ManualJobQueue
 from emulator.settings import Rate

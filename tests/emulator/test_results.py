@@ -6,7 +6,7 @@ from PIL import Image
 
 from emulator.documents import PageImage
 from emulator.engine.base import PageText, TextLine, TextWord
-from emulator.results import read_result, timestamp
+from emulator.page_records import read_result, timestamp
 
 BOX = (10.4, 20.6, 110.5, 20.6, 110.5, 40.2, 10.4, 40.2)
 

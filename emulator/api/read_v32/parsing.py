@@ -1,19 +1,14 @@
-"""Request parsing and validation for ``POST /read/analyze``: query options, the body kind,
-and reading a streamed body under the tier's size cap.
-
-Everything here is I/O-free except :func:`copy_body` and :func:`read_body`, and raises the
-service's 400/415 errors from :mod:`emulator.errors`.
+"""Request parsing and validation for Read v3.2's ``POST /read/analyze``: query options, the
+body kind and the URL body. I/O-free; raises the service's 400/415 errors from
+:mod:`emulator.errors`. Reading the body itself is :mod:`emulator.bodies`.
 """
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol
-
-from starlette.requests import ClientDisconnect
+from typing import Literal
 
 from emulator import contract, errors
 from emulator.engine.base import ReadingOrder
@@ -143,73 +138,3 @@ def parse_url_body(body: bytes) -> str:
     if not isinstance(url, str) or not url.strip():
         raise errors.invalid_image_url("The url must be a non-empty string.")
     return url.strip()
-
-
-def too_large(max_bytes: int) -> errors.ServiceError:
-    """The error for a document over the tier's size cap."""
-    return errors.invalid_image_size(
-        f"The document is larger than the limit of {max_bytes} bytes for this tier."
-    )
-
-
-def json_too_large(max_bytes: int) -> errors.ServiceError:
-    """The error for a URL request whose JSON body is implausibly large."""
-    return errors.bad_argument(f"The JSON body is larger than {max_bytes} bytes.")
-
-
-class BodySink(Protocol):
-    """Where a streamed body goes, chunk by chunk (a file, a :class:`SealedWriter`)."""
-
-    def write(self, data: bytes, /) -> object:
-        """Take one chunk."""
-        ...
-
-
-async def copy_body(
-    chunks: AsyncIterator[bytes],
-    sink: BodySink,
-    max_bytes: int,
-    content_length: str | None = None,
-    too_big: Callable[[int], errors.ServiceError] = too_large,
-) -> int:
-    """Pass a request body (chunked or not) to ``sink`` as it arrives, and stop as soon as it
-    exceeds ``max_bytes``, raising ``too_big(max_bytes)``. Returns the body's length.
-
-    A declared Content-Length over the cap is refused before reading anything. Nothing is
-    buffered here: an upload is only ever held by the sink.
-    """
-    if content_length is not None:
-        try:
-            declared = int(content_length)
-        except ValueError:
-            raise errors.bad_argument("Invalid Content-Length header.") from None
-        if declared > max_bytes:
-            raise too_big(max_bytes)
-    total = 0
-    try:
-        async for chunk in chunks:
-            total += len(chunk)
-            if total > max_bytes:
-                raise too_big(max_bytes)
-            sink.write(chunk)
-    except ClientDisconnect:
-        # Nobody is left to read the answer, but it must not surface as a server error.
-        raise errors.bad_argument("The client disconnected before the body was complete.") from None
-    return total
-
-
-async def read_body(
-    chunks: AsyncIterator[bytes],
-    max_bytes: int,
-    content_length: str | None = None,
-    too_big: Callable[[int], errors.ServiceError] = too_large,
-) -> bytes:
-    """A small request body (JSON) in one buffer, under the same rules as :func:`copy_body`."""
-    buffer = io.BytesIO()
-    await copy_body(chunks, buffer, max_bytes, content_length, too_big)
-    return buffer.getvalue()
-
-
-def empty_document() -> errors.ServiceError:
-    """The error for an empty body."""
-    return errors.invalid_image_size("The request body is empty: send the document's bytes.")

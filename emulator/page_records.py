@@ -1,23 +1,23 @@
-"""Turning what the engine read into the service's JSON: ``readResults`` and the operation body.
+"""What a read page is stored as: one record per page, shared by every API.
 
-The engine works in the page image's pixels; the service reports images in pixels and PDF
-pages in inches. It rounds pixel coordinates to whole numbers (sent as JSON integers) and
-inches to four decimals, and word confidences to three decimals. Doing that here, once,
-keeps the wire format in one place.
+The record is Read v3.2's ``readResults`` entry (the emulator's first API, and a complete
+description of a page: size, unit, angle, lines and words with their polygons, confidences
+and styles); Document Intelligence's pages, words, lines, spans and paragraphs are derived
+from the same records when a result is read (:mod:`emulator.api.document_intelligence`).
+
+The engine works in the page image's pixels; both services report images in pixels and PDF
+pages in inches. Pixel coordinates are rounded to whole numbers (sent as JSON integers),
+inches to four decimals, word confidences to three. Doing that here, once, keeps the numbers
+the same in both APIs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from emulator.documents import PageImage
 from emulator.engine.base import PageText, Polygon
-from emulator.store import Job
-
-SCHEMA_VERSION = "3.2.0"
-MODEL_VERSION = "2022-04-30"
 
 
 def _number(value: float, unit: str) -> float | int:
@@ -73,32 +73,6 @@ def read_result(page: PageImage, text: PageText, language: str | None = None) ->
     return entry
 
 
-def analyze_result(read_results: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """The ``analyzeResult`` object wrapping the pages' ``readResults``."""
-    return {
-        "version": SCHEMA_VERSION,
-        "modelVersion": MODEL_VERSION,
-        "readResults": list(read_results),
-    }
-
-
 def timestamp(value: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``, to the second, as the service writes it."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def operation_body(job: Job, result: dict[str, Any] | None) -> dict[str, Any]:
-    """The ``ReadOperationResult`` body for ``job``; ``analyzeResult`` only once succeeded."""
-    body: dict[str, Any] = {
-        "status": job.status,
-        "createdDateTime": timestamp(job.created),
-        "lastUpdatedDateTime": timestamp(job.updated),
-    }
-    if job.status == "succeeded" and result is not None:
-        body["analyzeResult"] = result
-    return body
-
-
-def plain_text(read_results: Sequence[dict[str, Any]]) -> str:
-    """All line texts joined by newlines (for logs-free debugging and tests)."""
-    return "\n".join(line["text"] for page in read_results for line in page["lines"])

@@ -1,11 +1,11 @@
 """The HTTP protocol of Read v3.2: thin handlers that parse, call :class:`ReadService`, and
-serialise. Their table is in :mod:`emulator.app`.
+serialise; :func:`routes` is their table. Also the Read container's own routes
+(``syncAnalyze``, ``read/operations/{id}``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -13,16 +13,19 @@ from typing import Any
 
 import anyio
 from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
-from emulator import contract, errors, faults, fetch, parsing
-from emulator.middleware.request_context import request_id_of
+from emulator import bodies, contract, errors, fetch
+from emulator.api.http import MAX_JSON_BODY, json_response
+from emulator.api.http import service_of as _service
+from emulator.api.read_v32 import parsing
+from emulator.api.read_v32.results import analyze_result, operation_body
 from emulator.service import OperationView, ReadService
-from emulator.store import Job
+from emulator.store import READ_V32, Job, JobOptions
 
-log = logging.getLogger("emulator.routes")
+log = logging.getLogger("emulator.api.read_v32")
 
 API_PREFIX = "/vision/v3.2"
 ANALYZE_PATH = f"{API_PREFIX}/read/analyze"
@@ -31,28 +34,27 @@ RESULTS_PATH = f"{API_PREFIX}/read/analyzeResults"
 #: when it is done, the container's name for the results path, and its liveness probe.
 SYNC_ANALYZE_PATH = f"{API_PREFIX}/read/syncAnalyze"
 OPERATIONS_PATH = f"{API_PREFIX}/read/operations"
-LIVENESS_PATH = "/ContainerLiveness"
 #: The routes that submit a document: the billed transactions, which the rate limit counts.
 SUBMIT_PATHS = (ANALYZE_PATH, SYNC_ANALYZE_PATH)
-# A URL request's JSON body is tiny; anything bigger is not an ImageUrl.
-MAX_JSON_BODY = 64 * 1024
-#: The emulator's own admin routes (not part of the service); they need the key too.
-ADMIN_PREFIX = "/_emulator"
-FAULTS_PATH = f"{ADMIN_PREFIX}/faults"
 
 
-def _service(request: Request) -> ReadService:
-    service: ReadService = request.app.state.service
-    return service
+def routes() -> list[Route]:
+    """The routes of Read v3.2 and of the Read container."""
+    operation = "{operation_id}"
+    return [
+        Route(ANALYZE_PATH, analyze, methods=["POST"]),
+        Route(SYNC_ANALYZE_PATH, sync_analyze, methods=["POST"]),
+        Route(f"{RESULTS_PATH}/{operation}", get_result, methods=["GET"]),
+        Route(f"{RESULTS_PATH}/{operation}", delete_result, methods=["DELETE"]),
+        Route(f"{OPERATIONS_PATH}/{operation}", get_result, methods=["GET"]),
+        Route("/swagger.json", swagger, methods=["GET"]),
+    ]
 
 
-def _json(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        json.dumps(body).encode(),
-        status_code=status_code,
-        headers=headers,
-        media_type="application/json; charset=utf-8",
-    )
+def body_of(view: OperationView) -> dict[str, Any]:
+    """The ``ReadOperationResult`` a GET answers for ``view``."""
+    result = None if view.pages is None else analyze_result(view.pages)
+    return operation_body(view.job, result)
 
 
 #: Longest value a query parameter may have. The longest legitimate one is a ``pages`` list,
@@ -89,10 +91,10 @@ async def _accept(request: Request) -> Job:
     # in the clear, never held twice.
     writer = service.new_document()
     if kind == "stream":
-        await parsing.copy_body(request.stream(), writer, limits.max_bytes, length)
+        await bodies.copy_body(request.stream(), writer, limits.max_bytes, length)
     else:
-        body = await parsing.read_body(
-            request.stream(), MAX_JSON_BODY, length, parsing.json_too_large
+        body = await bodies.read_body(
+            request.stream(), MAX_JSON_BODY, length, bodies.json_too_large
         )
         url = parse_url_body(body)
         await fetch.download(
@@ -102,7 +104,13 @@ async def _accept(request: Request) -> Job:
             service.settings.url_timeout,
             allow_private=service.settings.allow_private_urls,
         )
-    return await run_in_threadpool(service.submit, writer.close(), query)
+    options = JobOptions(
+        language=query.language,
+        reading_order=query.reading_order,
+        model_version=query.model_version,
+        api=READ_V32,
+    )
+    return await run_in_threadpool(service.submit, writer.close(), query.pages, options)
 
 
 async def analyze(request: Request) -> Response:
@@ -161,7 +169,7 @@ async def sync_analyze(request: Request) -> Response:
     if view is None:
         log.info("synchronous read %s abandoned by its client; discarded", job.id)
         return Response(status_code=CLIENT_CLOSED_REQUEST)
-    return _json(view.body)
+    return json_response(body_of(view))
 
 
 async def wait_until_finished(
@@ -198,7 +206,7 @@ async def get_result(request: Request) -> Response:
     """``GET /read/analyzeResults/{operationId}``: the operation's status and result. Also
     served as ``GET /read/operations/{operationId}``, the Read container's name for it."""
     view = await run_in_threadpool(_service(request).view, request.path_params["operation_id"])
-    return _json(view.body, headers=view.headers or None)
+    return json_response(body_of(view), headers=view.headers or None)
 
 
 async def delete_result(request: Request) -> Response:
@@ -207,33 +215,13 @@ async def delete_result(request: Request) -> Response:
     return Response(status_code=204)
 
 
-async def ready(request: Request) -> Response:
-    """``GET /ready``: 200 once the engine is loaded, 503 before (like the container)."""
-    queue = _service(request).queue
-    # Off the event loop: with a shared store, readiness asks Redis.
-    if not await run_in_threadpool(lambda: queue.ready):
-        raise errors.not_ready(await run_in_threadpool(lambda: queue.error))
-    return _json({"status": "ready"})
-
-
-async def liveness(request: Request) -> Response:
-    """``GET /ContainerLiveness`` (the Read container's route): 200 for as long as the process
-    serves, engines loaded or not. ``/ready`` is the one that waits for them."""
-    return _json({"status": "alive"})
-
-
-async def status(request: Request) -> Response:
-    """``GET /status``: health details for operators."""
-    return _json(await run_in_threadpool(_service(request).status))
-
-
 async def swagger(request: Request) -> Response:
     """``GET /swagger.json``: the contract this emulator implements, verbatim."""
     return Response(contract.openapi_bytes(), media_type="application/json; charset=utf-8")
 
 
 def parse_url_body(body: bytes) -> str:
-    """:func:`emulator.parsing.parse_url_body`, also refusing JSON nested too deeply to parse.
+    """:func:`.parsing.parse_url_body`, also refusing JSON nested too deeply to parse.
 
     ``json.loads`` raises ``RecursionError`` (not ``JSONDecodeError``) for about a thousand
     nested brackets, which fit easily in the 64 KB a URL body may have.
@@ -242,83 +230,3 @@ def parse_url_body(body: bytes) -> str:
         return parsing.parse_url_body(body)
     except RecursionError:
         raise errors.bad_argument("The request body is not valid JSON.") from None
-
-
-# --- admin: fault injection (an emulator extension, under /_emulator/) --------------------------
-
-
-def _faults(request: Request) -> faults.FaultInjector:
-    injector: faults.FaultInjector = request.app.state.faults
-    return injector
-
-
-async def list_faults(request: Request) -> Response:
-    """``GET /_emulator/faults``: the armed rules, how often each fired, and the seed."""
-    return _json(_faults(request).describe())
-
-
-async def add_faults(request: Request) -> Response:
-    """``POST /_emulator/faults``: arm one rule (an object), several (a list), or
-    ``{"faults": [...], "seed": N}`` (which also restarts the generator from ``N``)."""
-    body = await parsing.read_body(
-        request.stream(),
-        MAX_JSON_BODY,
-        request.headers.get("content-length"),
-        parsing.json_too_large,
-    )
-    try:
-        document = json.loads(body)
-        rules, seed = faults.rules_from_document(document)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise errors.bad_argument("The request body is not valid JSON.") from None
-    except faults.FaultError as error:
-        raise errors.bad_argument(str(error)) from None
-    injector = _faults(request)
-    if seed is not None:
-        injector.clear(seed)
-    ids = [injector.add(rule) for rule in rules]
-    return _json({"ids": ids, **injector.describe()}, status_code=201)
-
-
-async def clear_faults(request: Request) -> Response:
-    """``DELETE /_emulator/faults``: disarm every rule and restart the generator."""
-    _faults(request).clear()
-    return Response(status_code=204)
-
-
-# --- exception handlers: the only way errors leave the app ------------------------------------
-
-
-async def on_service_error(request: Request, exc: Exception) -> Response:
-    """Render a :class:`ServiceError` in the service's format."""
-    assert isinstance(exc, errors.ServiceError)
-    return errors.error_response(exc, request_id_of(request.scope))
-
-
-async def on_http_exception(request: Request, exc: Exception) -> Response:
-    """Render routing errors (unknown path, wrong method) as JSON, never plain text."""
-    assert isinstance(exc, HTTPException)
-    error = errors.from_http_status(exc.status_code, request.method, request.url.path)
-    error.headers.update(exc.headers or {})  # keeps the Allow header of a 405
-    return errors.error_response(error, request_id_of(request.scope))
-
-
-async def on_storage_error(request: Request, exc: Exception) -> Response:
-    """The store failed (``sqlite3.Error``, ``OSError`` such as a full disk): 500
-    ``StorageException``. Logged by type only; paths and data stay out of the answer."""
-    log.error("storage error %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    return errors.error_response(errors.storage_error(), request_id_of(request.scope))
-
-
-async def on_store_unavailable(request: Request, exc: Exception) -> Response:
-    """The shared store cannot be reached (Redis down or restarting): 503
-    ``ServiceUnavailable`` with ``Retry-After``; nothing accepted is lost, and the node
-    serves again as soon as the store is back."""
-    log.warning("store unavailable on %s %s", request.method, request.url.path)
-    return errors.error_response(errors.service_unavailable(1), request_id_of(request.scope))
-
-
-async def on_unexpected(request: Request, exc: Exception) -> Response:
-    """A bug: log it (without request data) and answer 500 in the service's format."""
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    return errors.error_response(errors.internal_error(), request_id_of(request.scope))

@@ -1,0 +1,13 @@
+"""The API surfaces the emulator speaks, one package each, over one shared core.
+
+* :mod:`emulator.api.read_v32` — Azure AI Vision Read v3.2 (and the Read container's routes);
+* :mod:`emulator.api.document_intelligence` — Azure AI Document Intelligence ``prebuilt-read``
+  (API 2024-11-30 under ``/documentintelligence``, 2023-07-31 under ``/formrecognizer``).
+
+Each package owns its routes, request parsing, result shaping and error codes. Everything else
+is the core, shared by both: jobs and their queue (:mod:`emulator.jobs`), the store and its
+encryption (:mod:`emulator.store`), documents (:mod:`emulator.documents`), the engine
+(:mod:`emulator.engine`), the service's rules (:mod:`emulator.service`), keys, rate limits and
+faults (:mod:`emulator.middleware`). :mod:`emulator.api.health`, :mod:`emulator.api.admin` and
+:mod:`emulator.api.handlers` serve every API alike.
+"""

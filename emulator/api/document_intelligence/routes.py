@@ -1,0 +1,183 @@
+"""Document Intelligence's ``prebuilt-read`` over HTTP, for API 2024-11-30 (under
+``/documentintelligence``) and 2023-07-31 (under ``/formrecognizer``); :func:`routes` is the
+table. The jobs are the core's: the same queue, workers, store, encryption, retention, keys,
+rate limit and faults as Read v3.2, so a page costs the same through either API.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from emulator import bodies, errors, fetch
+from emulator.api.document_intelligence import parsing
+from emulator.api.document_intelligence.errors import (
+    error_body,
+    output_not_available,
+    result_not_found,
+)
+from emulator.api.document_intelligence.parsing import V4, V31, ApiVersion
+from emulator.api.document_intelligence.results import operation_body
+from emulator.api.http import MAX_JSON_BODY, json_response, service_of
+from emulator.paragraphs import paragraphs_of
+from emulator.store import Job, JobOptions
+
+log = logging.getLogger("emulator.api.document_intelligence")
+
+#: The file a job with ``output=pdf`` keeps: its searchable PDF.
+PDF_FILE = "searchable.pdf"
+# The JSON of a base64Source is the document plus a third: allow that much over the tier's
+# document size before refusing the body.
+_BASE64_OVERHEAD = 4 / 3
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+for _version in (V4, V31):
+    errors.render_errors_under(_version.prefix + "/", error_body)
+
+
+def routes() -> list[Route]:
+    """The routes of both API versions."""
+    table: list[Route] = []
+    for version in (V4, V31):
+        models = f"{version.prefix}/documentModels"
+        result = f"{models}/{{model_id}}/analyzeResults/{{result_id}}"
+        table += [
+            Route(f"{models}/{{model_id}}:analyze", _bind(analyze, version), methods=["POST"]),
+            Route(result, _bind(get_result, version), methods=["GET"]),
+        ]
+        if version.v4:
+            table += [
+                Route(result, _bind(delete_result, version), methods=["DELETE"]),
+                Route(f"{result}/pdf", _bind(get_pdf, version), methods=["GET"]),
+            ]
+    return table
+
+
+def _bind(
+    handler: Callable[[Request, ApiVersion], Awaitable[Response]], version: ApiVersion
+) -> Handler:
+    async def bound(request: Request) -> Response:
+        parsing.check_api_version(request.query_params, version)
+        parsing.check_model(request.path_params["model_id"])
+        return await handler(request, version)
+
+    bound.__name__ = f"{handler.__name__}_{version.version.replace('-', '_')}"
+    bound.__doc__ = handler.__doc__
+    return bound
+
+
+def result_url(request: Request, version: ApiVersion, job: Job) -> str:
+    """The ``Operation-Location`` of ``job``: absolute, on the host the client called, with
+    the ``api-version`` (Microsoft's clients poll it verbatim and never add one)."""
+    base = str(request.base_url).rstrip("/")
+    return (
+        f"{base}{version.prefix}/documentModels/{parsing.MODEL_ID}/analyzeResults/{job.id}"
+        f"?api-version={version.version}"
+    )
+
+
+async def analyze(request: Request, version: ApiVersion) -> Response:
+    """``POST .../documentModels/prebuilt-read:analyze``: the document's bytes, or JSON with
+    ``urlSource`` or ``base64Source``; ``202`` with ``Operation-Location``."""
+    service = service_of(request)
+    query = parsing.parse_query(request.query_params, version)
+    kind = parsing.body_kind(request.headers.get("content-type"))
+    await run_in_threadpool(service.check_capacity)
+    limits = service.settings.limits
+    length = request.headers.get("content-length")
+    writer = service.new_document()
+    if kind == "binary":
+        await bodies.copy_body(request.stream(), writer, limits.max_bytes, length)
+    else:
+        body = await bodies.read_body(
+            request.stream(),
+            max(MAX_JSON_BODY, int(limits.max_bytes * _BASE64_OVERHEAD) + MAX_JSON_BODY),
+            length,
+            bodies.json_too_large,
+        )
+        source = parsing.parse_source(body)
+        del body
+        if source.data is not None:
+            if len(source.data) > limits.max_bytes:
+                raise bodies.too_large(limits.max_bytes)
+            # Sealed at once; the decoded bytes are dropped with ``source``.
+            writer.write(source.data)
+        else:
+            assert source.url is not None
+            await fetch.download(
+                source.url,
+                writer,
+                limits.max_bytes,
+                service.settings.url_timeout,
+                allow_private=service.settings.allow_private_urls,
+            )
+        del source
+    options = JobOptions(
+        language=query.locale,
+        reading_order="natural",  # the layout analysis's order, as the service reads
+        api=version.api,
+        output_pdf=query.output_pdf,
+        content_format=query.content_format,
+        string_index_type=query.string_index_type,
+        features=query.features,
+    )
+    job = await run_in_threadpool(service.submit, writer.close(), query.pages, options)
+    hint = service.poll_hint(job)
+    return Response(
+        status_code=202,
+        headers={"Operation-Location": result_url(request, version, job), **hint.headers},
+    )
+
+
+async def get_result(request: Request, version: ApiVersion) -> Response:
+    """``GET .../analyzeResults/{resultId}``: the operation's status and, once it succeeded,
+    the ``analyzeResult``; ``Retry-After`` while it runs."""
+    service = service_of(request)
+    try:
+        view = await run_in_threadpool(service.view, request.path_params["result_id"], version.api)
+    except errors.ServiceError as error:
+        raise _not_found_here(error) from None
+    body = operation_body(view.job, view.pages, version, paragraphs_of)
+    return json_response(body, headers=view.headers or None)
+
+
+async def delete_result(request: Request, version: ApiVersion) -> Response:
+    """``DELETE .../analyzeResults/{resultId}`` (2024-11-30): input and result deleted now."""
+    service = service_of(request)
+    try:
+        await run_in_threadpool(service.delete, request.path_params["result_id"], version.api)
+    except errors.ServiceError as error:
+        raise _not_found_here(error) from None
+    return Response(status_code=204)
+
+
+async def get_pdf(request: Request, version: ApiVersion) -> Response:
+    """``GET .../analyzeResults/{resultId}/pdf`` (2024-11-30): the searchable PDF of a job
+    analyzed with ``output=pdf``."""
+    service = service_of(request)
+    try:
+        job, pdf = await run_in_threadpool(
+            service.read_file, request.path_params["result_id"], PDF_FILE, version.api
+        )
+    except errors.ServiceError as error:
+        raise _not_found_here(error) from None
+    if not job.options.output_pdf:
+        raise output_not_available("This result was not analyzed with output=pdf.")
+    if job.status != "succeeded" or pdf is None:
+        raise output_not_available(
+            "The searchable PDF is not available: the analysis has not succeeded."
+        )
+    return Response(pdf, media_type="application/pdf")
+
+
+def _not_found_here(error: errors.ServiceError) -> errors.ServiceError:
+    """The core's "no such operation" (and a malformed id) as this API's 404."""
+    if error.status_code == 404 or error.code == "BadArgument":
+        return result_not_found()
+    return error

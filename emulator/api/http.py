@@ -1,0 +1,33 @@
+"""Small HTTP helpers every API package uses."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from emulator.service import ReadService
+
+#: A JSON request body (a URL, base64 of a document is streamed differently) is small; a body
+#: bigger than this is not one.
+MAX_JSON_BODY = 64 * 1024
+
+
+def service_of(request: Request) -> ReadService:
+    """The service behind the app that took ``request``."""
+    service: ReadService = request.app.state.service
+    return service
+
+
+def json_response(
+    body: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """``body`` as a UTF-8 JSON response."""
+    return Response(
+        json.dumps(body).encode(),
+        status_code=status_code,
+        headers=headers,
+        media_type="application/json; charset=utf-8",
+    )
