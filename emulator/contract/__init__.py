@@ -1,7 +1,9 @@
-"""The Read v3.2 contract shipped as package data, and the facts the emulator derives from it.
+"""The contracts shipped as package data, and the facts the emulator derives from them.
 
 ``read-v3.2.openapi.json`` is a byte-for-byte copy of the upstream ``Ocr.json`` (see
-``shared/contract/README.md``). Deriving the language list and the query patterns from it,
+``shared/contract/README.md``); ``document-intelligence-2024-11-30.openapi.json`` and
+``form-recognizer-2023-07-31.openapi.json`` are Document Intelligence's, from
+``Azure/azure-rest-api-specs`` (see ``shared/contract/document-intelligence/README.md``). Deriving the language list and the query patterns from it,
 instead of restating them, keeps the emulator from drifting away from the document it serves
 at ``/swagger.json``.
 """
@@ -27,6 +29,21 @@ def openapi_bytes() -> bytes:
 def openapi() -> dict[str, Any]:
     """The parsed contract document."""
     return cast("dict[str, Any]", json.loads(openapi_bytes()))
+
+
+DOCUMENT_INTELLIGENCE_FILES = {
+    "2024-11-30": "document-intelligence-2024-11-30.openapi.json",
+    "2023-07-31": "form-recognizer-2023-07-31.openapi.json",
+}
+
+
+@cache
+def document_intelligence_openapi(version: str) -> dict[str, Any]:
+    """Document Intelligence's contract for API ``version`` (``2024-11-30``, ``2023-07-31``)."""
+    name = DOCUMENT_INTELLIGENCE_FILES[version]
+    return cast(
+        "dict[str, Any]", json.loads(resources.files(__package__).joinpath(name).read_bytes())
+    )
 
 
 @cache

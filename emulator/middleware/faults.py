@@ -28,13 +28,27 @@ DROPPING: contextvars.ContextVar[bool] = contextvars.ContextVar(
 )
 
 
+#: Where Document Intelligence's two API versions live.
+DOCUMENT_INTELLIGENCE_PREFIXES = ("/documentintelligence/", "/formrecognizer/")
+
+
 def route_of(method: str, path: str, api_prefix: str) -> Route | None:
     """Which fault route a request is on, or None for routes faults never touch.
 
     The Read container's routes count as the cloud routes they stand for: ``syncAnalyze``
     submits a document as ``analyze`` does (a ``fail`` rule fails its job, answered then as
-    ``failed``), and ``GET operations/{id}`` is ``result`` under another name.
+    ``failed``), and ``GET operations/{id}`` is ``result`` under another name. Document
+    Intelligence's routes count alike: ``...:analyze`` is ``analyze``, a GET or DELETE of
+    ``.../analyzeResults/{id}`` (and of its ``/pdf``) is ``result`` or ``delete``.
     """
+    if path.startswith(DOCUMENT_INTELLIGENCE_PREFIXES):
+        if method == "POST" and path.endswith(":analyze"):
+            return "analyze"
+        if "/analyzeResults/" in path and method == "GET":
+            return "result"
+        if "/analyzeResults/" in path and method == "DELETE":
+            return "delete"
+        return None
     if method == "POST" and path in (
         f"{api_prefix}/read/analyze",
         f"{api_prefix}/read/syncAnalyze",
