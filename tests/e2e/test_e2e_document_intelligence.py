@@ -1,0 +1,140 @@
+"""Microsoft's Document Intelligence clients, unchanged, against the emulator on a real socket
+with the real OCR engine: ``azure-ai-documentintelligence`` 1.0.2 (API 2024-11-30) and
+``azure-ai-formrecognizer`` 3.3.3 (API 2023-07-31), ``prebuilt-read``."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+
+import pytest
+from _e2e_support import E2E_KEY
+from azure.ai.documentintelligence import DocumentIntelligenceClient
+from azure.ai.documentintelligence.models import (
+    AnalyzeDocumentRequest,
+    DocumentContentFormat,
+)
+from azure.ai.formrecognizer import DocumentAnalysisClient
+from azure.core.credentials import AzureKeyCredential
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+)
+
+from emulator.server import Endpoint, run_in_thread
+from emulator.settings import Settings
+from tests.conftest import encode, text_image
+
+LINES = ["Invoice 2041 from Contoso", "Total due 4711 EUR"]
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[Endpoint]:
+    """The emulator with the real RapidOCR engine (loaded once for this module)."""
+    settings = Settings(api_keys=(E2E_KEY,), port=0, workers=1)
+    with run_in_thread(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def di(endpoint: Endpoint) -> Iterator[DocumentIntelligenceClient]:
+    with DocumentIntelligenceClient(endpoint.url, AzureKeyCredential(E2E_KEY)) as client:
+        yield client
+
+
+def _page(lines: Sequence[str]) -> bytes:
+    return encode(text_image(lines, size=(900, 220)))
+
+
+def _pdf(pages: Sequence[Sequence[str]]) -> bytes:
+    images = [text_image(lines, size=(1275, 1650)) for lines in pages]
+    buffer = io.BytesIO()
+    images[0].save(buffer, "PDF", save_all=True, append_images=images[1:], resolution=150.0)
+    return buffer.getvalue()
+
+
+def test_bytes_with_the_2024_11_30_client(di: DocumentIntelligenceClient) -> None:
+    poller = di.begin_analyze_document("prebuilt-read", body=io.BytesIO(_page(LINES)))
+    result = poller.result()
+    assert result.model_id == "prebuilt-read"
+    assert result.api_version == "2024-11-30"
+    assert result.content == "\n".join(LINES)
+    page = result.pages[0]
+    assert page.unit == "pixel" and (page.width, page.height) == (900, 220)
+    words = [w.content for w in page.words]
+    assert words == " ".join(LINES).split()
+    for word in page.words:  # spans index content (textElements: the client's default)
+        assert (
+            result.content[word.span.offset : word.span.offset + word.span.length] == word.content
+        )
+        assert 0 < word.confidence <= 1 and len(word.polygon) == 8
+    assert [p.content for p in result.paragraphs] and result.paragraphs[0].bounding_regions
+    result_id = poller.details["operation_id"]
+    di.delete_analyze_result(model_id="prebuilt-read", result_id=result_id)
+    with pytest.raises(ResourceNotFoundError):
+        di.get_analyze_result_pdf(model_id="prebuilt-read", result_id=result_id)
+
+
+def test_a_url_source_pages_and_markdown(
+    di: DocumentIntelligenceClient, file_server: tuple[str, dict[str, bytes]]
+) -> None:
+    base, files = file_server
+    files["/three.pdf"] = _pdf([["First page here"], ["Second page text"], ["Third page words"]])
+    poller = di.begin_analyze_document(
+        "prebuilt-read",
+        AnalyzeDocumentRequest(url_source=f"{base}/three.pdf"),
+        pages="2-3",
+        output_content_format=DocumentContentFormat.MARKDOWN,
+    )
+    result = poller.result()
+    assert result.content_format == "markdown"
+    assert [p.page_number for p in result.pages] == [2, 3]
+    assert result.pages[0].unit == "inch"
+    assert abs(result.pages[0].width - 8.5) < 0.01 and abs(result.pages[0].height - 11) < 0.01
+    assert result.content == "Second page text\n<!-- PageBreak -->\n\nThird page words"
+
+
+def test_errors_are_http_response_errors_with_the_services_codes(
+    di: DocumentIntelligenceClient, endpoint: Endpoint
+) -> None:
+    with pytest.raises(HttpResponseError) as bad:
+        di.begin_analyze_document("prebuilt-read", body=b"this is no image").result()
+    assert bad.value.status_code == 400
+    assert bad.value.error is not None and bad.value.error.code == "InvalidRequest"
+    assert bad.value.error.innererror["code"] == "InvalidContent"
+    with pytest.raises(ResourceNotFoundError) as model:
+        di.begin_analyze_document("prebuilt-layout", body=_page(["x"])).result()
+    assert model.value.error is not None and model.value.error.innererror["code"] == "ModelNotFound"
+    with pytest.raises(HttpResponseError) as pages:
+        di.begin_analyze_document("prebuilt-read", body=_page(["x"]), pages="bogus").result()
+    assert pages.value.status_code == 400
+    assert pages.value.error is not None and pages.value.error.code == "InvalidArgument"
+    with (
+        DocumentIntelligenceClient(endpoint.url, AzureKeyCredential("wrong")) as stranger,
+        pytest.raises(ClientAuthenticationError),
+    ):
+        stranger.begin_analyze_document("prebuilt-read", body=_page(["x"])).result()
+
+
+def test_the_2023_07_31_client(endpoint: Endpoint) -> None:
+    client = DocumentAnalysisClient(endpoint.url, AzureKeyCredential(E2E_KEY))
+    result = client.begin_analyze_document("prebuilt-read", _page(LINES)).result()
+    assert result.api_version == "2023-07-31"
+    assert result.content == "\n".join(LINES)
+    page = result.pages[0]
+    # The client finds a line's words by their spans (sent as unicodeCodePoint here).
+    assert [[w.content for w in line.get_words()] for line in page.lines] == [
+        line.split() for line in LINES
+    ]
+    assert page.words[0].polygon[0].x >= 0
+    with pytest.raises(HttpResponseError) as bad:
+        client.begin_analyze_document("prebuilt-read", b"garbage").result()
+    assert bad.value.status_code == 400
+
+
+def test_handles_every_supported_image_kind(di: DocumentIntelligenceClient) -> None:
+    image = text_image(["Kinds of images 77"], size=(800, 160))
+    for fmt in ("JPEG", "BMP", "TIFF"):
+        result = di.begin_analyze_document("prebuilt-read", body=encode(image, fmt)).result()
+        assert result.content == "Kinds of images 77", fmt
