@@ -1,0 +1,98 @@
+"""Document Intelligence against Read v3.2 on the same page, and what the searchable PDF adds.
+
+One emulator process (one worker, the real engine) reads the same one-page document (the
+corpus's ``phototest.tif``, as PNG, and a 3-page 200-dpi PDF of it) three ways, interleaved
+so that drift of the machine's speed hits all alike, each job alone and polled every 20 ms:
+
+* Read v3.2 ``POST /vision/v3.2/read/analyze``;
+* Document Intelligence ``POST /documentintelligence/documentModels/prebuilt-read:analyze``;
+* the same with ``output=pdf``, then ``GET .../pdf``.
+
+Printed: medians, Document Intelligence / v3.2 (goal <= 1.05), and the searchable PDF's share
+of reading the page ((with PDF - without) / without; goal <= 5 %).
+
+    .venv/bin/python benchmarks/document_intelligence.py [--repeat 9]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._support import API_KEY, CORPUS, median, run_emulator, sample_page
+
+KEY = {"Ocp-Apim-Subscription-Key": API_KEY}
+BINARY = {**KEY, "Content-Type": "application/octet-stream"}
+V32 = "/vision/v3.2/read/analyze"
+DI = "/documentintelligence/documentModels/prebuilt-read:analyze?api-version=2024-11-30"
+
+
+def _wait(client: httpx.Client, location: str) -> None:
+    while True:
+        status = client.get(location).json()["status"]
+        if status == "succeeded":
+            return
+        if status == "failed":
+            raise RuntimeError("the job failed")
+        time.sleep(0.02)
+
+
+def _job(client: httpx.Client, path: str, document: bytes, pdf: bool = False) -> float:
+    started = time.perf_counter()
+    response = client.post(path + ("&output=pdf" if pdf else ""), content=document, headers=BINARY)
+    response.raise_for_status()
+    location = response.headers["Operation-Location"]
+    _wait(client, location)
+    if pdf:
+        pdf_url = location.replace("?", "/pdf?")
+        answer = client.get(pdf_url)
+        answer.raise_for_status()
+        assert answer.content.startswith(b"%PDF")
+    return time.perf_counter() - started
+
+
+def _pdf(pages: int) -> bytes:
+    from PIL import Image
+
+    with Image.open(CORPUS / "images" / "phototest.tif") as img:
+        page = img.convert("RGB")
+    buffer = io.BytesIO()
+    page.save(buffer, "PDF", save_all=True, append_images=[page] * (pages - 1), resolution=200.0)
+    return buffer.getvalue()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=9, help="jobs of each kind per document")
+    args = parser.parse_args(argv)
+    documents = {"PNG page": sample_page(), "3-page PDF": _pdf(3)}
+    with (
+        run_emulator("--workers", "1") as emulator,
+        httpx.Client(base_url=emulator.endpoint, headers=KEY, timeout=120) as client,
+    ):
+        for name, document in documents.items():
+            times: dict[str, list[float]] = {"v3.2": [], "di": [], "di+pdf": []}
+            _job(client, V32, document)  # warm up
+            _job(client, DI, document, pdf=True)
+            for _ in range(args.repeat):
+                times["v3.2"].append(_job(client, V32, document))
+                times["di"].append(_job(client, DI, document))
+                times["di+pdf"].append(_job(client, DI, document, pdf=True))
+            v32, di, with_pdf = (median(times[k]) * 1000 for k in ("v3.2", "di", "di+pdf"))
+            print(f"{name}, median of {args.repeat} (ms): v3.2 {v32:.0f}, "
+                  f"Document Intelligence {di:.0f}, with output=pdf {with_pdf:.0f}")  # fmt: skip
+            print(f"  Document Intelligence / v3.2 = {di / v32:.3f} (goal <= 1.05)")
+            print(f"  searchable PDF adds {100 * (with_pdf - di) / di:.1f} % (goal <= 5 %)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
