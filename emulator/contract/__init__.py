@@ -3,9 +3,9 @@
 ``read-v3.2.openapi.json`` is a byte-for-byte copy of the upstream ``Ocr.json`` (see
 ``shared/contract/README.md``); ``document-intelligence-2024-11-30.openapi.json`` and
 ``form-recognizer-2023-07-31.openapi.json`` are Document Intelligence's, from
-``Azure/azure-rest-api-specs`` (see ``shared/contract/document-intelligence/README.md``). Deriving the language list and the query patterns from it,
-instead of restating them, keeps the emulator from drifting away from the document it serves
-at ``/swagger.json``.
+``Azure/azure-rest-api-specs`` (see ``shared/contract/document-intelligence/README.md``).
+Deriving the language list and the query patterns from v3.2's, instead of restating them,
+keeps the emulator from drifting away from the document it serves at ``/swagger.json``.
 """
 
 from __future__ import annotations
