@@ -138,3 +138,43 @@ def test_handles_every_supported_image_kind(di: DocumentIntelligenceClient) -> N
     for fmt in ("JPEG", "BMP", "TIFF"):
         result = di.begin_analyze_document("prebuilt-read", body=encode(image, fmt)).result()
         assert result.content == "Kinds of images 77", fmt
+
+
+def test_langchains_loader_calls(
+    endpoint: Endpoint, file_server: tuple[str, dict[str, bytes]]
+) -> None:
+    """LangChain's ``AzureAIDocumentIntelligenceLoader(api_model="prebuilt-read")``, replayed
+    call for call (``langchain-community`` itself pulls 30 packages, SQLAlchemy and aiohttp
+    among them, so it is not a test dependency): a client with its user-agent header, a file
+    body sent as octet-stream with markdown output (``mode="markdown"``), text output read page
+    by page (``mode="page"``), and a URL source (``parse_url``)."""
+    with DocumentIntelligenceClient(
+        endpoint=endpoint.url,
+        credential=AzureKeyCredential(E2E_KEY),
+        headers={"x-ms-useragent": "langchain-parser/1.0.0"},
+    ) as client:
+        document = _page(LINES)
+        poller = client.begin_analyze_document(
+            "prebuilt-read",
+            body=io.BytesIO(document),
+            content_type="application/octet-stream",
+            output_content_format=DocumentContentFormat.MARKDOWN,
+        )
+        markdown = poller.result().content
+        assert markdown.split() == " ".join(LINES).split()  # paragraphs: blank lines apart
+        poller = client.begin_analyze_document(
+            "prebuilt-read",
+            body=io.BytesIO(document),
+            content_type="application/octet-stream",
+            output_content_format=DocumentContentFormat.TEXT,
+        )
+        pages = [" ".join(line.content for line in p.lines) for p in poller.result().pages]
+        assert pages == [" ".join(LINES)]
+        base, files = file_server
+        files["/page.png"] = document
+        poller = client.begin_analyze_document(
+            "prebuilt-read",
+            AnalyzeDocumentRequest(url_source=f"{base}/page.png"),
+            output_content_format=DocumentContentFormat.MARKDOWN,
+        )
+        assert poller.result().content == markdown
