@@ -194,6 +194,22 @@ def test_one_letter_words_and_touching_words_keep_their_spaces() -> None:
     assert text_of(pdf) == "a see if I"
 
 
+def test_touching_words_are_drawn_apart() -> None:
+    # Tools that split words by distance alone (poppler's pdftotext ignores space characters)
+    # need a visible gap, so touching words give up a little width: at most a quarter each.
+    words = [("touching", 40, 200), ("words", 200, 300), ("apart", 330, 430)]
+    line = TextLine(tuple(TextWord(t, polygon(x0, 30, x1, 70)) for t, x0, x1 in words))
+    pdf = write_searchable_pdf(
+        encode(Image.new("L", (500, 100), 255), "PNG", dpi=(72, 72)),
+        [TextPage(1, 500, 100, lines=(line,))],
+    )
+    (_, first), (_, second), (_, third) = word_boxes(pdf)
+    assert second[0] - first[2] >= 0.2 * 40 - 0.5  # a fifth of an em, opened between them
+    assert first[2] > 200 - 0.25 * 160 and second[0] < 200 + 0.25 * 100
+    assert third[0] == pytest.approx(330, abs=0.6)  # words already apart keep their place
+    assert text_of(pdf) == "touching words apart"
+
+
 def test_chinese_and_japanese_one_character_words_are_not_spaced() -> None:
     # The line's text says where spaces are: none between these one-character words.
     chars = "日本語です"
