@@ -19,8 +19,8 @@ and Document Intelligence alike). The output keeps every page of the input, in o
   PNG (no interlacing, no alpha channel, no transparency), and so is a Group 4 (fax) TIFF's
   (``CCITTFaxDecode``); anything else is decoded and stored losslessly with zlib. The page
   is the image's size at its own resolution (its DPI), or at :data:`DEFAULT_DPI` when it
-  declares none. An EXIF orientation is honoured as the service
-  honours it, by the matrix the image is drawn with (the pixels stay untouched);
+  declares none. An EXIF orientation is honoured as the service honours it: by the matrix a
+  passed-through image is drawn with, in the pixels of a decoded one;
 * **PDF pages** stay the original pages: their content streams, resources, annotations and
   boxes are not touched (only wrapped in ``q``/``Q``), so vector text and graphics stay
   vectors. The text layer is laid out in the page as it is displayed: its CropBox (clipped to
