@@ -5,14 +5,17 @@
     ocr read scan.png                      # text to stdout (OCR_ENDPOINT, OCR_API_KEY)
     ocr read --emulator scans/ --output out/  # embedded emulator, one file per input
     ocr read --format json https://example.com/page.pdf
+    ocr read --format pdf --output out/ scans/  # searchable PDFs: the scans with their text
+    ocr read --format markdown letter.pdf      # paragraphs and page breaks, as Markdown
 
 Many inputs run concurrently (``--concurrency``) through ``AsyncOcrClient``'s batch, which
 honours 429s for the whole batch; a progress bar goes to stderr, then a summary listing every
 failed input with its error code. Exit status: 0 all read, 1 some failed, 2 usage error,
 130 interrupted (Ctrl-C). See ``docs/cli.md``.
 
-Needs the ``cli`` extra (``pip install 'ocr-sdk[cli]'``) for the progress bar, and the
-``emulator`` extra for ``--emulator``. Not imported by ``import ocr_sdk``.
+Needs the ``cli`` extra (``pip install 'ocr-sdk[cli]'``) for the progress bar, the
+``emulator`` extra for ``--emulator`` and the ``pdf`` extra for ``--format pdf``. Not imported
+by ``import ocr_sdk``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,8 @@ from ._async_client import AsyncOcrClient
 from ._batch import DEFAULT_CONCURRENCY, BatchItem, RateGate
 from ._exceptions import OcrError
 from ._models import ReadResult
+from .markdown import to_markdown
+from .searchable_pdf import PDF_EXTRA_HINT, write_searchable_pdf
 
 if TYPE_CHECKING:
     from tqdm import tqdm
@@ -50,6 +55,9 @@ EMULATOR_EXTRA_HINT = "--emulator needs the emulator extra: pip install 'ocr-sdk
 DOCUMENT_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".pdf"})
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: ``--format`` choices and the extension of the files ``--output`` writes for each.
+FORMATS = {"text": "txt", "json": "json", "markdown": "md", "pdf": "pdf"}
 
 
 class UsageError(Exception):
@@ -220,14 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
     output = read.add_argument_group("output")
     output.add_argument(
         "--format",
-        choices=["text", "json"],
+        choices=list(FORMATS),
         default="text",
-        help="text: the lines read; json: the service's JSON result (default text)",
+        help="text: the lines read (default); json: the service's JSON result; markdown: "
+        "paragraphs and page breaks as Markdown; pdf: a searchable PDF, the document with an "
+        "invisible text layer (needs --output and the pdf extra; files only, not URLs)",
     )
     output.add_argument(
         "--output",
         metavar="DIR",
-        help="write one file per input into DIR (<name>.txt or <name>.json) instead of stdout",
+        help="write one file per input into DIR (<name>.txt, .json, .md or .pdf) instead of stdout",
     )
     output.add_argument(
         "--concurrency",
@@ -275,9 +285,11 @@ class _Printer:
         self.output = output
         self.bar = bar
         self.stdout = stdout
-        self.names = output_names(inputs, "json" if fmt == "json" else "txt")
+        self.names = output_names(inputs, FORMATS[fmt])
         self._ready: dict[int, ReadResult | None] = {}
         self._next = 0
+        #: Searchable PDFs written by the readers, waiting to be saved (``--format pdf``).
+        self.pdfs: dict[Input, bytes] = {}
 
     def render(self, index: int, result: ReadResult) -> str:
         if self.fmt == "json":
@@ -288,15 +300,20 @@ class _Printer:
                 {"input": self.inputs[index].name, "result": wire_json(result)},
                 ensure_ascii=False,
             )
+        text = to_markdown(result) if self.fmt == "markdown" else result.text
         if len(self.inputs) == 1 or self.output is not None:
-            return result.text
-        return f"==> {self.inputs[index].name} <==\n{result.text}\n"
+            return text
+        return f"==> {self.inputs[index].name} <==\n{text}\n"
 
     def add(self, item: BatchItem[Input]) -> None:
         if self.output is not None:
             if item.result is not None:
                 target = self.output / self.names[item.index]
-                target.write_text(self.render(item.index, item.result) + "\n", encoding="utf-8")
+                if self.fmt == "pdf":
+                    target.write_bytes(self.pdfs.pop(item.document))
+                else:
+                    text = self.render(item.index, item.result) + "\n"
+                    target.write_text(text, encoding="utf-8")
             return
         self._ready[item.index] = item.result
         while self._next in self._ready:
@@ -344,11 +361,21 @@ async def _run(
                 # The batch machinery of read_many, with URLs as well as files.
                 if item.url is not None:
                     spec = client._read_url_request(item.url, **options)
-                else:
-                    assert item.path is not None
+                    poller = await client._begin(spec, gate)
+                    return await poller.result(args.timeout)
+                assert item.path is not None
+                if args.format != "pdf":
                     spec = client._read_request(item.path, **options)
-                poller = await client._begin(spec, gate)
-                return await poller.result(args.timeout)
+                    poller = await client._begin(spec, gate)
+                    return await poller.result(args.timeout)
+                # The PDF is made of the very bytes the service read, read from disk once.
+                data = await asyncio.to_thread(item.path.read_bytes)
+                poller = await client._begin(client._read_request(data, **options), gate)
+                result = await poller.result(args.timeout)
+                # Off the event loop: other documents' polls go on meanwhile. A document the
+                # writer cannot handle fails like one the service could not read.
+                printer.pdfs[item] = await asyncio.to_thread(write_searchable_pdf, data, result)
+                return result
 
             batch = client._batch(inputs, read_one, args.concurrency)
             async with contextlib.aclosing(batch):
@@ -409,6 +436,30 @@ def _logging(verbose: bool, stderr: IO[str]) -> Iterator[None]:
             logger.propagate = propagate
 
 
+def _check_pdf_output(args: argparse.Namespace) -> None:
+    if not args.output:
+        raise UsageError(
+            "--format pdf writes files: add --output DIR (a PDF is never written to stdout)"
+        )
+    try:
+        import pikepdf  # noqa: F401
+        import PIL  # noqa: F401 - only to say what to install before reading anything
+    except ImportError:
+        raise UsageError(PDF_EXTRA_HINT) from None
+
+
+def _check_pdf_inputs(inputs: Sequence[Input]) -> None:
+    # The service fetches a URL itself, so the command never has the bytes it read; fetching
+    # them again could pair the text with a different document (a page that changed, or that
+    # answers each client differently), so URLs are refused rather than guessed at.
+    urls = [item.name for item in inputs if item.url is not None]
+    if urls:
+        raise UsageError(
+            f"--format pdf needs the document itself, and the service fetches URLs on its own: "
+            f"download {urls[0]!r} first and pass the file"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``ocr`` command with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
     stdout, stderr = sys.stdout, sys.stderr
@@ -425,7 +476,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.concurrency < 1:
             raise UsageError("--concurrency must be at least 1")
+        if args.format == "pdf":
+            _check_pdf_output(args)
         inputs = expand_inputs(args.inputs)
+        if args.format == "pdf":
+            _check_pdf_inputs(inputs)
         if args.output:
             Path(args.output).mkdir(parents=True, exist_ok=True)
         with _logging(args.verbose, stderr), _service(args, dict(os.environ)) as settings:
