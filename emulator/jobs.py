@@ -30,6 +30,7 @@ from emulator.clock import Clock
 from emulator.documents import Limits
 from emulator.engine.base import OcrEngine
 from emulator.errors import ServiceError
+from emulator.sealed import EncryptedDocument
 from emulator.store import Job, Store, StoreUnavailableError
 
 log = logging.getLogger("emulator.jobs")
@@ -58,6 +59,9 @@ PageOutcome = Literal["done", "interrupted"]
 # Weight of the newest page in the smoothed seconds per page: high enough that the hints
 # follow a change of page size or machine load within a few pages.
 _RATE_WEIGHT = 0.5
+
+#: The file a job analyzed with ``output=pdf`` keeps beside its result.
+SEARCHABLE_PDF = "searchable.pdf"
 
 # A held worker wakes this often to notice a shutdown it was not told about directly.
 _HOLD_POLL_SECONDS = 0.1
@@ -282,6 +286,7 @@ class JobRunner:
                 if not self.store.add_page(job, entry):
                     return  # deleted while running: drop the work, keep nothing
                 del entry
+            self._write_files(job, data)
             now = self.clock()
             self.store.finish(
                 job.evolve(status="succeeded", updated=now, expires_at=self._expiry())
@@ -303,6 +308,20 @@ class JobRunner:
                 self.store.update(job.evolve(status="notStarted", pages_done=0))
                 return
             self.fail(job_id, type(error).__name__)
+
+    def _write_files(self, job: Job, document: EncryptedDocument) -> None:
+        """Before a job is recorded succeeded (and its document deleted): write what is made
+        from the document and its pages, sealed beside the result. With ``output=pdf``, the
+        searchable PDF; it costs a few milliseconds a page (``benchmarks/searchable_pdf.py``).
+        The document is decrypted whole for the writer, which keeps PDF pages as they are."""
+        if not job.options.output_pdf:
+            return
+        from emulator.paragraphs import searchable_pdf
+
+        started = time.monotonic()
+        pdf = searchable_pdf(document.read_all(), self.store.read_pages(job.id))
+        self.store.put_file(job.id, SEARCHABLE_PDF, pdf)
+        log.info("job %s: searchable PDF written in %.3fs", job.id, time.monotonic() - started)
 
     def run_page(
         self,
@@ -362,6 +381,7 @@ class JobRunner:
             finished = self.store.get(job_id)
             if finished is None or finished.finished:
                 return "done"
+            self._write_files(finished, data)
             now = self.clock()
             self.store.finish(
                 finished.evolve(status="succeeded", updated=now, expires_at=self._expiry())

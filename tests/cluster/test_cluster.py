@@ -342,3 +342,28 @@ def test_the_command_refuses_a_key_that_is_not_the_clusters(
     missing = subprocess.run(command[:-2], capture_output=True, text=True, timeout=120, check=False)
     assert missing.returncode == 2
     assert "--encryption-key-file" in missing.stderr
+
+
+async def test_document_intelligence_with_a_searchable_pdf_across_nodes(
+    make_node: MakeNode, redis_server: RedisServer, png: Any
+) -> None:
+    accepting = await make_node(retention=timedelta(minutes=5))
+    accepting.service.queue.stop()
+    await make_node(retention=timedelta(minutes=5))  # the reader (the same --retention)
+    response = await accepting.client.post(
+        "/documentintelligence/documentModels/prebuilt-read:analyze",
+        params={"api-version": "2024-11-30", "output": "pdf"},
+        content=png(321, 123),
+        headers=BINARY,
+    )
+    assert response.status_code == 202, response.text
+    location = response.headers["Operation-Location"]
+    body = await accepting.wait(location)
+    assert body["analyzeResult"]["content"] == "PAGE 321x123"
+    pdf = await accepting.client.get(location.replace("?", "/pdf?"))
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    job_id = location.split("/analyzeResults/")[1].split("?")[0]
+    client = redis_server.client()
+    files = f"ocr-emulator:files:{job_id}".encode()
+    assert b"%PDF" not in b"".join(client.hgetall(files).values())  # sealed
+    assert 0 < client.pttl(files) <= 5 * 60 * 1000

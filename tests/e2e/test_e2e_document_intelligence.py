@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
+from typing import Any
 
+import pypdfium2
 import pytest
 from _e2e_support import E2E_KEY
 from azure.ai.documentintelligence import DocumentIntelligenceClient
 from azure.ai.documentintelligence.models import (
     AnalyzeDocumentRequest,
+    AnalyzeOutputOption,
     DocumentContentFormat,
 )
 from azure.ai.formrecognizer import DocumentAnalysisClient
@@ -92,7 +95,7 @@ def test_a_url_source_pages_and_markdown(
     assert [p.page_number for p in result.pages] == [2, 3]
     assert result.pages[0].unit == "inch"
     assert abs(result.pages[0].width - 8.5) < 0.01 and abs(result.pages[0].height - 11) < 0.01
-    assert result.content == "Second page text\n<!-- PageBreak -->\n\nThird page words"
+    assert result.content == "Second page text\n\n<!-- PageBreak -->\n\nThird page words"
 
 
 def test_errors_are_http_response_errors_with_the_services_codes(
@@ -178,3 +181,66 @@ def test_langchains_loader_calls(
             output_content_format=DocumentContentFormat.MARKDOWN,
         )
         assert poller.result().content == markdown
+
+
+def _pdf_text(pdf: bytes) -> list[str]:
+    document = pypdfium2.PdfDocument(pdf)
+    return [document[i].get_textpage().get_text_range() for i in range(len(document))]
+
+
+def test_searchable_pdf_with_the_client(di: DocumentIntelligenceClient) -> None:
+    source = _pdf([["Alpha beta gamma"], ["Delta epsilon zeta"]])
+    poller = di.begin_analyze_document(
+        "prebuilt-read", body=source, output=[AnalyzeOutputOption.PDF]
+    )
+    result = poller.result()
+    pdf = b"".join(
+        di.get_analyze_result_pdf(
+            model_id=result.model_id, result_id=poller.details["operation_id"]
+        )
+    )
+    assert pdf.startswith(b"%PDF-")
+    original, searchable = pypdfium2.PdfDocument(source), pypdfium2.PdfDocument(pdf)
+    assert len(searchable) == len(original) == 2
+    for i in range(2):  # the input's pages, at their size
+        assert searchable[i].get_size() == pytest.approx(original[i].get_size(), abs=0.01)
+    # The text layer is what was read, page by page (compared without spaces: pdfium joins
+    # two words whose boxes touch, as the engine's "gamma" and a stray "1" after it).
+    read = [[word.content for word in page.words] for page in result.pages]
+    assert ["".join(text.split()) for text in _pdf_text(pdf)] == ["".join(r) for r in read]
+    assert read[0][:2] == ["Alpha", "beta"] and read[1][:2] == ["Delta", "epsilon"]
+
+
+def test_paperless_ngx_remote_parser_calls(endpoint: Endpoint, tmp_path: Any) -> None:
+    """paperless-ngx's remote OCR parser (``engine = azureai``), replayed call for call: the
+    file's bytes as ``AnalyzeDocumentRequest(bytes_source=...)`` sent as JSON, text output and
+    a searchable PDF, ``poller.wait()``, the result id from ``poller.details``, then the PDF
+    streamed to the archive file and ``result.content`` taken as the document's text."""
+    document = tmp_path / "scan.png"
+    document.write_bytes(_page(LINES))
+    client = DocumentIntelligenceClient(
+        endpoint=endpoint.url, credential=AzureKeyCredential(E2E_KEY)
+    )
+    try:
+        with document.open("rb") as f:
+            analyze_request = AnalyzeDocumentRequest(bytes_source=f.read())
+            poller = client.begin_analyze_document(
+                model_id="prebuilt-read",
+                body=analyze_request,
+                output_content_format=DocumentContentFormat.TEXT,
+                output=[AnalyzeOutputOption.PDF],
+                content_type="application/json",
+            )
+        poller.wait()
+        result_id = poller.details["operation_id"]
+        result = poller.result()
+        archive = tmp_path / "archive.pdf"
+        with archive.open("wb") as f:
+            for chunk in client.get_analyze_result_pdf(
+                model_id="prebuilt-read", result_id=result_id
+            ):
+                f.write(chunk)
+    finally:
+        client.close()
+    assert result.content == "\n".join(LINES)
+    assert [text.split() for text in _pdf_text(archive.read_bytes())] == [" ".join(LINES).split()]

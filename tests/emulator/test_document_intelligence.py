@@ -9,14 +9,17 @@ import base64
 import copy
 from typing import Any
 
+import pypdfium2
 import pytest
 import regex
 from _harness import Harness, MakeHarness
 from jsonschema import Draft4Validator
+from markdown_it import MarkdownIt
 
 from emulator import contract
 from emulator.engine.base import PageText, TextLine, TextWord
 from emulator.engine.fake import FakeEngine
+from ocr_sdk.markdown import escape
 
 V4 = "/documentintelligence/documentModels/prebuilt-read"
 V31 = "/formrecognizer/documentModels/prebuilt-read"
@@ -180,14 +183,16 @@ async def test_every_span_indexes_the_content_exactly(
         written = cut(word["span"])
         expected = word["content"]
         if content_format == "markdown":
-            expected = regex.sub(r"([\\`*_{}\[\]<>()#+\-.!|~])", r"\\\1", expected)
+            expected = escape(expected)
         assert written == expected
     for line in page["lines"]:
         assert cut(line["spans"][0]).replace("\\", "") == line["content"].replace("\\", "")
     for paragraph in result["paragraphs"]:
         assert cut(paragraph["spans"][0]) == paragraph["content"]
     if content_format == "markdown":
-        assert "5\\*3 = \\[x\\] \\#1" in content  # no accidental emphasis, links or headings
+        assert "5\\*3" in content and "\\[x\\]" in content  # no emphasis, no links
+        rendered = MarkdownIt().render(content)
+        assert "<em>" not in rendered and "<a " not in rendered and "<h1>" not in rendered
 
 
 async def test_markdown_separates_pages_and_pages_select_the_document(
@@ -336,6 +341,30 @@ async def test_a_failed_job_carries_an_error(make_harness: MakeHarness, png: Any
     assert body["status"] == "failed"
     assert body["error"]["code"] and body["error"]["message"]
     assert "analyzeResult" not in body
+
+
+async def test_output_pdf_is_the_input_with_its_text_searchable(
+    make_harness: MakeHarness, multipage_tiff: Any
+) -> None:
+    h = await make_harness(engine=ScriptedEngine(["Searchable words here"]))
+    location = await _analyze(h, multipage_tiff(3), {"output": "pdf", "pages": "2"}, headers=BINARY)
+    pdf_url = location.replace("?", "/pdf?")
+    early = await h.client.get(pdf_url)
+    _di_error(early, 404, "NotFound", "OutputNotAvailable")  # not before it succeeded
+    await _result(h, location)
+    response = await h.client.get(pdf_url)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    document = pypdfium2.PdfDocument(response.content)
+    assert len(document) == 3  # every page of the input, text on the page read
+    texts = [document[i].get_textpage().get_text_range().strip() for i in range(3)]
+    assert texts[0] == "" and texts[2] == ""
+    assert texts[1].split() == ["Searchable", "words", "here"]
+    # The input is gone (deleted once processed); the PDF is sealed like the result.
+    job_id = location.split("/analyzeResults/")[1].split("?")[0]
+    assert h.service.store.open_document(job_id) is None
+    assert (await h.client.delete(location)).status_code == 204
+    _di_error(await h.client.get(pdf_url), 404, "NotFound", "OperationNotFound")
 
 
 async def test_no_pdf_unless_asked_for(make_harness: MakeHarness, png: Any) -> None:

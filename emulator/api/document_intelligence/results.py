@@ -3,7 +3,8 @@
 A page record (:mod:`emulator.page_records`) holds the page's size, unit, angle and its lines
 and words in reading order with their polygons. Here they become ``content`` (every line's
 text in reading order, lines joined by ``\\n``; with ``outputContentFormat=markdown``,
-paragraphs as Markdown, escaped, pages separated by ``<!-- PageBreak -->``), and ``pages``,
+paragraphs as Markdown, escaped, pages separated by ``<!-- PageBreak -->``, as
+:mod:`ocr_sdk.markdown` writes it for ``ocr read --format markdown``), and ``pages``,
 ``words``, ``lines`` and ``paragraphs`` whose spans index that content exactly, counted in the
 request's ``stringIndexType``: user-perceived characters (``textElements``, Unicode's extended
 grapheme clusters via the ``regex`` module), code points, or UTF-16 code units.
@@ -23,15 +24,13 @@ from emulator.api.document_intelligence.errors import analysis_failed
 from emulator.api.document_intelligence.parsing import MODEL_ID, ApiVersion
 from emulator.page_records import timestamp
 from emulator.store import Job
+from ocr_sdk.markdown import PAGE_BREAK, escape
 
 Record = dict[str, Any]
 #: Groups a page's lines (indices in reading order) into paragraphs.
 Paragraphs = Callable[[Record], list[list[int]]]
 
-PAGE_BREAK = "<!-- PageBreak -->"
 _GRAPHEME = regex.compile(r"\X")
-# Characters that would start Markdown formatting in running text.
-_MARKDOWN_SPECIAL = regex.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
 
 
 def measure(text: str, index_type: str) -> int:
@@ -41,11 +40,6 @@ def measure(text: str, index_type: str) -> int:
     if index_type == "utf16CodeUnit":
         return len(text.encode("utf-16-le")) // 2
     return len(_GRAPHEME.findall(text))
-
-
-def escape_markdown(text: str) -> str:
-    """``text`` with Markdown's special characters backslash-escaped."""
-    return str(_MARKDOWN_SPECIAL.sub(r"\\\1", text))
 
 
 class _Content:
@@ -113,7 +107,7 @@ def analyze_result(
     handwriting_confidence: list[float] = []
     for number, record in enumerate(records):
         if number:
-            content.write(f"\n{PAGE_BREAK}\n\n" if markdown else "\n")
+            content.write(f"\n\n{PAGE_BREAK}\n\n" if markdown else "\n")
         page_start = content.length
         lines = record["lines"]
         groups = _cover(paragraphs_of(record), len(lines)) if lines else []
@@ -131,7 +125,9 @@ def analyze_result(
                 for word_index, word in enumerate(line["words"]):
                     if word_index:
                         content.write(" ")
-                    text = escape_markdown(word["text"]) if markdown else word["text"]
+                    # Escaped word by word (so each word's span is exact); a word escaped as
+                    # if it began a line renders as itself wherever it stands.
+                    text = escape(word["text"]) if markdown else word["text"]
                     span = content.write(text)
                     page_words.append(
                         {

@@ -24,13 +24,12 @@ from emulator.api.document_intelligence.errors import (
 from emulator.api.document_intelligence.parsing import V4, V31, ApiVersion
 from emulator.api.document_intelligence.results import operation_body
 from emulator.api.http import MAX_JSON_BODY, json_response, service_of
+from emulator.jobs import SEARCHABLE_PDF
 from emulator.paragraphs import paragraphs_of
 from emulator.store import Job, JobOptions
 
 log = logging.getLogger("emulator.api.document_intelligence")
 
-#: The file a job with ``output=pdf`` keeps: its searchable PDF.
-PDF_FILE = "searchable.pdf"
 # The JSON of a base64Source is the document plus a third: allow that much over the tier's
 # document size before refusing the body.
 _BASE64_OVERHEAD = 4 / 3
@@ -163,7 +162,7 @@ async def get_pdf(request: Request, version: ApiVersion) -> Response:
     service = service_of(request)
     try:
         job, pdf = await run_in_threadpool(
-            service.read_file, request.path_params["result_id"], PDF_FILE, version.api
+            service.read_file, request.path_params["result_id"], SEARCHABLE_PDF, version.api
         )
     except errors.ServiceError as error:
         raise _not_found_here(error) from None
