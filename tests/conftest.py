@@ -41,10 +41,11 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-def _strict_definitions() -> dict[str, Any]:
-    """The contract's definitions, tightened where the contract's prose is stricter than its
-    schema, and opened where ``x-ms-enum.modelAsString`` says other values are legal."""
-    definitions = copy.deepcopy(contract.openapi()["definitions"])
+def strict_definitions(openapi: dict[str, Any]) -> dict[str, Any]:
+    """A contract's definitions for checking our own bodies: every object closed to fields it
+    does not declare (a misspelt or stray field fails), and enums opened where
+    ``x-ms-enum.modelAsString`` says other values are legal."""
+    definitions = copy.deepcopy(openapi["definitions"])
     for schema in definitions.values():
         stack = [schema]
         while stack:
@@ -58,6 +59,13 @@ def _strict_definitions() -> dict[str, Any]:
                 stack.extend(node.values())
             elif isinstance(node, list):
                 stack.extend(node)
+    return definitions
+
+
+def _strict_definitions() -> dict[str, Any]:
+    """Read v3.2's definitions, strict, and tightened where the contract's prose is stricter
+    than its schema."""
+    definitions = strict_definitions(contract.openapi())
     # "The eight numbers represent the four points ..."
     definitions["BoundingBox"]["minItems"] = 8
     definitions["BoundingBox"]["maxItems"] = 8
@@ -146,4 +154,4 @@ def pdf() -> Callable[[int], bytes]:
     return make
 
 
-__all__ = ["ContractValidator", "ManualClock", "encode", "text_image"]
+__all__ = ["ContractValidator", "ManualClock", "encode", "strict_definitions", "text_image"]

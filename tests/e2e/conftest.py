@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
@@ -21,3 +22,18 @@ def file_server() -> Iterator[tuple[str, dict[str, bytes]]]:
     yield f"http://127.0.0.1:{httpd.server_address[1]}", files
     httpd.shutdown()
     httpd.server_close()
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Emulator processes a test starts; killed (if still running) and reaped after it."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(10)
+        if process.stdout:
+            process.stdout.close()
+        if process.stderr:
+            process.stderr.close()

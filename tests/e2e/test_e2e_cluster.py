@@ -5,25 +5,23 @@ read from whichever node is asked; its pages are taken over after ``--claim-time
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from _e2e_support import ready_url
 from PIL import Image
 
 from tests._redis import RedisServer
 from tests.conftest import encode, text_image
 
-LINE = re.compile(r"listening on (?P<url>https?://\S+)")
 ANALYZE = "/vision/v3.2/read/analyze"
 FINISHED = {"succeeded", "failed"}
 WORDS = ["AMBER", "BASALT", "CEDAR", "DELTA", "EMBER", "FJORD", "GRANITE", "HARBOR"]
@@ -42,34 +40,6 @@ def _start(redis_url: str, key_file: Path, key: str) -> subprocess.Popen[str]:
         text=True,
         env=environment,
     )  # fmt: skip
-
-
-def _url(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = LINE.search(line)
-    assert match, line
-    url = match["url"]
-    deadline = time.monotonic() + 180
-    with httpx.Client(base_url=url) as http:
-        while time.monotonic() < deadline:
-            try:
-                if http.get("/ready").status_code == 200:
-                    return url
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise AssertionError("the node never became ready")
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
 
 
 def _page(word: str, number: int) -> Image.Image:
@@ -114,7 +84,7 @@ def test_a_node_killed_mid_page_loses_no_job(
         key_file.write_bytes(os.urandom(32))
         nodes = [_start(redis_server.url, key_file, key) for _ in range(3)]
         processes.extend(nodes)
-        urls = [_url(node) for node in nodes]
+        urls = [ready_url(node) for node in nodes]
         headers = {"Ocp-Apim-Subscription-Key": key}
         binary = {**headers, "Content-Type": "application/octet-stream"}
         clients = [httpx.Client(base_url=url, headers=headers, timeout=30) for url in urls]

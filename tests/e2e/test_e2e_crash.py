@@ -6,24 +6,22 @@ under the data directory holds the documents' text or the API key."""
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from _e2e_support import ready_url
 from PIL.PngImagePlugin import PngInfo
 
 from tests.conftest import encode, text_image
 
-LINE = re.compile(r"listening on (?P<url>https?://\S+)")
 ANALYZE = "/vision/v3.2/read/analyze"
 FINISHED = {"succeeded", "failed"}
 JOBS = 4
@@ -41,34 +39,6 @@ def _start(data_dir: Path, key: str) -> subprocess.Popen[str]:
         text=True,
         env=environment,
     )  # fmt: skip
-
-
-def _url(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    match = LINE.search(line)
-    assert match, line
-    url = match["url"]
-    deadline = time.monotonic() + 120
-    with httpx.Client(base_url=url) as http:
-        while time.monotonic() < deadline:
-            try:
-                if http.get("/ready").status_code == 200:
-                    return url
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise AssertionError("the emulator never became ready")
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen[str]]]:
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(10)
 
 
 def _document(secret: str, number: int) -> bytes:
@@ -138,7 +108,7 @@ def test_sigkill_mid_jobs_then_restart_loses_nothing_and_leaves_no_plaintext(
 
     first = _start(data_dir, key)
     processes.append(first)
-    url = _url(first)
+    url = ready_url(first)
     with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
         done = client.post(ANALYZE, content=_document(secret, 0), headers=binary)
         assert done.status_code == 202
@@ -159,7 +129,7 @@ def test_sigkill_mid_jobs_then_restart_loses_nothing_and_leaves_no_plaintext(
 
     second = _start(data_dir, key)
     processes.append(second)
-    url = _url(second)
+    url = ready_url(second)
     texts: list[str] = []
     with httpx.Client(base_url=url, headers=headers, timeout=30) as client:
         # The new process listens on another port: keep only the path of each location.

@@ -6,7 +6,6 @@ in its ``{"error": {"code", "message", "innererror"}}`` shape."""
 from __future__ import annotations
 
 import base64
-import copy
 from typing import Any
 
 import pypdfium2
@@ -20,6 +19,7 @@ from emulator import contract
 from emulator.engine.base import PageText, TextLine, TextWord
 from emulator.engine.fake import FakeEngine
 from ocr_sdk.markdown import escape
+from tests.conftest import strict_definitions
 
 V4 = "/documentintelligence/documentModels/prebuilt-read"
 V31 = "/formrecognizer/documentModels/prebuilt-read"
@@ -29,19 +29,7 @@ BINARY = {"Content-Type": "application/octet-stream"}
 
 
 def _schema(version: str, definition: str) -> Draft4Validator:
-    definitions = copy.deepcopy(contract.document_intelligence_openapi(version)["definitions"])
-    for schema in definitions.values():
-        stack = [schema]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, dict):
-                if node.get("x-ms-enum", {}).get("modelAsString") is True:
-                    node.pop("enum", None)
-                if node.get("type") == "object" and "properties" in node:
-                    node["additionalProperties"] = False  # no stray fields of ours
-                stack.extend(node.values())
-            elif isinstance(node, list):
-                stack.extend(node)
+    definitions = strict_definitions(contract.document_intelligence_openapi(version))
     return Draft4Validator({"$ref": f"#/definitions/{definition}", "definitions": definitions})
 
 
