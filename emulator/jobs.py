@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Literal
 
-from emulator import documents, page_records
+from emulator import documents, languages, page_records
 from emulator.clock import Clock
 from emulator.documents import Limits
 from emulator.engine.base import OcrEngine
@@ -279,6 +279,8 @@ class JobRunner:
                 self._observe(now_mono - page_started)
                 page_started = now_mono
                 entry = page_records.read_result(page, text, job.options.language)
+                if job.options.language is None:
+                    languages.annotate(entry)
                 # Drop this page's pixels before the generator renders the next one.
                 del page, text
                 job = job.evolve(pages_done=job.pages_done + 1, updated=self.clock())
@@ -374,6 +376,8 @@ class JobRunner:
             if deadline is not None and time.monotonic() > deadline:
                 raise JobTimeoutError(job_id)
             entry = page_records.read_result(page, text, job.options.language)
+            if job.options.language is None:
+                languages.annotate(entry)
             del page, text
             done = self.store.put_page(job_id, index, entry, self.clock())
             if done is None or done < job.pages_total:

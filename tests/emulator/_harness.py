@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
+from emulator.engine.base import PageText, TextLine, TextWord
 from emulator.engine.fake import FakeEngine
 from emulator.jobs import ManualJobQueue
 from emulator.service import ReadService
@@ -97,3 +98,25 @@ def check_answer(response: Any, validate: Any) -> None:
     validate("ComputerVisionOcrError", body)
     assert body["code"] in CLIENT_ERROR_CODES, body
     assert body["requestId"] == response.headers["apim-request-id"]
+
+
+class ScriptedEngine(FakeEngine):
+    """Reads the lines it is given (one word per space), laid out top to bottom."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def recognize(self, image: Any, **_: Any) -> PageText:
+        self.calls += 1
+        out = []
+        for row, text in enumerate(self.lines):
+            y0, y1 = 10 + row * 30, 30 + row * 30
+            words, x = [], 10
+            for word in text.split(" "):
+                x1 = x + 12 * len(word)
+                words.append(TextWord(word, (x, y0, x1, y0, x1, y1, x, y1), 0.97))
+                x = x1 + 8
+            polygon = (10, y0, x, y0, x, y1, 10, y1)
+            out.append(TextLine(text=text, polygon=polygon, words=tuple(words)))
+        return PageText(angle=0.0, lines=tuple(out))

@@ -11,13 +11,11 @@ from typing import Any
 import pypdfium2
 import pytest
 import regex
-from _harness import Harness, MakeHarness
+from _harness import Harness, MakeHarness, ScriptedEngine
 from jsonschema import Draft4Validator
 from markdown_it import MarkdownIt
 
 from emulator import contract
-from emulator.engine.base import PageText, TextLine, TextWord
-from emulator.engine.fake import FakeEngine
 from ocr_sdk.markdown import escape
 from tests.conftest import strict_definitions
 
@@ -38,28 +36,6 @@ def valid(version: str, body: dict[str, Any]) -> dict[str, Any]:
     name = "AnalyzeOperation" if version == "2024-11-30" else "AnalyzeResultOperation"
     _schema(version, name).validate(body)
     return body
-
-
-class ScriptedEngine(FakeEngine):
-    """Reads the lines it is given (one word per space), laid out top to bottom."""
-
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__()
-        self.lines = lines
-
-    def recognize(self, image: Any, **_: Any) -> PageText:
-        self.calls += 1
-        out = []
-        for row, text in enumerate(self.lines):
-            y0, y1 = 10 + row * 30, 30 + row * 30
-            words, x = [], 10
-            for word in text.split(" "):
-                x1 = x + 12 * len(word)
-                words.append(TextWord(word, (x, y0, x1, y0, x1, y1, x, y1), 0.97))
-                x = x1 + 8
-            polygon = (10, y0, x, y0, x, y1, 10, y1)
-            out.append(TextLine(text=text, polygon=polygon, words=tuple(words)))
-        return PageText(angle=0.0, lines=tuple(out))
 
 
 async def _analyze(

@@ -20,6 +20,7 @@ from typing import Any
 
 import regex
 
+from emulator import languages
 from emulator.api.document_intelligence.errors import analysis_failed
 from emulator.api.document_intelligence.parsing import MODEL_ID, ApiVersion
 from emulator.page_records import timestamp
@@ -97,6 +98,7 @@ def analyze_result(
     index_type: str,
     content_format: str,
     paragraphs_of: Paragraphs,
+    features: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The ``analyzeResult`` of a succeeded ``prebuilt-read`` job."""
     markdown = content_format == "markdown"
@@ -176,6 +178,8 @@ def analyze_result(
             }
         )
     text = content.text()
+    if "languages" in features:
+        result_languages = _languages(records, pages)
     slicer = _Slicer(text, index_type)
     for paragraph in paragraphs:
         paragraph["content"] = slicer.slice(paragraph["spans"][0])
@@ -198,9 +202,31 @@ def analyze_result(
             else []
         ),
     }
+    if "languages" in features:
+        result["languages"] = result_languages
     if version.v4:
         result["contentFormat"] = content_format
     return result
+
+
+def _languages(records: Sequence[Record], pages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``languages`` (the ``languages`` feature): each detected language with the spans of the
+    lines in it and the model's confidence; a line long enough to tell on its own is
+    classified by itself, the others take their page's language."""
+    found: dict[str, dict[str, Any]] = {}
+    for record, page in zip(records, pages, strict=True):
+        texts = [line["text"] for line in record["lines"]]
+        page_language = languages.page_language(texts)
+        for text, line in zip(texts, page["lines"], strict=True):
+            own = languages.line_language(text) or page_language
+            if own is None:
+                continue
+            entry = found.setdefault(
+                own.code, {"locale": own.code, "spans": [], "confidence": own.confidence}
+            )
+            entry["spans"].extend(line["spans"])
+            entry["confidence"] = min(entry["confidence"], own.confidence)
+    return list(found.values())
 
 
 class _Slicer:
@@ -251,6 +277,7 @@ def operation_body(
             job.options.string_index_type,
             job.options.content_format,
             paragraphs_of,
+            job.options.features,
         )
     elif job.status == "failed":
         body["error"] = analysis_failed()
