@@ -15,10 +15,18 @@ from emulator.engine.base import ReadingOrder
 
 BodyKind = Literal["url", "stream"]
 
-# Versions the service documents for v3.2. All are served by the one local model, which the
-# result reports as 2022-04-30; a well-formed but unknown date is refused like the service.
+# The Read model versions the service has served through v3.2 (GA 2021-04-12 and 2022-04-30,
+# previews 2021-09-30 and 2022-01-30). All are served by the one local model, which the result
+# reports as 2022-04-30; a well-formed but unknown date is refused like the service.
 KNOWN_MODEL_VERSIONS = frozenset(
-    {"latest", "latest-preview", "2021-04-12", "2022-01-30-preview", "2022-04-30"}
+    {
+        "latest",
+        "latest-preview",
+        "2021-04-12",
+        "2021-09-30-preview",
+        "2022-01-30-preview",
+        "2022-04-30",
+    }
 )
 
 
