@@ -52,9 +52,10 @@ class JobTimeoutError(Exception):
 
 
 HoldStage = Literal["notStarted", "running"]
+"""Where :class:`JobControl` can stop a job: before it starts, or once it is running."""
+
 PageOutcome = Literal["done", "interrupted"]
 """How :meth:`JobRunner.run_page` left its page: dealt with, or cut short by a shutdown."""
-"""Where :class:`JobControl` can stop a job: before it starts, or once it is running."""
 
 # Weight of the newest page in the smoothed seconds per page: high enough that the hints
 # follow a change of page size or machine load within a few pages.

@@ -181,7 +181,8 @@ class ReadService:
         job = self._job(operation_id, api)
         pages = self.store.read_pages(job.id) if job.status == "succeeded" else None
         if job.finished:
-            if self.settings.retention == timedelta(0):
+            # With a searchable PDF to fetch after the result, --retention 0 waits for that.
+            if self.settings.retention == timedelta(0) and not job.options.output_pdf:
                 self.store.delete(job.id)
             elif job.read_at is None:
                 self.store.update(job.evolve(read_at=self.clock()))
@@ -190,9 +191,13 @@ class ReadService:
 
     def read_file(self, operation_id: str, name: str, api: str) -> tuple[Job, bytes | None]:
         """The job and the file ``name`` made from it (its searchable PDF), if there is one;
-        404 as :meth:`view` does."""
+        404 as :meth:`view` does. With ``--retention 0`` the job goes once its file is read
+        (a job with a file to fetch outlives the first read of its result for that)."""
         job = self._job(operation_id, api)
-        return job, self.store.read_file(job.id, name)
+        data = self.store.read_file(job.id, name)
+        if data is not None and self.settings.retention == timedelta(0):
+            self.store.delete(job.id)  # read once: gone (the result was read before it)
+        return job, data
 
     def delete(self, operation_id: str, api: str = READ_V32) -> None:
         """Delete the operation's input and result now; 404 if unknown (or another API's)."""

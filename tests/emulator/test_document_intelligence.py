@@ -356,3 +356,17 @@ async def test_keys_and_the_rate_limit_hold_here_too(make_harness: MakeHarness, 
     limited = await h.client.post(f"{V4}:analyze", params=Q4, content=png(), headers=BINARY)
     assert limited.status_code == 429
     assert int(limited.headers["Retry-After"]) >= 1
+
+
+async def test_retention_zero_keeps_the_pdf_until_it_is_read(
+    make_harness: MakeHarness, png: Any
+) -> None:
+    from datetime import timedelta
+
+    h = await make_harness(retention=timedelta(0))
+    location = await _analyze(h, png(), {"output": "pdf"}, headers=BINARY)
+    assert (await _result(h, location))["status"] == "succeeded"
+    pdf_url = location.replace("?", "/pdf?")
+    assert (await h.client.get(pdf_url)).status_code == 200  # after the result was read
+    _di_error(await h.client.get(pdf_url), 404, "NotFound", "OperationNotFound")
+    _di_error(await h.client.get(location), 404, "NotFound", "OperationNotFound")
