@@ -46,7 +46,7 @@ def _model() -> Any:
             from py3langid.langid import MODEL_FILE, LanguageIdentifier  # type: ignore[import-untyped]
 
             identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-            wanted = set(contract.languages()) | set(_CONTRACT_CODE)
+            wanted = set(contract.model_languages()) | set(_CONTRACT_CODE)
             identifier.set_languages(sorted(wanted & set(identifier.nb_classes)))
             _identifier = identifier
         return _identifier

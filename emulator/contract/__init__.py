@@ -52,6 +52,18 @@ def languages() -> frozenset[str]:
     return frozenset(openapi()["parameters"]["OcrDetectionLanguage"]["enum"])
 
 
+MODEL_LANGUAGES_FILE = "read-languages-2022-04-30.json"
+
+
+@cache
+def model_languages() -> frozenset[str]:
+    """The codes of the 164 printed-text languages the service reads with model 2022-04-30
+    (its language-support page; the file names the source): what ``language`` accepts, with
+    the contract's 73 (the older list, which still counts)."""
+    raw = json.loads(resources.files(__package__).joinpath(MODEL_LANGUAGES_FILE).read_bytes())
+    return frozenset(raw["languages"]) | languages()
+
+
 @cache
 def pages_item_pattern() -> re.Pattern[str]:
     """The pattern every comma-separated ``pages`` item must match."""

@@ -170,6 +170,14 @@ async def test_every_contract_language_is_accepted(h: Harness, png: Any, languag
     await h.submit(png(), {"language": language})
 
 
+async def test_the_languages_of_model_2022_04_30_are_accepted(h: Harness, png: Any) -> None:
+    assert len(contract.model_languages() - contract.languages()) >= 90
+    for language in ("ru", "ar", "hi", "ku-arab", "uz-cyrl", "sr-latn", "kk-latn", "JNS"):
+        await h.submit(png(), {"language": language})
+    h.run()
+    assert h.engine.languages[-1] == "Jns"  # the service's own spelling
+
+
 async def test_language_is_case_insensitive_and_canonicalised(h: Harness, png: Any) -> None:
     await h.submit(png(), {"language": "ZH-hans", "readingOrder": "NATURAL"})
     h.run()

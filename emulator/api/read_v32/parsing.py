@@ -41,11 +41,12 @@ class AnalyzeQuery:
 
 
 def _canonical_languages() -> dict[str, str]:
-    return {code.lower(): code for code in contract.languages()}
+    return {code.lower(): code for code in contract.model_languages()}
 
 
 def parse_language(value: str | None) -> str | None:
-    """The contract's spelling of ``value`` (matched case-insensitively), or None if absent."""
+    """The service's spelling of ``value`` (matched case-insensitively) among the languages
+    of model 2022-04-30 and the contract's list, or None if absent."""
     if value is None or value == "":
         return None
     canonical = _canonical_languages().get(value.lower())
