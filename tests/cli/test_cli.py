@@ -10,40 +10,20 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _cli_support import run
 
 from emulator.testing import RunningEmulator
 from ocr_sdk import cli
-from ocr_sdk.cli import UsageError, expand_inputs, main, output_names
+from ocr_sdk.cli import UsageError, expand_inputs, output_names
 
 OCR = Path(sys.executable).with_name("ocr")
 CORRUPT = b"\x89PNG\r\n\x1a\n" + b"this is not a png" * 8
-
-
-@pytest.fixture(autouse=True)
-def _clean(ocr_emulator: RunningEmulator) -> Iterator[None]:
-    yield
-    ocr_emulator.reset()
-
-
-@pytest.fixture
-def service(ocr_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> RunningEmulator:
-    """The session's emulator, configured the way a user would: environment variables."""
-    monkeypatch.setenv("OCR_ENDPOINT", ocr_emulator.endpoint)
-    monkeypatch.setenv("OCR_API_KEY", ocr_emulator.api_key)
-    return ocr_emulator
-
-
-@pytest.fixture
-def hello(tmp_path: Path, text_png: Callable[[Sequence[str]], bytes]) -> Path:
-    path = tmp_path / "hello.png"
-    path.write_bytes(text_png(["HELLO 42"]))
-    return path
 
 
 @pytest.fixture
@@ -56,12 +36,6 @@ def folder(tmp_path: Path, png: Callable[..., bytes]) -> Path:
     (root / "corrupt.png").write_bytes(CORRUPT)
     (root / "notes.txt").write_text("not a document")
     return root
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    status = main(argv)
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 # --- reading -------------------------------------------------------------------------------------

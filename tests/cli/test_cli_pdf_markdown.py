@@ -5,44 +5,18 @@ that keep a PDF off stdout and away from URLs."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import pikepdf
 import pypdfium2 as pdfium
 import pytest
+from _cli_support import run
 from PIL import Image
 
 from emulator.testing import RunningEmulator
-from ocr_sdk.cli import main
 from ocr_sdk.markdown import PAGE_BREAK
 from tests.conftest import encode, text_image
-
-
-@pytest.fixture(autouse=True)
-def _clean(ocr_emulator: RunningEmulator) -> Iterator[None]:
-    yield
-    ocr_emulator.reset()
-
-
-@pytest.fixture
-def service(ocr_emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch) -> RunningEmulator:
-    monkeypatch.setenv("OCR_ENDPOINT", ocr_emulator.endpoint)
-    monkeypatch.setenv("OCR_API_KEY", ocr_emulator.api_key)
-    return ocr_emulator
-
-
-@pytest.fixture
-def hello(tmp_path: Path, text_png: Callable[[Sequence[str]], bytes]) -> Path:
-    path = tmp_path / "hello.png"
-    path.write_bytes(text_png(["HELLO 42"]))
-    return path
-
-
-def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    status = main(argv)
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def pdf_text(path: Path) -> list[str]:
