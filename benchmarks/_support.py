@@ -159,6 +159,39 @@ def sample_page() -> bytes:
     return buffer.getvalue()
 
 
+def sample_pdf(pages: int, dpi: float = 200.0) -> bytes:
+    """The same page (``phototest.tif``) ``pages`` times over, as a PDF at ``dpi``."""
+    from PIL import Image
+
+    with Image.open(CORPUS / "images" / "phototest.tif") as img:
+        page = img.convert("RGB")
+    buffer = io.BytesIO()
+    page.save(buffer, "PDF", save_all=True, append_images=[page] * (pages - 1), resolution=dpi)
+    return buffer.getvalue()
+
+
+def wait_all(
+    clients: Sequence[httpx.Client], locations: Sequence[str], poll_seconds: float = 0.02
+) -> None:
+    """Poll every operation (spreading the GETs over ``clients``, as a load balancer would)
+    until all have succeeded; ``RuntimeError`` if one fails."""
+    pending = list(locations)
+    turn = 0
+    while pending:
+        still = []
+        for location in pending:
+            client = clients[turn % len(clients)]
+            turn += 1
+            status = client.get(location).json()["status"]
+            if status == "failed":
+                raise RuntimeError(f"a job failed: {location}")
+            if status != "succeeded":
+                still.append(location)
+        pending = still
+        if pending:
+            time.sleep(poll_seconds)
+
+
 def cpu_count() -> int:
     """Cores this process may use."""
     return len(os.sched_getaffinity(0))

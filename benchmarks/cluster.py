@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import os
 import shutil
 import subprocess
@@ -42,19 +41,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._support import (
     API_KEY,
-    CORPUS,
     Emulator,
     cpu_count,
     free_port,
     median,
     run_emulator,
     sample_page,
+    sample_pdf,
+    wait_all,
 )
 
 ANALYZE = "/vision/v3.2/read/analyze"
 KEY = {"Ocp-Apim-Subscription-Key": API_KEY}
 HEADERS = {**KEY, "Content-Type": "application/octet-stream"}
-POLL_SECONDS = 0.02
 
 
 @contextlib.contextmanager
@@ -101,24 +100,6 @@ def nodes(count: int, backend: str | None, key_file: Path) -> Iterator[list[Emul
         yield started
 
 
-def _poll_all(clients: Sequence[httpx.Client], locations: Sequence[str]) -> None:
-    pending = list(locations)
-    turn = 0
-    while pending:
-        still = []
-        for location in pending:
-            client = clients[turn % len(clients)]
-            turn += 1
-            status = client.get(location).json()["status"]
-            if status == "failed":
-                raise RuntimeError(f"a job failed: {location}")
-            if status != "succeeded":
-                still.append(location)
-        pending = still
-        if pending:
-            time.sleep(POLL_SECONDS)
-
-
 def _run(clients: Sequence[httpx.Client], documents: Sequence[bytes]) -> float:
     """Submit ``documents`` round-robin over the nodes, wait for all; seconds taken."""
     started = time.perf_counter()
@@ -127,7 +108,7 @@ def _run(clients: Sequence[httpx.Client], documents: Sequence[bytes]) -> float:
         response = clients[index % len(clients)].post(ANALYZE, content=document, headers=HEADERS)
         response.raise_for_status()
         locations.append(response.headers["Operation-Location"])
-    _poll_all(clients, locations)
+    wait_all(clients, locations)
     return time.perf_counter() - started
 
 
@@ -135,18 +116,8 @@ def _one_job(client: httpx.Client, document: bytes) -> float:
     started = time.perf_counter()
     response = client.post(ANALYZE, content=document, headers=HEADERS)
     response.raise_for_status()
-    _poll_all([client], [response.headers["Operation-Location"]])
+    wait_all([client], [response.headers["Operation-Location"]])
     return time.perf_counter() - started
-
-
-def _pdf(pages: int) -> bytes:
-    from PIL import Image
-
-    with Image.open(CORPUS / "images" / "phototest.tif") as img:
-        page = img.convert("RGB")
-    buffer = io.BytesIO()
-    page.save(buffer, "PDF", save_all=True, append_images=[page] * (pages - 1), resolution=200.0)
-    return buffer.getvalue()
 
 
 def _held_by(url: str, pid: int) -> int:
@@ -178,14 +149,14 @@ def _failover(url: str, key_file: Path, claim_timeout: float) -> tuple[float, in
             for n in started
         ]
         _run(clients, [sample_page()] * 2)
-        response = clients[1].post(ANALYZE, content=_pdf(pages), headers=HEADERS)
+        response = clients[1].post(ANALYZE, content=sample_pdf(pages), headers=HEADERS)
         response.raise_for_status()
         victim = started[0].process
         while _held_by(url, victim.pid) == 0:
             time.sleep(0.005)
         victim.kill()
         killed = time.perf_counter()
-        _poll_all(clients[1:], [response.headers["Operation-Location"]])
+        wait_all(clients[1:], [response.headers["Operation-Location"]])
         return time.perf_counter() - killed, pages
 
 
@@ -200,7 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise SystemExit("taskset (util-linux) is needed to pin each node to a core")
 
     page = sample_page()
-    pdf = _pdf(args.pdf_pages)
+    pdf = sample_pdf(args.pdf_pages)
     print(f"{cpu_count()} cores; each node pinned to one core, one worker")
     with tempfile.TemporaryDirectory() as tmp:
         key_file = Path(tmp) / "cluster.key"

@@ -17,7 +17,6 @@ of reading the page ((with PDF - without) / without; goal <= 5 %).
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import time
 from collections.abc import Sequence
@@ -27,7 +26,14 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._support import API_KEY, CORPUS, median, run_emulator, sample_page
+from benchmarks._support import (
+    API_KEY,
+    median,
+    run_emulator,
+    sample_page,
+    sample_pdf,
+    wait_all,
+)
 
 KEY = {"Ocp-Apim-Subscription-Key": API_KEY}
 BINARY = {**KEY, "Content-Type": "application/octet-stream"}
@@ -35,22 +41,12 @@ V32 = "/vision/v3.2/read/analyze"
 DI = "/documentintelligence/documentModels/prebuilt-read:analyze?api-version=2024-11-30"
 
 
-def _wait(client: httpx.Client, location: str) -> None:
-    while True:
-        status = client.get(location).json()["status"]
-        if status == "succeeded":
-            return
-        if status == "failed":
-            raise RuntimeError("the job failed")
-        time.sleep(0.02)
-
-
 def _job(client: httpx.Client, path: str, document: bytes, pdf: bool = False) -> float:
     started = time.perf_counter()
     response = client.post(path + ("&output=pdf" if pdf else ""), content=document, headers=BINARY)
     response.raise_for_status()
     location = response.headers["Operation-Location"]
-    _wait(client, location)
+    wait_all([client], [location])
     if pdf:
         pdf_url = location.replace("?", "/pdf?")
         answer = client.get(pdf_url)
@@ -59,21 +55,11 @@ def _job(client: httpx.Client, path: str, document: bytes, pdf: bool = False) ->
     return time.perf_counter() - started
 
 
-def _pdf(pages: int) -> bytes:
-    from PIL import Image
-
-    with Image.open(CORPUS / "images" / "phototest.tif") as img:
-        page = img.convert("RGB")
-    buffer = io.BytesIO()
-    page.save(buffer, "PDF", save_all=True, append_images=[page] * (pages - 1), resolution=200.0)
-    return buffer.getvalue()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=9, help="jobs of each kind per document")
     args = parser.parse_args(argv)
-    documents = {"PNG page": sample_page(), "3-page PDF": _pdf(3)}
+    documents = {"PNG page": sample_page(), "3-page PDF": sample_pdf(3)}
     with (
         run_emulator("--workers", "1") as emulator,
         httpx.Client(base_url=emulator.endpoint, headers=KEY, timeout=120) as client,
