@@ -8,6 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from emulator import fetch
+from emulator.sealed import SealedWriter
 from emulator.service import ReadService
 
 #: A JSON request body (a URL, base64 of a document is streamed differently) is small; a body
@@ -30,4 +32,17 @@ def json_response(
         status_code=status_code,
         headers=headers,
         media_type="application/json; charset=utf-8",
+    )
+
+
+async def download_into(service: ReadService, url: str, writer: SealedWriter) -> None:
+    """Download a URL source into ``writer`` under the service's rules (the tier's size cap,
+    ``--url-timeout``, private networks only with ``--allow-private-urls``)."""
+    settings = service.settings
+    await fetch.download(
+        url,
+        writer,
+        settings.limits.max_bytes,
+        settings.url_timeout,
+        allow_private=settings.allow_private_urls,
     )

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator import bodies, errors, fetch
+from emulator import bodies, errors
 from emulator.api.document_intelligence import parsing
 from emulator.api.document_intelligence.errors import (
     error_body,
@@ -23,7 +23,7 @@ from emulator.api.document_intelligence.errors import (
 )
 from emulator.api.document_intelligence.parsing import V4, V31, ApiVersion
 from emulator.api.document_intelligence.results import operation_body
-from emulator.api.http import MAX_JSON_BODY, json_response, service_of
+from emulator.api.http import MAX_JSON_BODY, download_into, json_response, service_of
 from emulator.jobs import SEARCHABLE_PDF
 from emulator.paragraphs import paragraphs_of
 from emulator.store import Job, JobOptions
@@ -109,13 +109,7 @@ async def analyze(request: Request, version: ApiVersion) -> Response:
             writer.write(source.data)
         else:
             assert source.url is not None
-            await fetch.download(
-                source.url,
-                writer,
-                limits.max_bytes,
-                service.settings.url_timeout,
-                allow_private=service.settings.allow_private_urls,
-            )
+            await download_into(service, source.url, writer)
         del source
     options = JobOptions(
         language=query.locale,

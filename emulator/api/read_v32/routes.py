@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator import bodies, contract, errors, fetch
-from emulator.api.http import MAX_JSON_BODY, json_response
+from emulator import bodies, contract, errors
+from emulator.api.http import MAX_JSON_BODY, download_into, json_response
 from emulator.api.http import service_of as _service
 from emulator.api.read_v32 import parsing
 from emulator.api.read_v32.results import analyze_result, operation_body
@@ -97,13 +97,7 @@ async def _accept(request: Request) -> Job:
             request.stream(), MAX_JSON_BODY, length, bodies.json_too_large
         )
         url = parse_url_body(body)
-        await fetch.download(
-            url,
-            writer,
-            limits.max_bytes,
-            service.settings.url_timeout,
-            allow_private=service.settings.allow_private_urls,
-        )
+        await download_into(service, url, writer)
     options = JobOptions(
         language=query.language,
         reading_order=query.reading_order,
