@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ANALYZE, BINARY, HEADERS, KEY, MakeNode
+from conftest import ANALYZE, BINARY, KEY, MakeNode
 from PIL import Image
 
 from emulator.crypto import RecordCipher
@@ -247,55 +247,28 @@ async def test_redis_down_gives_503_and_the_node_serves_again_when_it_is_back(
 
 
 async def test_accepted_jobs_survive_a_redis_restart_with_persistence(
-    tmp_path: Path, key_file: Path, png: Any
+    make_node: MakeNode, tmp_path: Path, png: Any
 ) -> None:
-    import contextlib
-
-    import httpx
-
-    from emulator.app import create_app
-
     server = RedisServer(tmp_path / "aof", persistent=True)
     server.start()
     try:
-        settings = Settings(
-            api_keys=(KEY,), workers=1, backend=server.url, encryption_key_file=key_file
-        )
-        app = create_app(settings, engine_factory=lambda _n: FakeEngine())
-        service = app.state.service
-        service.control.hold("notStarted")
-        async with contextlib.AsyncExitStack() as stack:
-            await stack.enter_async_context(app.router.lifespan_context(app))
-            client = await stack.enter_async_context(
-                httpx.AsyncClient(
-                    transport=httpx.ASGITransport(app=app),
-                    base_url="http://emulator.test",
-                    headers=HEADERS,
-                )
-            )
-            locations = []
-            for width in (201, 202, 203):
-                response = await client.post(
-                    "/vision/v3.2/read/analyze",
-                    content=png(width, 50),
-                    headers={"Content-Type": "application/octet-stream"},
-                )
-                assert response.status_code == 202
-                locations.append(response.headers["Operation-Location"])
-            service.control.wait_held(1)
-            server.restart(down_for=0.5)
-            service.control.release()
-            bodies = []
-            for location in locations:
-                for _ in range(600):
-                    response = await client.get(location)
-                    if response.status_code == 200 and response.json()["status"] in (
-                        "succeeded",
-                        "failed",
-                    ):
-                        break
-                    await asyncio.sleep(0.05)
-                bodies.append(response.json())
+        node = await make_node(backend=server.url)
+        node.service.control.hold("notStarted")
+        locations = [await node.submit(png(width, 50)) for width in (201, 202, 203)]
+        node.service.control.wait_held(1)
+        server.restart(down_for=0.5)
+        node.service.control.release()
+        bodies = []
+        for location in locations:
+            for _ in range(600):
+                response = await node.client.get(location)
+                if response.status_code == 200 and response.json()["status"] in (
+                    "succeeded",
+                    "failed",
+                ):
+                    break
+                await asyncio.sleep(0.05)
+            bodies.append(response.json())
         assert [b["status"] for b in bodies] == ["succeeded"] * 3
         assert [_lines(b) for b in bodies] == [["PAGE 201x50"], ["PAGE 202x50"], ["PAGE 203x50"]]
     finally:
