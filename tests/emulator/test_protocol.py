@@ -122,15 +122,22 @@ async def test_query_options_reach_the_engine(h: Harness, png: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "version",
-    ["latest", "latest-preview", "2021-04-12", "2021-09-30-preview", "2022-01-30-preview"],
+    ("version", "served"),
+    [
+        ("latest", "2022-04-30"),
+        ("latest-preview", "2022-01-30-preview"),
+        ("2021-04-12", "2021-04-12"),
+        ("2021-09-30-preview", "2021-09-30-preview"),
+        ("2022-01-30-preview", "2022-01-30-preview"),
+        ("2022-04-30", "2022-04-30"),
+    ],
 )
-async def test_every_model_version_the_service_served_is_accepted(
-    h: Harness, png: Any, version: str
+async def test_every_model_version_the_service_served_is_accepted_and_named(
+    h: Harness, png: Any, version: str, served: str
 ) -> None:
     operation_id = await h.submit(png(), {"model-version": version})
     h.run()
-    assert (await h.get(operation_id)).json()["analyzeResult"]["modelVersion"] == "2022-04-30"
+    assert (await h.get(operation_id)).json()["analyzeResult"]["modelVersion"] == served
 
 
 async def test_pages_selects_pages(h: Harness, multipage_tiff: Any) -> None:

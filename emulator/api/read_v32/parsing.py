@@ -16,18 +16,23 @@ from emulator.engine.base import ReadingOrder
 BodyKind = Literal["url", "stream"]
 
 # The Read model versions the service has served through v3.2 (GA 2021-04-12 and 2022-04-30,
-# previews 2021-09-30 and 2022-01-30). All are served by the one local model, which the result
-# reports as 2022-04-30; a well-formed but unknown date is refused like the service.
-KNOWN_MODEL_VERSIONS = frozenset(
-    {
-        "latest",
-        "latest-preview",
-        "2021-04-12",
-        "2021-09-30-preview",
-        "2022-01-30-preview",
-        "2022-04-30",
-    }
-)
+# previews 2021-09-30 and 2022-01-30), each named by the version a result reports: ``latest``
+# is the newest GA model and ``latest-preview`` the newest preview. One local model reads for
+# all of them; a well-formed but unknown date is refused like the service.
+SERVED_MODEL_VERSIONS: dict[str, str] = {
+    "latest": "2022-04-30",
+    "latest-preview": "2022-01-30-preview",
+    "2021-04-12": "2021-04-12",
+    "2021-09-30-preview": "2021-09-30-preview",
+    "2022-01-30-preview": "2022-01-30-preview",
+    "2022-04-30": "2022-04-30",
+}
+KNOWN_MODEL_VERSIONS = frozenset(SERVED_MODEL_VERSIONS)
+
+
+def served_model_version(requested: str) -> str:
+    """The dated version a result names for the ``requested`` (validated) ``model-version``."""
+    return SERVED_MODEL_VERSIONS.get(requested, SERVED_MODEL_VERSIONS["latest"])
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,18 +6,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from emulator.api.read_v32.parsing import served_model_version
 from emulator.page_records import timestamp
 from emulator.store import Job
 
 SCHEMA_VERSION = "3.2.0"
-MODEL_VERSION = "2022-04-30"
 
 
-def analyze_result(read_results: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """The ``analyzeResult`` object wrapping the pages' ``readResults``."""
+def analyze_result(
+    read_results: Iterable[dict[str, Any]], requested_model: str = "latest"
+) -> dict[str, Any]:
+    """The ``analyzeResult`` object wrapping the pages' ``readResults``, naming the dated model
+    version that served ``requested_model`` (the job's ``model-version``)."""
     return {
         "version": SCHEMA_VERSION,
-        "modelVersion": MODEL_VERSION,
+        "modelVersion": served_model_version(requested_model),
         "readResults": list(read_results),
     }
 

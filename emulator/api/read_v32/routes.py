@@ -53,7 +53,9 @@ def routes() -> list[Route]:
 
 def body_of(view: OperationView) -> dict[str, Any]:
     """The ``ReadOperationResult`` a GET answers for ``view``."""
-    result = None if view.pages is None else analyze_result(view.pages)
+    result = (
+        None if view.pages is None else analyze_result(view.pages, view.job.options.model_version)
+    )
     return operation_body(view.job, result)
 
 
