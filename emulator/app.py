@@ -35,6 +35,7 @@ from emulator.middleware.auth import AuthMiddleware
 from emulator.middleware.faults import FaultMiddleware
 from emulator.middleware.rate_limit import KeyedRateLimit, RateLimiter, RateLimitMiddleware
 from emulator.middleware.request_context import RequestContextMiddleware
+from emulator.middleware.request_size import RequestSizeMiddleware
 from emulator.service import ReadService
 from emulator.settings import Settings, SettingsError
 from emulator.store import MemoryStore, SqliteStore, Store, StoreUnavailableError
@@ -190,11 +191,12 @@ def create_app(
         Route(admin.FAULTS_PATH, admin.clear_faults, methods=["DELETE"]),
     ]
     injector = FaultInjector(settings.faults, seed=settings.fault_seed)
-    # Outermost first: every request gets an id and a log line; nothing unauthenticated
-    # reaches a fault or uses up the rate; faults come before the rate so an injected 429
-    # does not also count as a request.
+    # Outermost first: every request gets an id and a log line; an over-long head is refused
+    # before anything reads it; nothing unauthenticated reaches a fault or uses up the rate;
+    # faults come before the rate so an injected 429 does not also count as a request.
     middleware = [
         Middleware(RequestContextMiddleware),
+        Middleware(RequestSizeMiddleware),
         Middleware(AuthMiddleware, api_keys=settings.api_keys),
         Middleware(
             FaultMiddleware,

@@ -125,6 +125,27 @@ def bad_argument(message: str) -> ServiceError:
     return ServiceError(400, "BadArgument", message)
 
 
+def uri_too_long(limit: int) -> ServiceError:
+    """414 ``BadArgument``: the request's path and query are longer than ``limit`` bytes."""
+    return ServiceError(
+        414, "BadArgument", f"The request URI is too long: the limit is {limit} bytes."
+    )
+
+
+def headers_too_large(limit: int) -> ServiceError:
+    """431 ``BadArgument``: the request's header fields add up to more than ``limit`` bytes."""
+    return ServiceError(
+        431,
+        "BadArgument",
+        f"The request's header fields are too large: the limit is {limit} bytes.",
+    )
+
+
+def malformed_http() -> ServiceError:
+    """400 ``BadArgument``: the bytes received are not an HTTP/1.1 request."""
+    return ServiceError(400, "BadArgument", "The request is not a valid HTTP/1.1 request.")
+
+
 def invalid_image_format(message: str = "Input data is not a valid image.") -> ServiceError:
     """400 ``InvalidImageFormat``: the bytes are not a supported image or PDF."""
     return ServiceError(400, "InvalidImageFormat", message)

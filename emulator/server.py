@@ -28,6 +28,8 @@ from emulator.app import create_app
 from emulator.clock import Clock
 from emulator.jobs import EngineFactory
 from emulator.middleware.faults import DROPPING
+from emulator.middleware.request_size import MAX_HEAD
+from emulator.server_protocol import ServiceH11Protocol
 from emulator.service import ReadService
 from emulator.settings import Settings
 
@@ -180,6 +182,10 @@ def build_server(app: Starlette, context: ssl.SSLContext | None) -> uvicorn.Serv
         server_header=False,
         timeout_graceful_shutdown=10,
         ssl_context_factory=factory,
+        http=ServiceH11Protocol,
+        # A head still incomplete past this many bytes is answered 414 or 431 by the protocol;
+        # one that arrives whole is measured by the request-size middleware, with lower limits.
+        h11_max_incomplete_event_size=MAX_HEAD,
     )
     return _Server(config)
 

@@ -17,6 +17,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from emulator.errors import REQUEST_ID_HEADER
 
 log = logging.getLogger("emulator.access")
+#: The most characters of a path an access-log line carries (a refused path can be 16 kB).
+_LOGGED_PATH = 200
 
 
 def request_id_of(scope: Scope) -> str | None:
@@ -68,7 +70,7 @@ class RequestContextMiddleware:
                 "%s %s %s %d in=%dB out=%dB %.1fms",
                 request_id,
                 scope["method"],
-                scope["path"],
+                scope["path"][:_LOGGED_PATH],
                 status,
                 received,
                 sent,

@@ -5,8 +5,12 @@ connection, never a hang, and the emulator keeps serving everyone else."""
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
+import ssl
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -76,9 +80,11 @@ def test_malformed_http_is_refused_and_the_server_keeps_serving(
     endpoint: Endpoint, data: bytes
 ) -> None:
     answer = exchange(endpoint.port, data)
-    # uvicorn refuses malformed framing itself (plain-text 400) or just closes; either way
-    # no route ran, so no job was created.
-    assert answer == b"" or answer.startswith(b"HTTP/1.1 4"), answer[:200]
+    # Every refusal is the service's JSON error (no route ran, so no job was created).
+    assert answer.startswith(b"HTTP/1.1 4"), answer[:200]
+    answer_head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in answer_head.lower()
+    assert json.loads(body)["code"] in {"BadArgument", "InvalidImageSize"}
     assert serving(endpoint)
 
 
@@ -94,13 +100,88 @@ def test_bodies_cut_off_or_abandoned_leave_no_job_behind(endpoint: Endpoint) -> 
         assert status["queue"]["waiting"] == 0
 
 
-def test_a_long_path_gets_a_json_answer(endpoint: Endpoint) -> None:
-    path = "/vision/v3.2/read/analyzeResults/" + "a" * 50_000
+def send_in_segments(conn: socket.socket, data: bytes, segment: int, pause: float = 0.001) -> None:
+    """Send ``data`` ``segment`` bytes at a time, each its own TCP segment."""
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for start in range(0, len(data), segment):
+        conn.sendall(data[start : start + segment])
+        time.sleep(pause)
+
+
+def read_response(conn: socket.socket) -> tuple[int, dict[str, str], bytes]:
+    """Read one HTTP/1.1 response (status, headers, body by Content-Length); a reset raises."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        assert chunk, f"closed before an answer: {data[:200]!r}"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    while len(body) < int(headers["content-length"]):
+        chunk = conn.recv(65536)
+        assert chunk, "closed in the middle of the answer"
+        body += chunk
+    return int(status_line.split()[1]), headers, body
+
+
+def head(target: str, *extra: str) -> str:
+    """A GET request head for ``target`` with a Host header and ``extra`` header lines."""
+    return "\r\n".join([f"GET {target} HTTP/1.1", "Host: x", *extra]) + "\r\n\r\n"
+
+
+LONG_PATH = head(f"{ANALYZE}Results/{'a' * 50_000}")
+LONG_HEADER = head(f"{ANALYZE}Results/x", f"X-Big: {'a' * 60_000}")
+HUGE_PATH = head(f"{ANALYZE}Results/{'a' * 300_000}")
+HUGE_HEADER = head("/documentintelligence/x", f"X-Big: {'a' * 300_000}")
+
+
+@pytest.mark.parametrize("segment", [512, 4096, 1 << 20], ids=["512B", "4kB", "whole"])
+@pytest.mark.parametrize(
+    ("raw", "status", "code"),
+    [
+        (LONG_PATH, 414, "BadArgument"),
+        (LONG_HEADER, 431, "BadArgument"),
+        (HUGE_PATH, 414, "BadArgument"),
+        (HUGE_HEADER, 431, "InvalidArgument"),
+    ],
+    ids=["50kB-path", "60kB-header", "300kB-path", "300kB-header-document-intelligence"],
+)
+def test_an_over_long_head_gets_the_same_json_answer_however_tcp_splits_it(
+    endpoint: Endpoint, raw: str, status: int, code: str, segment: int
+) -> None:
+    with socket.create_connection(("127.0.0.1", endpoint.port), timeout=20) as conn:
+        send_in_segments(conn, raw.encode(), segment)
+        got, headers, body = read_response(conn)
+    assert got == status
+    assert headers["content-type"].startswith("application/json")
+    answer = json.loads(body)
+    assert (answer.get("error") or answer)["code"] == code
+    assert len(body) < 1000
+    assert serving(endpoint)
+
+
+def test_an_over_long_path_over_tls_gets_a_json_answer(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    settings = Settings(api_keys=(KEY,), port=0, workers=1, tls=True, tls_ca_out=ca)
+    with run_in_thread(settings, engine_factory=lambda _threads: FakeEngine()) as running:
+        context = ssl.create_default_context(cafile=str(ca))
+        with (
+            socket.create_connection(("127.0.0.1", running.port), timeout=20) as raw,
+            context.wrap_socket(raw, server_hostname="localhost") as conn,
+        ):
+            send_in_segments(conn, HUGE_PATH.encode(), 4096)
+            status, _headers, body = read_response(conn)
+    assert status == 414
+    assert json.loads(body)["code"] == "BadArgument"
+
+
+def test_microsofts_and_our_clients_see_a_long_path_as_a_json_error(endpoint: Endpoint) -> None:
+    path = f"{ANALYZE}Results/" + "a" * 50_000
     with httpx.Client(base_url=endpoint.url, headers={"Ocp-Apim-Subscription-Key": KEY}) as client:
         response = client.get(path)
-    assert response.status_code == 400
+    assert response.status_code == 414
     assert response.json()["code"] == "BadArgument"
-    assert len(response.text) < 1000
 
 
 def test_hundreds_of_idle_connections_do_not_lock_others_out(endpoint: Endpoint) -> None:
