@@ -234,6 +234,21 @@ def tesseract_runner(dpi: float, key: str = "tesseract") -> PageRunner:
     return run
 
 
+class _ScriptGuesses(logging.Handler):
+    """Counts the engine's script guesses (its debug lines; no document text)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.gated = 0
+        self.chosen = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("page confidence"):
+            self.gated += 1
+            self.chosen += "script model" in message and "no script model" not in message
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
@@ -248,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compare", type=Path, help="an earlier run's --json: list regressions")
     args = parser.parse_args(argv)
     logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+    guesses = _ScriptGuesses()
+    engine_log = logging.getLogger("emulator.engine")
+    engine_log.setLevel(logging.DEBUG)
+    engine_log.addHandler(guesses)
 
     manifest = json.loads((args.corpus / "manifest.json").read_text(encoding="utf-8"))
     if args.only:
@@ -297,6 +316,11 @@ def main(argv: list[str] | None = None) -> int:
         )
 
     print(_table(per_doc, pooled, systems))
+    # Every page here is Latin: a page read by another script's model would be a misreading.
+    print(
+        f"script guesses: {guesses.gated} page readings read poorly enough to guess the script, "
+        f"{guesses.chosen} read by another script's model"
+    )
     if args.json:
         payload = {
             "documents": {n: {s: sc.as_dict() for s, sc in v.items()} for n, v in per_doc.items()},

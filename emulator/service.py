@@ -17,6 +17,7 @@ from typing import Any
 
 from emulator import bodies, documents, errors
 from emulator.clock import Clock
+from emulator.engine import scripts
 from emulator.jobs import JobControl, JobQueue, JobRunner, QueueFullError
 from emulator.sealed import SealedDocument, SealedWriter
 from emulator.settings import Settings
@@ -251,6 +252,8 @@ class ReadService:
             "workers": self.queue.workers,
             "queue": {"waiting": waiting, "capacity": self.queue.capacity},
             "store": self._store_kind(),
+            # Scripts beyond Latin and CJK whose models are installed here (engine/scripts.py).
+            "scripts": list(scripts.available_scripts()),
             "retentionSeconds": int(self.settings.retention.total_seconds()),
             "error": self.queue.error,
         }

@@ -37,7 +37,7 @@ import math
 import os
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -47,7 +47,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from emulator.engine import layout
+from emulator.engine import layout, scripts
 from emulator.engine.base import PageText, Polygon, ReadingOrder, TextLine, TextWord
 from emulator.engine.separators import Separator, find_separators
 
@@ -97,6 +97,14 @@ _REC_HEIGHT = 48
 # Crops whose widths differ by at most this share share a batch (each is padded to the
 # batch's widest, and padding costs as much as text).
 _REC_MAX_PAD = 0.15
+#: With no language given, a page whose lines the default recogniser reads with a mean
+#: confidence under this may be in another script: a sample of its longest lines is read by
+#: each installed script model (see :meth:`RapidOcrEngine._guess_script`).
+_SCRIPT_GATE = 0.93
+#: How many of the longest lines the script guess reads.
+_SCRIPT_SAMPLE = 3
+#: How much more confident than the Latin model a script model must be on the sample.
+_SCRIPT_MARGIN = 0.1
 
 
 def _session(model: Path | bytes, intra_op_threads: int | None, *, arena: bool = True) -> Any:
@@ -301,6 +309,9 @@ class RecLine:
     chars: tuple[RecChar, ...]
     #: Crop pixels per CTC column.
     column_px: float
+    #: The words with their spans on the crop, from a recogniser that gives them itself (a
+    #: script model); ``None`` when they are cut from the CTC columns (:func:`split_words`).
+    words: tuple[scripts.WordSpan, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,6 +411,7 @@ class RapidOcrEngine:
         if rec_shrink:
             self._run_shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self._lock = threading.Lock()
+        self._script_readers: dict[str, scripts.TesseractLines] = {}
 
     # -- public -----------------------------------------------------------------------------
 
@@ -410,22 +422,32 @@ class RapidOcrEngine:
         reading_order: ReadingOrder = "basic",
         language: str | None = None,
     ) -> PageText:
-        """Read ``image`` (RGB). ``language`` is accepted for the interface's sake: the
-        PP-OCRv6 recogniser is one multilingual (Latin, CJK) model, so it changes nothing."""
-        del language
+        """Read ``image`` (RGB). PP-OCRv6's recogniser reads Latin and CJK; a ``language`` in
+        another script is read by that script's model (:mod:`emulator.engine.scripts`) when
+        installed, and with no ``language`` the script is guessed when the page reads poorly."""
         with self._lock:
             try:
-                return self._recognize(image, reading_order)
+                return self._recognize(
+                    image, reading_order, scripts.model_for(language), guess=language is None
+                )
             finally:
                 if self._trim:
                     _malloc_trim()
 
-    def _recognize(self, image: Image.Image, reading_order: ReadingOrder) -> PageText:
+    def _recognize(
+        self, image: Image.Image, reading_order: ReadingOrder, model: str | None, *, guess: bool
+    ) -> PageText:
         bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
         detection = self.detect(bgr)
         if len(detection.quads) == 0:
             return PageText(angle=0.0, lines=())
-        orientation, lines = self._orient_and_read(bgr, detection.quads)
+        read = self.read if model is None else self._script_reader(model)
+        orientation, lines = self._orient_and_read(bgr, detection.quads, read)
+        if model is None and guess and (model := self._guess_script(bgr, lines)) is not None:
+            # Read again, orientation vote included, by the model of the page's script.
+            orientation, lines = self._orient_and_read(
+                bgr, detection.quads, self._script_reader(model)
+            )
         kept = [ln for ln in lines if ln.rec.score >= self._text_score and ln.rec.text.strip()]
         text_lines = [line for line in (_to_text_line(ln) for ln in kept) if line is not None]
         text_lines = split_at_gutters(text_lines, orientation)
@@ -553,8 +575,59 @@ class RapidOcrEngine:
                 results[i] = _rec_line(crops[i], str(text), float(score), info)
         return [r for r in results if r is not None]
 
+    def _script_reader(self, model: str) -> Callable[[list[UInt8Array]], list[RecLine]]:
+        """Reading line crops with the Tesseract ``model``, loaded on first use."""
+        reader = self._script_readers.get(model)
+        if reader is None:
+            reader = self._script_readers[model] = scripts.TesseractLines(model)
+
+        def read(crops: list[UInt8Array]) -> list[RecLine]:
+            return [
+                RecLine(text=r.text, score=r.score, chars=(), column_px=1.0, words=r.words)
+                for r in reader.read(crops)
+            ]
+
+        return read
+
+    def _guess_script(self, bgr: UInt8Array, lines: list[_Line]) -> str | None:
+        """The script model that reads this page, when it is not Latin or CJK.
+
+        Most pages read confidently and pay nothing. For one that does not, the longest
+        lines are read by Tesseract's Latin model and by each installed script model, as
+        oriented and turned half round (the default recogniser's orientation vote means
+        little on a script it cannot read); a script model clearly more confident than the
+        Latin one names the script.
+        """
+        # A line read as nothing but spaces (as Cyrillic in a serif face can be, confidently)
+        # counts as unread.
+        confidence = _mean([ln.rec.score if ln.rec.text.strip() else 0.0 for ln in lines])
+        if not lines or confidence >= _SCRIPT_GATE:
+            return None
+        models = scripts.installed_models()
+        candidates = [m for m in scripts.SCRIPT_MODELS.values() if m in models]
+        if not candidates or scripts.LATIN_MODEL not in models:
+            return None
+        longest = sorted(lines, key=lambda line: -_dist(line.polygon[0], line.polygon[1]))
+        crops = [crop_line(bgr, line.polygon) for line in longest[:_SCRIPT_SAMPLE]]
+        for sample in (crops, [_rot180(crop) for crop in crops]):
+            best_model: str | None = None
+            best = _mean([r.score for r in self._script_reader(scripts.LATIN_MODEL)(sample)])
+            best += _SCRIPT_MARGIN
+            for model in candidates:
+                score = _mean([r.score for r in self._script_reader(model)(sample)])
+                if score > best:
+                    best_model, best = model, score
+            if best_model is not None:
+                _log.debug("page confidence %.2f: script model %s reads it", confidence, best_model)
+                return best_model
+        _log.debug("page confidence %.2f: no script model reads it better", confidence)
+        return None
+
     def _orient_and_read(
-        self, bgr: UInt8Array, quads: FloatArray
+        self,
+        bgr: UInt8Array,
+        quads: FloatArray,
+        read: Callable[[list[UInt8Array]], list[RecLine]],
     ) -> tuple[Orientation, list[_Line]]:
         axes, lengths, aspects = line_axes(quads)
         page_axis = dominant_axis(axes, lengths, aspects)
@@ -575,37 +648,40 @@ class RapidOcrEngine:
         # When the upright reading is so confident that no flipped one could beat it by the
         # margin, the heads are not read at all (the same decision, for free).
         sample = sorted(along_idx, key=lambda i: -lengths[i])[:_FLIP_SAMPLE]
-        upright_recs = dict(zip(along_idx, self.read([crops[i] for i in along_idx]), strict=True))
+        upright_recs = dict(zip(along_idx, read([crops[i] for i in along_idx]), strict=True))
         up_score = _mean([upright_recs[i].score for i in sample])
         flip_score = 0.0
         if up_score + _FLIP_MARGIN < 1.0:
-            flip_score = _mean(
-                [r.score for r in self.read([_rot180(_head(crops[i])) for i in sample])]
-            )
+            flip_score = _mean([r.score for r in read([_rot180(_head(crops[i])) for i in sample])])
 
         if flip_score > up_score + _FLIP_MARGIN:
             orientation = Orientation(_normalise_angle(page_axis + 180.0))
             polys = {i: _rot_poly180(p) for i, p in polys.items()}
             recs_by_idx = dict(
-                zip(along_idx, self.read([_rot180(crops[i]) for i in along_idx]), strict=True)
+                zip(along_idx, read([_rot180(crops[i]) for i in along_idx]), strict=True)
             )
         else:
             orientation = upright
             recs_by_idx = upright_recs
 
         lines = [_Line(polys[i], recs_by_idx[i]) for i in along_idx]
-        lines.extend(self._read_across(bgr, quads, axes, np.flatnonzero(across)))
+        lines.extend(self._read_across(bgr, quads, axes, np.flatnonzero(across), read))
         return orientation, lines
 
     def _read_across(
-        self, bgr: UInt8Array, quads: FloatArray, axes: FloatArray, idx: npt.NDArray[np.intp]
+        self,
+        bgr: UInt8Array,
+        quads: FloatArray,
+        axes: FloatArray,
+        idx: npt.NDArray[np.intp],
+        read: Callable[[list[UInt8Array]], list[RecLine]],
     ) -> list[_Line]:
         """Lines perpendicular to the page's text: each read both ways, the likelier kept."""
         if len(idx) == 0:
             return []
         polys = [order_quad(quads[i], float(axes[i])) for i in idx]
         crops = [crop_line(bgr, p) for p in polys]
-        recs = self.read(crops + [_rot180(c) for c in crops])
+        recs = read(crops + [_rot180(c) for c in crops])
         n = len(polys)
         lines = []
         for k in range(n):
@@ -887,7 +963,8 @@ def _to_text_line(line: _Line) -> TextLine | None:
     poly = line.polygon
     width = max(_dist(poly[0], poly[1]), _dist(poly[3], poly[2]), 1e-6)
     words = []
-    for text, x0, x1, conf in split_words(line.rec, width):
+    spans = line.rec.words if line.rec.words is not None else split_words(line.rec, width)
+    for text, x0, x1, conf in spans:
         t0, t1 = x0 / width, x1 / width
         top0 = poly[0] + t0 * (poly[1] - poly[0])
         top1 = poly[0] + t1 * (poly[1] - poly[0])
