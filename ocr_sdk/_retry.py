@@ -38,6 +38,13 @@ RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 #: can be sent again without starting a second (billed) Read job.
 POST_RETRY_STATUSES = frozenset({408, 429, 503})
 
+#: The statuses whose ``Retry-After`` is the service pacing its clients (rate limit, full
+#: queue, not ready yet): waited out within :attr:`RetryPolicy.retry_budget`.
+_BACKPRESSURE_STATUSES = frozenset({429, 503})
+
+#: Where a tenacity call state keeps how many of its retries were backpressure.
+_BACKPRESSURE_RETRIES = "_ocr_backpressure_retries"
+
 
 def _not_sent(error: BaseException | None) -> bool:
     """True for the transport errors raised before any byte of the request reached the
@@ -53,7 +60,14 @@ class RetryPolicy:
 
     Defaults:
 
-    * ``max_retries=3``: up to 4 attempts in all.
+    * ``max_retries=3``: up to 3 retries of failures that come without ``Retry-After``
+      (5xx, 408, transport errors).
+    * ``retry_budget=120.0`` s: a 429 or 503 *with* ``Retry-After`` is the service saying
+      when to come back (its rate limit, or its job queue full), so it is waited out as often
+      as it comes, while the time this request has waited in all, that wait included, stays
+      within the budget; such retries do not count against ``max_retries``. Ten clients
+      submitting into a queue of four all get their documents read instead of giving up
+      after three tries.
     * ``initial_backoff=0.5`` s, doubling per retry, at most ``max_backoff=8.0`` s, each
       reduced by up to ``jitter=0.25`` (25 %) at random so that clients do not retry in step.
     * ``max_retry_after=60.0`` s: a ``Retry-After`` (seconds or HTTP date) up to this is
@@ -66,7 +80,7 @@ class RetryPolicy:
       blind retry would start a second one, so those are raised instead.
     * Other 4xx are never retried.
 
-    ``RetryPolicy(max_retries=0)`` turns retries off.
+    ``RetryPolicy(max_retries=0, retry_budget=0)`` turns retries off.
     """
 
     max_retries: int = 3
@@ -74,35 +88,54 @@ class RetryPolicy:
     max_backoff: float = 8.0
     jitter: float = 0.25
     max_retry_after: float = 60.0
+    retry_budget: float = 120.0
     retry_statuses: frozenset[int] = field(default=RETRY_STATUSES)
     post_retry_statuses: frozenset[int] = field(default=POST_RETRY_STATUSES)
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ValueError("max_retries must be >= 0")
-        if self.initial_backoff < 0 or self.max_backoff < 0 or self.max_retry_after < 0:
-            raise ValueError("backoff and max_retry_after must be >= 0")
+        if min(self.initial_backoff, self.max_backoff, self.max_retry_after, self.retry_budget) < 0:
+            raise ValueError("backoff, max_retry_after and retry_budget must be >= 0")
         if not 0 <= self.jitter <= 1:
             raise ValueError("jitter must be between 0 and 1")
 
-    def should_retry(self, error: BaseException, attempt: int, *, idempotent: bool) -> bool:
-        """Whether to send again after ``attempt`` (1-based) failed with ``error``.
+    def should_retry(
+        self, error: BaseException, attempt: int, *, idempotent: bool, waited: float = 0.0
+    ) -> bool:
+        """Whether to send again after a failure with ``error``.
 
-        ``idempotent`` is true for GET; false for POST, which is retried only when the
-        service certainly did not start an operation.
+        ``attempt`` counts this request's failures without ``Retry-After`` so far (1-based),
+        the ones ``max_retries`` limits; ``waited`` is the seconds already spent waiting
+        before its retries, which ``retry_budget`` limits for failures with ``Retry-After``
+        (:meth:`is_backpressure`). ``idempotent`` is true for GET; false for POST, which is
+        retried only when the service certainly did not start an operation.
         """
-        if attempt > self.max_retries:
-            return False
         if isinstance(error, OcrConnectionError):
             cause = error.__cause__
-            return idempotent or _not_sent(cause)
+            return attempt <= self.max_retries and (idempotent or _not_sent(cause))
         if not isinstance(error, OcrError) or error.status_code is None:
             return False
         statuses = self.retry_statuses if idempotent else self.post_retry_statuses
         if error.status_code not in statuses:
             return False
+        if error.retry_after is None:
+            return attempt <= self.max_retries
         # A long Retry-After means "not soon": tell the caller now instead of blocking.
-        return error.retry_after is None or error.retry_after <= self.max_retry_after
+        if error.retry_after > self.max_retry_after:
+            return False
+        if self.is_backpressure(error):
+            return waited + error.retry_after <= self.retry_budget
+        return attempt <= self.max_retries
+
+    @staticmethod
+    def is_backpressure(error: BaseException) -> bool:
+        """True for a 429 or 503 with ``Retry-After``: the service says when to come back."""
+        return (
+            isinstance(error, OcrError)
+            and error.status_code in _BACKPRESSURE_STATUSES
+            and error.retry_after is not None
+        )
 
     def wait(self, error: BaseException | None, attempt: int, sample: float = 0.0) -> float:
         """Seconds to wait before retry number ``attempt`` (1-based).
@@ -178,7 +211,15 @@ def _retry_predicate(policy: RetryPolicy, idempotent: bool) -> Callable[[RetryCa
             return False
         error = outcome.exception()
         assert error is not None
-        return policy.should_retry(error, state.attempt_number, idempotent=idempotent)
+        paced: int = getattr(state, _BACKPRESSURE_RETRIES, 0)
+        backpressure = policy.is_backpressure(error)
+        counted = state.attempt_number - paced - (1 if backpressure else 0)
+        retry = policy.should_retry(
+            error, max(counted, 1), idempotent=idempotent, waited=state.idle_for
+        )
+        if retry and backpressure:
+            setattr(state, _BACKPRESSURE_RETRIES, paced + 1)
+        return retry
 
     return predicate
 
@@ -186,22 +227,23 @@ def _retry_predicate(policy: RetryPolicy, idempotent: bool) -> Callable[[RetryCa
 def _wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
-        return policy.wait(error, state.attempt_number, random.random())  # noqa: S311
+        # Backoff grows with the failures max_retries counts, not with waits the service paced.
+        counted = state.attempt_number - getattr(state, _BACKPRESSURE_RETRIES, 0)
+        return policy.wait(error, max(counted, 1), random.random())  # noqa: S311
 
     return wait
 
 
-def _log_retry(description: str, policy: RetryPolicy) -> Callable[[RetryCallState], None]:
+def _log_retry(description: str) -> Callable[[RetryCallState], None]:
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
         delay = state.next_action.sleep if state.next_action else 0.0
         # `description` is method and URL only: the key travels in a header, never here.
         logger.info(
-            "Retrying %s in %.2f s (attempt %d of %d): %s",
+            "Retrying %s in %.2f s (attempt %d): %s",
             description,
             delay,
             state.attempt_number + 1,
-            policy.max_retries + 1,
             error,
         )
 
@@ -223,7 +265,7 @@ def build_retrying(
         wait=_wait(policy),
         stop=stop_never,  # should_retry already counts attempts
         sleep=sleep,
-        before_sleep=_log_retry(description, policy),
+        before_sleep=_log_retry(description),
         reraise=True,
     )
 
@@ -243,6 +285,6 @@ def build_async_retrying(
         wait=_wait(policy),
         stop=stop_never,
         sleep=sleep,
-        before_sleep=_log_retry(description, policy),
+        before_sleep=_log_retry(description),
         reraise=True,
     )

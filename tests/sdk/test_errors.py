@@ -32,7 +32,7 @@ from ocr_sdk._base_client import error_from_response
 from .conftest import KEY, OPERATION_ID, resolve
 
 MakeClient = Callable[..., OcrClient | AsyncOcrClient]
-NO_RETRY = RetryPolicy(max_retries=0)
+NO_RETRY = RetryPolicy(max_retries=0, retry_budget=0)
 
 
 def response(status: int, **kwargs: Any) -> httpx.Response:

@@ -58,7 +58,13 @@ def test_policy_is_frozen() -> None:
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"max_retries": -1}, {"jitter": 1.5}, {"initial_backoff": -1}, {"max_retry_after": -2}],
+    [
+        {"max_retries": -1},
+        {"jitter": 1.5},
+        {"initial_backoff": -1},
+        {"max_retry_after": -2},
+        {"retry_budget": -1},
+    ],
 )
 def test_invalid_policies_are_refused(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError):
@@ -111,6 +117,43 @@ def test_attempts_are_bounded() -> None:
         False,
     ]
     assert not RetryPolicy(max_retries=0).should_retry(error, 1, idempotent=True)
+
+
+def test_a_full_queue_is_waited_out_within_the_budget_not_the_attempt_count() -> None:
+    policy = RetryPolicy(max_retries=1, retry_budget=10)
+    full = status_error(429, retry_after=3)
+    # Past max_retries, a 429 with Retry-After is still waited out while the budget lasts...
+    assert policy.should_retry(full, 5, idempotent=False, waited=7)
+    # ...and not once the wait would take this request past it.
+    assert not policy.should_retry(full, 1, idempotent=False, waited=7.5)
+    assert policy.should_retry(status_error(503, retry_after=2), 9, idempotent=True, waited=8)
+    # Without Retry-After, the attempt count decides, whatever the budget.
+    assert not policy.should_retry(status_error(429), 2, idempotent=False, waited=0)
+    assert not policy.should_retry(status_error(500), 2, idempotent=True, waited=0)
+    assert not RetryPolicy(max_retries=0, retry_budget=0).should_retry(full, 1, idempotent=True)
+
+
+def test_backpressure_retries_do_not_use_up_the_attempts_for_other_failures() -> None:
+    """Through tenacity: 429s with Retry-After, then 503s without; the 503s still get their
+    max_retries."""
+    from ocr_sdk._retry import build_retrying
+
+    errors = [status_error(429, retry_after=1)] * 5 + [status_error(503)] * 2
+    calls: list[int] = []
+    waits: list[float] = []
+
+    def attempt() -> str:
+        calls.append(1)
+        if errors:
+            raise errors.pop(0)
+        return "done"
+
+    retrying = build_retrying(
+        RetryPolicy(max_retries=2, jitter=0), idempotent=True, sleep=waits.append, description="t"
+    )
+    assert retrying(attempt) == "done"
+    assert len(calls) == 8
+    assert waits == [1.0] * 5 + [0.5, 1.0]
 
 
 def test_non_sdk_errors_are_not_retried() -> None:

@@ -103,12 +103,15 @@ def test_persistent_throttling_ends_in_rate_limit_error(
     ocr_emulator: RunningEmulator, png: Callable[..., bytes]
 ) -> None:
     ocr_emulator.inject_fault("analyze", status=429, retry_after=1)
-    policy = RetryPolicy(max_retries=2)
-    client = ocr_emulator.client(sleep=Sleeps(), retry=policy)
+    # Retry-After: 1 is waited out while the 2 s budget lasts: two retries, then the error.
+    policy = RetryPolicy(retry_budget=2)
+    sleeps = Sleeps()
+    client = ocr_emulator.client(sleep=sleeps, retry=policy)
     with client, pytest.raises(RateLimitError) as info:
         client.read(png(200, 80))
     assert info.value.retry_after == 1.0
     assert _fired(ocr_emulator) == [3]
+    assert sleeps.waits == [1.0, 1.0]
 
 
 def test_a_drop_on_every_poll_ends_in_a_connection_error(
