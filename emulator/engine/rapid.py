@@ -598,23 +598,28 @@ class RapidOcrEngine:
         little on a script it cannot read); a script model clearly more confident than the
         Latin one names the script.
         """
-        # A line read as nothing but spaces (as Cyrillic in a serif face can be, confidently)
-        # counts as unread.
-        confidence = _mean([ln.rec.score if ln.rec.text.strip() else 0.0 for ln in lines])
+        # Lines weigh by their length, so a speck read as noise does not make a page of text
+        # look unread; a line read as nothing but spaces (as Cyrillic in a serif face can be,
+        # confidently) counts as unread.
+        widths = [_dist(line.polygon[0], line.polygon[1]) for line in lines]
+        scores = [ln.rec.score if ln.rec.text.strip() else 0.0 for ln in lines]
+        confidence = _weighted_mean(scores, widths)
         if not lines or confidence >= _SCRIPT_GATE:
             return None
         models = scripts.installed_models()
         candidates = [m for m in scripts.SCRIPT_MODELS.values() if m in models]
         if not candidates or scripts.LATIN_MODEL not in models:
             return None
-        longest = sorted(lines, key=lambda line: -_dist(line.polygon[0], line.polygon[1]))
-        crops = [crop_line(bgr, line.polygon) for line in longest[:_SCRIPT_SAMPLE]]
+        longest = sorted(range(len(lines)), key=lambda i: -widths[i])[:_SCRIPT_SAMPLE]
+        crops = [crop_line(bgr, lines[i].polygon) for i in longest]
+        weights = [widths[i] for i in longest]
         for sample in (crops, [_rot180(crop) for crop in crops]):
             best_model: str | None = None
-            best = _mean([r.score for r in self._script_reader(scripts.LATIN_MODEL)(sample)])
-            best += _SCRIPT_MARGIN
+            latin = self._script_reader(scripts.LATIN_MODEL)(sample)
+            best = _weighted_mean([r.score for r in latin], weights) + _SCRIPT_MARGIN
             for model in candidates:
-                score = _mean([r.score for r in self._script_reader(model)(sample)])
+                read = self._script_reader(model)(sample)
+                score = _weighted_mean([r.score for r in read], weights)
                 if score > best:
                     best_model, best = model, score
             if best_model is not None:
@@ -847,6 +852,13 @@ def _rot180(img: UInt8Array) -> UInt8Array:
 def _rot_poly180(poly: FloatArray) -> FloatArray:
     # Reading the crop upside down: its top-left is the old bottom-right.
     return np.asarray(poly[[2, 3, 0, 1]], dtype=np.float64)
+
+
+def _weighted_mean(values: Sequence[float], weights: Sequence[float]) -> float:
+    total = sum(weights)
+    if total <= 0:
+        return _mean(list(values))
+    return sum(v * w for v, w in zip(values, weights, strict=True)) / total
 
 
 def _mean(values: list[float]) -> float:

@@ -206,3 +206,21 @@ async def test_a_russian_job_with_no_language_reads_and_names_russian(
     status = (await h.client.get("/status")).json()
     assert "Cyrillic" in status["scripts"]
     assert status["scripts"] == list(scripts.available_scripts())
+
+
+def test_a_sparse_latin_page_with_specks_stays_latin() -> None:
+    """One line of print on a big page, saved as a PDF (a JPEG inside, so with compression
+    specks the detector finds too): the specks must not make it look like another script."""
+    engine = RapidOcrEngine(intra_op_threads=2)
+    image = Image.new("RGB", (1275, 1650), "white")
+    font = ImageFont.truetype(str(FONTS / "dejavu/DejaVuSans.ttf"), 40)
+    ImageDraw.Draw(image).text((40, 40), "Alpha beta gamma", fill="black", font=font)
+    buffer = io.BytesIO()
+    image.save(buffer, "PDF", resolution=150.0)
+    from emulator import documents
+
+    data = buffer.getvalue()
+    info = documents.inspect(data, documents.Limits())
+    [page] = list(documents.iter_pages(data, info, [1]))
+    result = engine.recognize(page.image, reading_order="natural")
+    assert "Alpha beta gamma" in [line.text for line in result.lines]
