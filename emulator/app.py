@@ -189,6 +189,7 @@ def create_app(
         Route(admin.FAULTS_PATH, admin.list_faults, methods=["GET"]),
         Route(admin.FAULTS_PATH, admin.add_faults, methods=["POST"]),
         Route(admin.FAULTS_PATH, admin.clear_faults, methods=["DELETE"]),
+        Route(admin.USAGE_PATH, admin.usage, methods=["GET"]),
     ]
     injector = FaultInjector(settings.faults, seed=settings.fault_seed)
     # Outermost first: every request gets an id and a log line; an over-long head is refused

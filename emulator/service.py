@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from emulator import bodies, documents, errors
+from emulator import billing, bodies, documents, errors
 from emulator.clock import Clock
 from emulator.engine import scripts
 from emulator.jobs import JobControl, JobQueue, JobRunner, QueueFullError
@@ -211,8 +211,23 @@ class ReadService:
         job, which nobody else can name); unlike :meth:`delete`, a missing one is no error."""
         self.store.delete(operation_id)
 
+    # --- billing ------------------------------------------------------------------------------
+
+    def billing_key(self, api_key: str | None) -> str | None:
+        """Whose meter a request with ``api_key`` bills: a keyed digest of the key (the store
+        never holds the key), or None for a request without one."""
+        return None if not api_key else self._billing_id(api_key)
+
+    def _billing_id(self, key: str) -> str:
+        return self.store.cipher.digest("billing", key.encode())
+
+    def usage(self, caller: str | None = None) -> dict[str, Any]:
+        """What each configured key has been billed (:func:`emulator.billing.report`)."""
+        return billing.report(self.store.usage(), self.settings.api_keys, self._billing_id, caller)
+
     def clear(self) -> int:
-        """Delete every job, finished or not, and drop test holds and pending failures.
+        """Delete every job, finished or not, drop test holds and pending failures, and set
+        the billing meters back to zero.
 
         For test suites that share one emulator (``emulator.testing``); returns how many jobs
         went. A job deleted while queued or running is dropped by its worker.
@@ -224,6 +239,7 @@ class ReadService:
         removed += self.store.delete_expired(datetime.max.replace(tzinfo=UTC))
         # Released only now, so a held worker wakes to find its job gone and drops it.
         self.control.clear()
+        self.store.clear_usage()
         return removed
 
     def sweep(self) -> int:

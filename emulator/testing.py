@@ -166,10 +166,16 @@ class RunningEmulator:
 
     # --- test controls ------------------------------------------------------------------------
 
+    def usage(self) -> dict[str, Any]:
+        """What each key has been billed so far, as ``GET /_emulator/usage`` reports it:
+        ``{"meter", "keys": [{"key", "endsWith", "caller", "transactions", "operations"}],
+        "total"}``, with this handle's key as the caller."""
+        return self.service.usage(self.api_key)
+
     def reset(self) -> None:
         """Forget every job and result, release held jobs, cancel pending failures, disarm
-        every fault and empty the rate-limit windows: the state of a freshly started
-        emulator."""
+        every fault, empty the rate-limit windows and set the billing meters to zero: the
+        state of a freshly started emulator."""
         self.service.clear()
         self.clear_faults()
         rate_limit = self.app.state.rate_limit

@@ -1,18 +1,21 @@
 """The emulator's own admin routes under ``/_emulator/`` (not part of any service; they need
-the key too): fault injection."""
+the key too): fault injection and the billing meter."""
 
 from __future__ import annotations
 
 import json
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator import bodies, errors, faults
-from emulator.api.http import MAX_JSON_BODY, json_response
+from emulator.api.http import MAX_JSON_BODY, json_response, service_of
+from emulator.middleware.auth import KEY_HEADER
 
 ADMIN_PREFIX = "/_emulator"
 FAULTS_PATH = f"{ADMIN_PREFIX}/faults"
+USAGE_PATH = f"{ADMIN_PREFIX}/usage"
 
 
 def _faults(request: Request) -> faults.FaultInjector:
@@ -52,3 +55,11 @@ async def clear_faults(request: Request) -> Response:
     """``DELETE /_emulator/faults``: disarm every rule and restart the generator."""
     _faults(request).clear()
     return Response(status_code=204)
+
+
+async def usage(request: Request) -> Response:
+    """``GET /_emulator/usage``: the transactions each configured key has been billed, as
+    the service would bill them (:mod:`emulator.billing`); the caller's key is marked."""
+    service = service_of(request)
+    report = await run_in_threadpool(service.usage, request.headers.get(KEY_HEADER))
+    return json_response(report)

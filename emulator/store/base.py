@@ -65,6 +65,9 @@ class JobOptions:
     string_index_type: str = "textElements"
     #: The optional analysis features asked for (``features``).
     features: tuple[str, ...] = ()
+    #: Whose meter the job bills: a keyed digest of the API key that submitted it
+    #: (:meth:`~emulator.crypto.RecordCipher.digest`), never the key; None bills nobody.
+    billing_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +100,23 @@ class Job:
     def evolve(self, **changes: Any) -> Job:
         """A copy with ``changes`` applied."""
         return replace(self, **changes)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """What one key was billed (:mod:`emulator.billing`): transactions (pages analysed) and
+    the operations that billed them."""
+
+    transactions: int = 0
+    operations: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.transactions + other.transactions, self.operations + other.operations)
+
+
+def billable_pages(job: Job) -> int:
+    """The transactions ``job`` bills: one per page analysed, once it succeeded; else none."""
+    return job.pages_total if job.status == "succeeded" else 0
 
 
 class Store(ABC):
@@ -155,7 +175,8 @@ class Store(ABC):
 
     def finish(self, job: Job) -> None:
         """Record a finished job and delete its document in the same step; a failed job's
-        pages go too (only a succeeded job has a result)."""
+        pages go too (only a succeeded job has a result). A job that succeeds bills its pages
+        to ``options.billing_key`` in that same step, once, however often it is finished."""
         self._finish(job)
 
     def start(self, job_id: str, now: datetime) -> tuple[Job, bool] | None:
@@ -237,6 +258,14 @@ class Store(ABC):
         exist."""
 
     @abstractmethod
+    def usage(self) -> dict[str, Usage]:
+        """What has been billed, by billing key (see :attr:`JobOptions.billing_key`)."""
+
+    @abstractmethod
+    def clear_usage(self) -> None:
+        """Set every meter back to zero."""
+
+    @abstractmethod
     def delete_expired(self, now: datetime) -> int:
         """Delete every finished job whose ``expires_at`` is at or before ``now``."""
 
@@ -283,6 +312,7 @@ def options_json(options: JobOptions) -> str:
             "contentFormat": options.content_format,
             "stringIndexType": options.string_index_type,
             "features": list(options.features),
+            "billingKey": options.billing_key,
         }
     )
 
@@ -301,6 +331,7 @@ def options_from_json(text: str) -> JobOptions:
         content_format=raw.get("contentFormat", "text"),
         string_index_type=raw.get("stringIndexType", "textElements"),
         features=tuple(raw.get("features", ())),
+        billing_key=raw.get("billingKey"),
     )
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from emulator.crypto import RecordCipher
 from emulator.sealed import EncryptedDocument, SealedDocument
-from emulator.store.base import Job, Record, Store
+from emulator.store.base import Job, Record, Store, Usage, billable_pages
 
 
 class MemoryStore(Store):
@@ -20,6 +20,7 @@ class MemoryStore(Store):
         self._documents: dict[str, SealedDocument] = {}
         self._pages: dict[str, dict[int, Record]] = {}
         self._files: dict[str, dict[str, Record]] = {}
+        self._usage: dict[str, Usage] = {}
 
     def _put_new(self, job: Job, document: SealedDocument) -> None:
         with self._lock:
@@ -80,13 +81,25 @@ class MemoryStore(Store):
 
     def _finish(self, job: Job) -> None:
         with self._lock:
-            if job.id not in self._jobs:
+            before = self._jobs.get(job.id)
+            if before is None:
                 return
+            if not before.finished and (pages := billable_pages(job)) and job.options.billing_key:
+                key = job.options.billing_key
+                self._usage[key] = self._usage.get(key, Usage()) + Usage(pages, 1)
             self._jobs[job.id] = job
             self._documents.pop(job.id, None)
             if job.status != "succeeded":
                 self._pages.pop(job.id, None)
                 self._files.pop(job.id, None)
+
+    def usage(self) -> dict[str, Usage]:
+        with self._lock:
+            return dict(self._usage)
+
+    def clear_usage(self) -> None:
+        with self._lock:
+            self._usage.clear()
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

@@ -57,6 +57,8 @@ from emulator.store.base import (
     Record,
     Store,
     StoreUnavailableError,
+    Usage,
+    billable_pages,
     from_timestamp,
     options_from_json,
     options_json,
@@ -162,11 +164,16 @@ end
 return tonumber(redis.call('HGET', KEYS[1], 'pages_done'))
 """
 
-# Records a finished job once. KEYS: job, doc, pages, unfinished, waiting, expiry, files.
-# ARGV: id, status, updated, expires_at, pages_done, ttl_ms. Returns 1 if this call finished it.
+# Records a finished job once, and bills it. KEYS: job, doc, pages, unfinished, waiting,
+# expiry, files, usage. ARGV: id, status, updated, expires_at, pages_done, ttl_ms, billing key
+# ('' for none), transactions. Returns 1 if this call finished it.
 _FINISH = """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or status == 'succeeded' or status == 'failed' then return 0 end
+if ARGV[7] ~= '' and tonumber(ARGV[8]) > 0 then
+  redis.call('HINCRBY', KEYS[8], ARGV[7] .. ':transactions', ARGV[8])
+  redis.call('HINCRBY', KEYS[8], ARGV[7] .. ':operations', 1)
+end
 redis.call('HSET', KEYS[1], 'status', ARGV[2], 'updated', ARGV[3], 'expires_at', ARGV[4],
   'pages_done', ARGV[5])
 redis.call('DEL', KEYS[2])
@@ -416,6 +423,7 @@ class RedisStore(Store):
                 self.key("waiting"),
                 self.key("expiry"),
                 self.key("files", job.id),
+                self.key("usage"),
             ],
             args=[
                 job.id,
@@ -424,8 +432,26 @@ class RedisStore(Store):
                 repr(expires.timestamp()),
                 job.pages_done,
                 ttl_ms,
+                job.options.billing_key or "",
+                billable_pages(job),
             ],
         )
+
+    @_guarded
+    def usage(self) -> dict[str, Usage]:
+        raw = cast("dict[bytes, bytes]", self.redis.hgetall(self.key("usage")))
+        counts: dict[str, dict[str, int]] = {}
+        for field, value in raw.items():
+            key, _, kind = _text(field).rpartition(":")
+            counts.setdefault(key, {})[kind] = int(value)
+        return {
+            key: Usage(c.get("transactions", 0), c.get("operations", 0))
+            for key, c in counts.items()
+        }
+
+    @_guarded
+    def clear_usage(self) -> None:
+        self.redis.delete(self.key("usage"))
 
     @_guarded
     def get(self, job_id: str) -> Job | None:

@@ -13,10 +13,13 @@ from typing import Any, ClassVar, cast
 from emulator.crypto import SEGMENT_OVERHEAD, RecordCipher
 from emulator.sealed import EncryptedDocument, SealedDocument
 from emulator.store.base import (
+    TERMINAL,
     FetchedDocument,
     Job,
     Record,
     Store,
+    Usage,
+    billable_pages,
     from_timestamp,
     options_from_json,
     options_json,
@@ -69,6 +72,14 @@ class SqliteStore(Store):
                 )"""
             )
         self._db.execute("CREATE INDEX IF NOT EXISTS jobs_expires ON jobs (expires_at)")
+        # The billing meter (emulator.billing), by keyed digest of the API key.
+        self._db.execute(
+            """CREATE TABLE IF NOT EXISTS usage (
+                billing_key TEXT PRIMARY KEY,
+                transactions INTEGER NOT NULL,
+                operations INTEGER NOT NULL
+            )"""
+        )
         with self._transaction():
             # Rows whose job is gone (written by an older version, or orphaned by a crash).
             for table in self._PER_JOB_TABLES:
@@ -225,11 +236,34 @@ class SqliteStore(Store):
 
     def _finish(self, job: Job) -> None:
         with self._lock, self._transaction():
+            row = self._db.execute("SELECT status FROM jobs WHERE id = ?", (job.id,)).fetchone()
+            pages = billable_pages(job)
+            if row is not None and row[0] not in TERMINAL and pages and job.options.billing_key:
+                self._db.execute(
+                    "INSERT INTO usage (billing_key, transactions, operations) VALUES (?, ?, 1) "
+                    "ON CONFLICT (billing_key) DO UPDATE SET "
+                    "transactions = transactions + excluded.transactions, "
+                    "operations = operations + 1",
+                    (job.options.billing_key, pages),
+                )
             if self._update_locked(job):
                 self._db.execute("DELETE FROM document_segments WHERE job_id = ?", (job.id,))
                 if job.status != "succeeded":
                     self._db.execute("DELETE FROM result_pages WHERE job_id = ?", (job.id,))
                     self._db.execute("DELETE FROM result_files WHERE job_id = ?", (job.id,))
+
+    def usage(self) -> dict[str, Usage]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT billing_key, transactions, operations FROM usage"
+            ).fetchall()
+        return {
+            key: Usage(int(transactions), int(operations)) for key, transactions, operations in rows
+        }
+
+    def clear_usage(self) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM usage")
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

@@ -340,3 +340,19 @@ async def test_document_intelligence_with_a_searchable_pdf_across_nodes(
     files = f"ocr-emulator:files:{job_id}".encode()
     assert b"%PDF" not in b"".join(client.hgetall(files).values())  # sealed
     assert 0 < client.pttl(files) <= 5 * 60 * 1000
+
+
+async def test_the_billing_meter_is_the_clusters_and_holds_no_key(
+    make_node: MakeNode, redis_server: RedisServer, multipage_tiff: Any
+) -> None:
+    first, second = await make_node(), await make_node()
+    await first.wait(await first.submit(multipage_tiff(3)))
+    await second.wait(await second.submit(multipage_tiff(2)))
+    for node in (first, second):
+        usage = (await node.client.get("/_emulator/usage")).json()
+        assert usage["keys"][0]["transactions"] == 5
+        assert usage["keys"][0]["operations"] == 2
+    meter = redis_server.client().hgetall("ocr-emulator:usage")
+    assert meter and all(KEY.encode() not in field for field in meter)
+    first.service.clear()
+    assert second.service.usage()["total"] == {"transactions": 0, "operations": 0}

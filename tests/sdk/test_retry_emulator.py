@@ -61,6 +61,24 @@ def test_503_on_submit_then_success(
     with ocr_emulator.client(sleep=Sleeps()) as client:
         assert client.read(png(200, 80)).pages
     assert _fired(ocr_emulator) == [2]
+    # Three POSTs, one operation: the page is billed once.
+    assert ocr_emulator.usage()["total"] == {"transactions": 1, "operations": 1}
+
+
+def test_the_free_tier_bills_the_two_pages_it_reads_through_the_sdk(
+    multipage_tiff: Callable[[int], bytes],
+) -> None:
+    from emulator.engine.fake import FakeEngine
+    from ocr_sdk.testing import run_emulator
+
+    with run_emulator(tier="free", engine_factory=lambda _threads: FakeEngine()) as emu:
+        with emu.client() as client:
+            result = client.read(multipage_tiff(4))
+        assert len(result.pages) == 2
+        usage = emu.usage()
+        assert usage["keys"][0]["transactions"] == 2
+        emu.reset()
+        assert emu.usage()["total"] == {"transactions": 0, "operations": 0}
 
 
 def test_dropped_connection_on_poll_then_success(

@@ -17,11 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator import bodies, contract, errors
+from emulator import billing, bodies, contract, errors
 from emulator.api.http import MAX_JSON_BODY, download_into, json_response
 from emulator.api.http import service_of as _service
 from emulator.api.read_v32 import parsing
 from emulator.api.read_v32.results import analyze_result, operation_body
+from emulator.middleware.auth import KEY_HEADER
 from emulator.service import OperationView, ReadService
 from emulator.store import READ_V32, Job, JobOptions
 
@@ -105,6 +106,7 @@ async def _accept(request: Request) -> Job:
         reading_order=query.reading_order,
         model_version=query.model_version,
         api=READ_V32,
+        billing_key=service.billing_key(request.headers.get(KEY_HEADER)),
     )
     return await run_in_threadpool(service.submit, writer.close(), query.pages, options)
 
@@ -165,7 +167,7 @@ async def sync_analyze(request: Request) -> Response:
     if view is None:
         log.info("synchronous read %s abandoned by its client; discarded", job.id)
         return Response(status_code=CLIENT_CLOSED_REQUEST)
-    return json_response(body_of(view))
+    return json_response(body_of(view), headers=billing.header(view.job) or None)
 
 
 async def wait_until_finished(
@@ -202,7 +204,8 @@ async def get_result(request: Request) -> Response:
     """``GET /read/analyzeResults/{operationId}``: the operation's status and result. Also
     served as ``GET /read/operations/{operationId}``, the Read container's name for it."""
     view = await run_in_threadpool(_service(request).view, request.path_params["operation_id"])
-    return json_response(body_of(view), headers=view.headers or None)
+    headers = {**view.headers, **billing.header(view.job)}
+    return json_response(body_of(view), headers=headers or None)
 
 
 async def delete_result(request: Request) -> Response:
