@@ -39,6 +39,7 @@ from emulator.middleware.request_size import RequestSizeMiddleware
 from emulator.service import ReadService
 from emulator.settings import Settings, SettingsError
 from emulator.store import MemoryStore, SqliteStore, Store, StoreUnavailableError
+from emulator.tokens import TokenAuthority
 
 log = logging.getLogger("emulator")
 
@@ -179,6 +180,10 @@ def create_app(
     store = store or build_store(settings, cipher)
     queue = job_queue or build_queue(settings, engine_factory, store)
     service = ReadService(settings, store, queue, clock or utc_now)
+    try:
+        tokens = TokenAuthority(cipher, settings.trust_jwks)
+    except ValueError as error:
+        raise SettingsError(f"--trust-jwks: {error}") from None
 
     route_table = [
         *read_v32.routes(),
@@ -190,6 +195,7 @@ def create_app(
         Route(admin.FAULTS_PATH, admin.add_faults, methods=["POST"]),
         Route(admin.FAULTS_PATH, admin.clear_faults, methods=["DELETE"]),
         Route(admin.USAGE_PATH, admin.usage, methods=["GET"]),
+        Route(admin.TOKEN_PATH, admin.issue_token, methods=["POST"]),
     ]
     injector = FaultInjector(settings.faults, seed=settings.fault_seed)
     # Outermost first: every request gets an id and a log line; an over-long head is refused
@@ -198,7 +204,7 @@ def create_app(
     middleware = [
         Middleware(RequestContextMiddleware),
         Middleware(RequestSizeMiddleware),
-        Middleware(AuthMiddleware, api_keys=settings.api_keys),
+        Middleware(AuthMiddleware, api_keys=settings.api_keys, tokens=tokens),
         Middleware(
             FaultMiddleware,
             injector=injector,
@@ -230,6 +236,7 @@ def create_app(
         lifespan=_lifespan,
     )
     app.state.service = service
+    app.state.tokens = tokens
     app.state.settings = settings
     app.state.sweep_interval = sweep_interval(settings)
     # Kept so that emulator.testing can clear them between tests.

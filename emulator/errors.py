@@ -208,6 +208,19 @@ def unauthorized() -> ServiceError:
     return ServiceError(401, "401", UNAUTHORIZED_MESSAGE, wrapped=True)
 
 
+def invalid_token(reason: str) -> ServiceError:
+    """401 with the gateway's wrapped body: a bearer token that does not authenticate, with
+    ``WWW-Authenticate`` naming the scheme and the error (RFC 6750)."""
+    return ServiceError(
+        401,
+        "401",
+        f"Access denied due to an invalid bearer token: {reason} Make sure the token is for "
+        "https://cognitiveservices.azure.com and has not expired.",
+        wrapped=True,
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+    )
+
+
 def rate_limited(retry_after: float) -> ServiceError:
     """429 with the gateway's wrapped body: the tier's request rate is exceeded."""
     seconds = max(1, math.ceil(retry_after))

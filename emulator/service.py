@@ -22,6 +22,7 @@ from emulator.jobs import JobControl, JobQueue, JobRunner, QueueFullError
 from emulator.sealed import SealedDocument, SealedWriter
 from emulator.settings import Settings
 from emulator.store import READ_V32, Job, JobOptions, Store, StoreUnavailableError
+from emulator.tokens import Principal
 
 log = logging.getLogger("emulator.service")
 
@@ -213,10 +214,15 @@ class ReadService:
 
     # --- billing ------------------------------------------------------------------------------
 
-    def billing_key(self, api_key: str | None) -> str | None:
-        """Whose meter a request with ``api_key`` bills: a keyed digest of the key (the store
-        never holds the key), or None for a request without one."""
-        return None if not api_key else self._billing_id(api_key)
+    def billing_key(self, caller: str | Principal | None) -> str | None:
+        """Whose meter a request bills: a keyed digest of its API key (the store never holds
+        the key); for a development token, the key that asked for it (its subject is that
+        digest already); for another issuer's token, a digest of issuer and subject."""
+        if isinstance(caller, Principal):
+            if caller.development:
+                return caller.subject
+            return self.store.cipher.digest("billing", f"{caller.issuer}|{caller.subject}".encode())
+        return None if not caller else self._billing_id(caller)
 
     def _billing_id(self, key: str) -> str:
         return self.store.cipher.digest("billing", key.encode())

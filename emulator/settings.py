@@ -93,6 +93,9 @@ class Settings:
     job_timeout: timedelta | None = DEFAULT_JOB_TIMEOUT
     tier: Tier = "paid"
     encryption_key_file: Path | None = None
+    #: A JSON Web Key Set whose keys sign bearer tokens this emulator accepts (beside its own
+    #: development issuer's).
+    trust_jwks: Path | None = None
     allow_insecure_http: bool = False
     rate_limit: Rate | None = None
     faults: tuple[FaultRule, ...] = ()
@@ -282,6 +285,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tier", choices=["free", "paid"], help="pricing tier limits (default paid)")
     p.add_argument("--encryption-key-file", help="32-byte key file for encryption at rest")
     p.add_argument(
+        "--trust-jwks",
+        metavar="FILE",
+        help="accept bearer tokens signed by the keys of this JSON Web Key Set",
+    )
+    p.add_argument(
         "--backend",
         help="share jobs, results and the work queue with other nodes through Redis: "
         "redis://[:password@]host:port/db, rediss://... (TLS) or unix://...; needs "
@@ -395,7 +403,14 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
             value = _env_flag(raw)
         if value is not None:
             kwargs[flag] = bool(value)
-    for name in ("tls_cert", "tls_key", "tls_ca_out", "data_dir", "encryption_key_file"):
+    for name in (
+        "tls_cert",
+        "tls_key",
+        "tls_ca_out",
+        "data_dir",
+        "encryption_key_file",
+        "trust_jwks",
+    ):
         if (p := path(name)) is not None:
             kwargs[name] = p
 

@@ -26,7 +26,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from starlette.applications import Starlette
 
@@ -44,7 +44,53 @@ if TYPE_CHECKING:
 
     from ocr_sdk import AsyncOcrClient, OcrClient
 
-__all__ = ["RunningEmulator", "run_emulator"]
+__all__ = [
+    "AccessToken",
+    "AsyncEmulatorCredential",
+    "EmulatorCredential",
+    "RunningEmulator",
+    "run_emulator",
+]
+
+
+class AccessToken(NamedTuple):
+    """azure-core's ``AccessToken`` shape: the token and its expiry (epoch seconds)."""
+
+    token: str
+    expires_on: int
+
+
+class EmulatorCredential:
+    """A ``TokenCredential`` whose tokens come from the emulator's development issuer, as
+    ``POST /_emulator/token`` mints them, for the handle's key. ``issued`` counts them."""
+
+    def __init__(self, emulator: RunningEmulator, lifetime: int) -> None:
+        self._emulator = emulator
+        self._lifetime = lifetime
+        self.issued = 0
+
+    def _issue(self, scopes: tuple[str, ...]) -> AccessToken:
+        if scopes != ("https://cognitiveservices.azure.com/.default",):
+            raise ValueError(f"the emulator issues tokens for Azure AI services only: {scopes}")
+        self.issued += 1
+        return AccessToken(**_token_fields(self._emulator.mint_token(self._lifetime)))
+
+    def get_token(self, *scopes: str, **_kwargs: Any) -> AccessToken:
+        """A fresh token for ``scopes`` (only Azure AI services' scope)."""
+        return self._issue(scopes)
+
+
+class AsyncEmulatorCredential(EmulatorCredential):
+    """:class:`EmulatorCredential` as an ``AsyncTokenCredential``."""
+
+    async def get_token(self, *scopes: str, **_kwargs: Any) -> AccessToken:  # type: ignore[override]
+        """A fresh token for ``scopes`` (only Azure AI services' scope)."""
+        return self._issue(scopes)
+
+
+def _token_fields(answer: dict[str, Any]) -> dict[str, Any]:
+    return {"token": answer["access_token"], "expires_on": int(answer["expires_on"])}
+
 
 #: Fast polling for test clients; the emulator's Retry-After still decides when it sends one.
 TEST_POLLING_INTERVAL = 0.05
@@ -148,6 +194,23 @@ class RunningEmulator:
             kwargs.setdefault("verify", str(self.ca_path))
         return kwargs
 
+    def mint_token(self, lifetime: int = 3600) -> dict[str, Any]:
+        """A development token for this handle's key, as ``POST /_emulator/token`` answers:
+        ``{"access_token", "token_type", "expires_on"}``."""
+        subject = self.service.billing_key(self.api_key)
+        assert subject is not None
+        answer: dict[str, Any] = self.app.state.tokens.issue(subject, lifetime)
+        return answer
+
+    def credential(self, lifetime: int = 3600) -> EmulatorCredential:
+        """A ``TokenCredential`` for ``OcrClient(credential=...)`` (or Microsoft's clients)
+        whose tokens this emulator accepts, each valid ``lifetime`` seconds."""
+        return EmulatorCredential(self, lifetime)
+
+    def async_credential(self, lifetime: int = 3600) -> AsyncEmulatorCredential:
+        """The same as an ``AsyncTokenCredential``, for ``AsyncOcrClient``."""
+        return AsyncEmulatorCredential(self, lifetime)
+
     def client(self, **kwargs: Any) -> OcrClient:
         """A new :class:`ocr_sdk.OcrClient` for this emulator (endpoint, key, CA filled in).
 
@@ -156,13 +219,15 @@ class RunningEmulator:
         """
         from ocr_sdk import OcrClient
 
-        return OcrClient(self.endpoint, self.api_key, **self._client_kwargs(kwargs))
+        key = None if "credential" in kwargs else self.api_key
+        return OcrClient(self.endpoint, key, **self._client_kwargs(kwargs))
 
     def async_client(self, **kwargs: Any) -> AsyncOcrClient:
         """A new :class:`ocr_sdk.AsyncOcrClient` for this emulator; see :meth:`client`."""
         from ocr_sdk import AsyncOcrClient
 
-        return AsyncOcrClient(self.endpoint, self.api_key, **self._client_kwargs(kwargs))
+        key = None if "credential" in kwargs else self.api_key
+        return AsyncOcrClient(self.endpoint, key, **self._client_kwargs(kwargs))
 
     # --- test controls ------------------------------------------------------------------------
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from ._async_client import AsyncOcrClient
 from ._batch import BatchItem
 from ._client import OcrClient
+from ._credentials import SCOPE as TOKEN_SCOPE
+from ._credentials import AsyncTokenCredential, TokenCredential
 from ._enums import OperationStatus, TextStyleName, TextUnit
 from ._exceptions import (
     AuthenticationError,
@@ -54,6 +56,10 @@ __all__ = [
     "AsyncReadPoller",
     "RetryPolicy",
     "BatchItem",
+    # bearer tokens
+    "TokenCredential",
+    "AsyncTokenCredential",
+    "TOKEN_SCOPE",
     # wire models
     "ReadOperationResult",
     "AnalyzeResult",

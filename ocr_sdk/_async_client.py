@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import os
 import time
@@ -18,6 +19,7 @@ from ._base_client import (
     RequestSpec,
 )
 from ._batch import DEFAULT_CONCURRENCY, BatchItem, RateGate, ReadOptions, check_concurrency
+from ._credentials import AsyncTokenCache, AsyncTokenCredential
 from ._exceptions import OcrError
 from ._polling import AsyncReadPoller, PollingState
 from ._retry import RetryPolicy, build_async_retrying
@@ -36,10 +38,11 @@ class AsyncOcrClient(BaseClient):
     """Asynchronous client for the Read API v3.2 (asyncio).
 
     Takes the same arguments as :class:`~ocr_sdk.OcrClient`, except that ``transport`` is an
-    ``httpx.AsyncBaseTransport`` (e.g. ``httpx.ASGITransport``) and ``sleep`` is a coroutine
-    function (default ``asyncio.sleep``). Every method is a coroutine. Documents given as
-    paths or file objects are read in a worker thread, chunk by chunk, so the event loop is
-    never blocked on disk.
+    ``httpx.AsyncBaseTransport`` (e.g. ``httpx.ASGITransport``), ``sleep`` is a coroutine
+    function (default ``asyncio.sleep``) and ``credential`` an async ``TokenCredential``
+    (``async def get_token``, as azure-identity's ``aio`` credentials). Every method is a
+    coroutine. Documents given as paths or file objects are read in a worker thread, chunk by
+    chunk, so the event loop is never blocked on disk.
 
     Use ``async with``, or ``await client.close()``, to release the connection pool.
     """
@@ -56,7 +59,13 @@ class AsyncOcrClient(BaseClient):
         allow_insecure_http: bool = False,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
+        credential: AsyncTokenCredential | None = None,
     ) -> None:
+        if credential is not None and not inspect.iscoroutinefunction(credential.get_token):
+            raise TypeError(
+                "AsyncOcrClient needs an async credential (azure.identity.aio's); "
+                "use OcrClient for a synchronous one"
+            )
         super().__init__(
             endpoint,
             api_key,
@@ -65,7 +74,9 @@ class AsyncOcrClient(BaseClient):
             retry=retry,
             polling_interval=polling_interval,
             allow_insecure_http=allow_insecure_http,
+            token=credential is not None,
         )
+        self._tokens = AsyncTokenCache(credential) if credential is not None else None
         if sleep is None:
             # Imported here, not at the top: ``import ocr_sdk`` need not load asyncio (about
             # a third of its import time) for programs that only use the sync client.
@@ -103,9 +114,10 @@ class AsyncOcrClient(BaseClient):
         import httpx  # a dictionary look-up: the constructor imported it
 
         content = spec.body.async_content() if spec.body is not None else None
-        request = self._http.build_request(
-            spec.method, spec.url, headers=spec.headers, content=content
-        )
+        headers = spec.headers
+        if self._tokens is not None:  # asked for each attempt: a retry may need a fresh one
+            headers = {**headers, "Authorization": await self._tokens.header()}
+        request = self._http.build_request(spec.method, spec.url, headers=headers, content=content)
         try:
             response = await self._http.send(request)
         except httpx.TransportError as exc:

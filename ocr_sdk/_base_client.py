@@ -322,13 +322,14 @@ class BaseClient:
         retry: RetryPolicy | None,
         polling_interval: float,
         allow_insecure_http: bool,
+        token: bool = False,
     ) -> None:
         import httpx  # here, not at the top: see the TYPE_CHECKING import
 
         if polling_interval < 0:
             raise ValueError("polling_interval must be >= 0")
         self._config = ClientConfig.resolve(
-            endpoint, api_key, allow_insecure_http=allow_insecure_http
+            endpoint, api_key, allow_insecure_http=allow_insecure_http, token=token
         )
         self._ssl_context = build_ssl_context(verify)
         if isinstance(timeout, DefaultTimeout):

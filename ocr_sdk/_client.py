@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import os
 import time
@@ -19,6 +20,7 @@ from ._base_client import (
     RequestSpec,
 )
 from ._batch import DEFAULT_CONCURRENCY, BatchItem, RateGate, ReadOptions, check_concurrency
+from ._credentials import TokenCache, TokenCredential
 from ._exceptions import OcrError
 from ._polling import PollingState, ReadPoller
 from ._retry import RetryPolicy, build_retrying
@@ -41,6 +43,10 @@ class OcrClient(BaseClient):
             Microsoft's client does. Defaults to the ``OCR_ENDPOINT`` environment variable.
         api_key: sent as ``Ocp-Apim-Subscription-Key``. Defaults to ``OCR_API_KEY``; if
             neither is set no key is sent (useful against a local emulator).
+        credential: instead of a key, a ``TokenCredential`` (azure-identity's, or any object
+            with ``get_token(*scopes)``): its token for
+            ``https://cognitiveservices.azure.com/.default`` is sent as
+            ``Authorization: Bearer``, and replaced five minutes before it expires.
         verify: ``True`` (default) checks certificates against the system store, a path
             uses that CA bundle, ``False`` disables the check. TLS 1.2 is the minimum always.
         timeout: per-request timeout, seconds or an ``httpx.Timeout``
@@ -68,7 +74,10 @@ class OcrClient(BaseClient):
         allow_insecure_http: bool = False,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] | None = None,
+        credential: TokenCredential | None = None,
     ) -> None:
+        if credential is not None and inspect.iscoroutinefunction(credential.get_token):
+            raise TypeError("OcrClient needs a synchronous credential; use AsyncOcrClient")
         super().__init__(
             endpoint,
             api_key,
@@ -77,7 +86,9 @@ class OcrClient(BaseClient):
             retry=retry,
             polling_interval=polling_interval,
             allow_insecure_http=allow_insecure_http,
+            token=credential is not None,
         )
+        self._tokens = TokenCache(credential) if credential is not None else None
         self._sleep = sleep if sleep is not None else time.sleep
         self._clock: Callable[[], float] = time.monotonic
         # Redirects stay off: following one could carry the key to another host.
@@ -109,9 +120,10 @@ class OcrClient(BaseClient):
         import httpx  # a dictionary look-up: the constructor imported it
 
         content = spec.body.sync_content() if spec.body is not None else None
-        request = self._http.build_request(
-            spec.method, spec.url, headers=spec.headers, content=content
-        )
+        headers = spec.headers
+        if self._tokens is not None:  # asked for each attempt: a retry may need a fresh one
+            headers = {**headers, "Authorization": self._tokens.header()}
+        request = self._http.build_request(spec.method, spec.url, headers=headers, content=content)
         try:
             response = self._http.send(request)
         except httpx.TransportError as exc:

@@ -30,20 +30,29 @@ class ClientConfig:
 
     @classmethod
     def resolve(
-        cls, endpoint: str | None, api_key: str | None, *, allow_insecure_http: bool
+        cls,
+        endpoint: str | None,
+        api_key: str | None,
+        *,
+        allow_insecure_http: bool,
+        token: bool = False,
     ) -> ClientConfig:
-        """Apply the environment fallbacks and validate.
+        """Apply the environment fallbacks and validate; ``token`` is true when a bearer-token
+        credential authenticates instead of a key.
 
-        Raises ``ValueError`` for a missing or malformed endpoint or an empty key, and
-        :class:`InsecureTransportError` for a key bound for a non-loopback ``http://`` host.
+        Raises ``ValueError`` for a missing or malformed endpoint, an empty key, or both a key
+        and a credential, and :class:`InsecureTransportError` for a key or token bound for a
+        non-loopback ``http://`` host.
         """
         if endpoint is None:
             endpoint = os.environ.get(ENDPOINT_ENV) or None
         if endpoint is None:
             raise ValueError(f"no endpoint: pass endpoint= or set {ENDPOINT_ENV}")
-        if api_key is None:
+        if token and api_key is not None:
+            raise ValueError("pass api_key or credential, not both")
+        if api_key is None and not token:
             api_key = os.environ.get(API_KEY_ENV) or None
-        elif not api_key:
+        elif api_key is not None and not api_key:
             raise ValueError("api_key must not be empty (pass None to send no key)")
 
         # Imported here, not at the top: ``import ocr_sdk`` need not load httpx (about 60 ms);
@@ -62,13 +71,14 @@ class ClientConfig:
         if prefix.endswith(API_PATH):
             raise ValueError(f"endpoint must not end in {API_PATH}: the SDK appends it")
         if (
-            api_key is not None
+            (api_key is not None or token)
             and url.scheme == "http"
             and not allow_insecure_http
             and not is_loopback(url.host)
         ):
+            secret = "a bearer token" if token else "the API key"
             raise InsecureTransportError(
-                f"refusing to send the API key in clear text to http://{url.host}: "
+                f"refusing to send {secret} in clear text to http://{url.host}: "
                 "use https://, or pass allow_insecure_http=True if the network is trusted"
             )
         base_url = str(url.copy_with(path=prefix + API_PATH))

@@ -1,10 +1,13 @@
-"""``Ocp-Apim-Subscription-Key`` authentication, as the service's gateway does it.
+"""``Ocp-Apim-Subscription-Key`` and ``Authorization: Bearer`` authentication, as the
+service's gateway does it.
 
 Keys are compared in constant time against every configured key (no early exit), so the
 time taken reveals neither which key matched nor how much of a wrong key was right. Only
 the health endpoints stay open, like the service's container (``/ready``, ``/status`` and
 ``/ContainerLiveness``, which show no data and no settings that matter); everything else,
-the contract document and the emulator's admin routes included, needs a key.
+the contract document and the emulator's admin routes included, needs a key or a bearer token
+(:mod:`emulator.tokens`). Who the request is (the key, or the token's principal) is left in
+``scope["state"]["caller"]`` for billing; :func:`caller_of` reads it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import errors
 from emulator.middleware.request_context import request_id_of
+from emulator.tokens import Principal, TokenAuthority, TokenError
 
 KEY_HEADER = "ocp-apim-subscription-key"
 OPEN_PATHS = frozenset({"/ready", "/status", "/ContainerLiveness"})
@@ -31,20 +35,54 @@ def key_matches(candidate: str, keys: Iterable[bytes]) -> bool:
     return matched
 
 
-class AuthMiddleware:
-    """Answers 401 (the gateway's wrapped body) unless the request carries a valid key."""
+def caller_of(scope: Scope) -> str | Principal | None:
+    """Who authenticated the request: its API key, or a token's :class:`Principal`."""
+    state = scope.get("state") or {}
+    caller = state.get("caller")
+    return caller if isinstance(caller, str | Principal) else None
 
-    def __init__(self, app: ASGIApp, *, api_keys: Iterable[str]) -> None:
+
+#: Routes that need a key, not a token: a token cannot mint another token.
+KEY_ONLY_PATHS = frozenset({"/_emulator/token"})
+
+
+class AuthMiddleware:
+    """Answers 401 (the gateway's wrapped body) unless the request carries a valid key or
+    bearer token."""
+
+    def __init__(
+        self, app: ASGIApp, *, api_keys: Iterable[str], tokens: TokenAuthority | None = None
+    ) -> None:
         self.app = app
         self.keys = tuple(key.encode() for key in api_keys)
+        self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"] not in OPEN_PATHS:
-            candidate = Headers(scope=scope).get(KEY_HEADER)
-            if candidate is None or not key_matches(candidate, self.keys):
-                response = errors.error_response(
-                    errors.unauthorized(), request_id_of(scope), scope["path"]
-                )
+            error = self._authenticate(scope)
+            if error is not None:
+                response = errors.error_response(error, request_id_of(scope), scope["path"])
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    def _authenticate(self, scope: Scope) -> errors.ServiceError | None:
+        headers = Headers(scope=scope)
+        state = scope.setdefault("state", {})
+        candidate = headers.get(KEY_HEADER)
+        if candidate is not None and key_matches(candidate, self.keys):
+            state["caller"] = candidate
+            return None
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if (
+            candidate is None
+            and scheme.lower() == "bearer"
+            and self.tokens is not None
+            and scope["path"] not in KEY_ONLY_PATHS
+        ):
+            try:
+                state["caller"] = self.tokens.verify(token.strip())
+            except TokenError as failure:
+                return errors.invalid_token(str(failure))
+            return None
+        return errors.unauthorized()

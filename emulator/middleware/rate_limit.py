@@ -24,7 +24,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import errors
-from emulator.middleware.auth import KEY_HEADER
+from emulator.middleware.auth import KEY_HEADER, caller_of
 from emulator.middleware.request_context import request_id_of
 from emulator.store import StoreUnavailableError
 
@@ -135,7 +135,15 @@ class RateLimitMiddleware:
             and scope["method"] == "POST"
             and scope["path"].endswith(self.path_suffixes)
         ):
-            key = Headers(scope=scope).get(KEY_HEADER, "")
+            # Each caller has its own window: a key, or a token's issuer and subject (the
+            # development tokens of one key share one window).
+            caller = caller_of(scope)
+            if caller is None:
+                key = Headers(scope=scope).get(KEY_HEADER, "")
+            elif isinstance(caller, str):
+                key = caller
+            else:
+                key = caller.subject if caller.development else f"{caller.issuer}|{caller.subject}"
             error: errors.ServiceError | None = None
             try:
                 if self.limiter.blocking:

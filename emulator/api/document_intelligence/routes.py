@@ -25,7 +25,7 @@ from emulator.api.document_intelligence.parsing import V4, V31, ApiVersion
 from emulator.api.document_intelligence.results import operation_body
 from emulator.api.http import MAX_JSON_BODY, download_into, json_response, service_of
 from emulator.jobs import SEARCHABLE_PDF
-from emulator.middleware.auth import KEY_HEADER
+from emulator.middleware.auth import caller_of
 from emulator.paragraphs import paragraphs_of
 from emulator.store import Job, JobOptions
 
@@ -120,7 +120,7 @@ async def analyze(request: Request, version: ApiVersion) -> Response:
         content_format=query.content_format,
         string_index_type=query.string_index_type,
         features=query.features,
-        billing_key=service.billing_key(request.headers.get(KEY_HEADER)),
+        billing_key=service.billing_key(caller_of(request.scope)),
     )
     job = await run_in_threadpool(service.submit, writer.close(), query.pages, options)
     hint = service.poll_hint(job)

@@ -22,7 +22,7 @@ from emulator.api.http import MAX_JSON_BODY, download_into, json_response
 from emulator.api.http import service_of as _service
 from emulator.api.read_v32 import parsing
 from emulator.api.read_v32.results import analyze_result, operation_body
-from emulator.middleware.auth import KEY_HEADER
+from emulator.middleware.auth import caller_of
 from emulator.service import OperationView, ReadService
 from emulator.store import READ_V32, Job, JobOptions
 
@@ -106,7 +106,7 @@ async def _accept(request: Request) -> Job:
         reading_order=query.reading_order,
         model_version=query.model_version,
         api=READ_V32,
-        billing_key=service.billing_key(request.headers.get(KEY_HEADER)),
+        billing_key=service.billing_key(caller_of(request.scope)),
     )
     return await run_in_threadpool(service.submit, writer.close(), query.pages, options)
 
