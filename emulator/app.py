@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from emulator.api import admin, health
+from emulator.api import admin, health, home
 from emulator.api import handlers as on
 from emulator.api.document_intelligence import routes as document_intelligence
 from emulator.api.read_v32 import routes as read_v32
@@ -186,6 +186,7 @@ def create_app(
         raise SettingsError(f"--trust-jwks: {error}") from None
 
     route_table = [
+        *home.routes(),
         *read_v32.routes(),
         *document_intelligence.routes(),
         Route("/ready", health.ready, methods=["GET"]),

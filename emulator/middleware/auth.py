@@ -19,6 +19,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import errors
+from emulator.api import home
 from emulator.middleware.request_context import request_id_of
 from emulator.tokens import Principal, TokenAuthority, TokenError
 
@@ -58,7 +59,10 @@ class AuthMiddleware:
         self.tokens = tokens
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] not in OPEN_PATHS:
+        path = scope["path"] if scope["type"] == "http" else ""
+        if scope["type"] == "http" and not (
+            path in OPEN_PATHS or path in home.OPEN_PATHS or path.startswith(home.OPEN_PREFIXES)
+        ):
             error = self._authenticate(scope)
             if error is not None:
                 response = errors.error_response(error, request_id_of(scope), scope["path"])
