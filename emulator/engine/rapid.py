@@ -47,7 +47,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from emulator.engine import layout
+from emulator.engine import handwriting, layout
 from emulator.engine.base import PageText, Polygon, ReadingOrder, TextLine, TextWord
 from emulator.engine.separators import Separator, find_separators
 
@@ -307,6 +307,9 @@ class RecLine:
 class _Line:
     polygon: FloatArray  # (4, 2), clockwise from the text's top-left as read
     rec: RecLine
+    # The line's style (:mod:`emulator.engine.handwriting`) and its confidence.
+    style: handwriting.StyleName = "other"
+    style_confidence: float = 1.0
 
 
 class RapidOcrEngine:
@@ -586,14 +589,20 @@ class RapidOcrEngine:
         if flip_score > up_score + _FLIP_MARGIN:
             orientation = Orientation(_normalise_angle(page_axis + 180.0))
             polys = {i: _rot_poly180(p) for i, p in polys.items()}
+            crops = {i: _rot180(c) for i, c in crops.items()}
             recs_by_idx = dict(
-                zip(along_idx, self.read([_rot180(crops[i]) for i in along_idx]), strict=True)
+                zip(along_idx, self.read([crops[i] for i in along_idx]), strict=True)
             )
         else:
             orientation = upright
             recs_by_idx = upright_recs
 
-        lines = [_Line(polys[i], recs_by_idx[i]) for i in along_idx]
+        # Each line's style, from the same upright crop the recogniser read.
+        styles = handwriting.classify([crops[i] for i in along_idx])
+        lines = [
+            _Line(polys[i], recs_by_idx[i], *style)
+            for i, style in zip(along_idx, styles, strict=True)
+        ]
         lines.extend(self._read_across(bgr, quads, axes, np.flatnonzero(across)))
         return orientation, lines
 
@@ -605,15 +614,18 @@ class RapidOcrEngine:
             return []
         polys = [order_quad(quads[i], float(axes[i])) for i in idx]
         crops = [crop_line(bgr, p) for p in polys]
-        recs = self.read(crops + [_rot180(c) for c in crops])
+        flipped = [_rot180(c) for c in crops]
+        recs = self.read(crops + flipped)
         n = len(polys)
         lines = []
         for k in range(n):
             forward, backward = recs[k], recs[n + k]
             if backward.score > forward.score:
-                lines.append(_Line(_rot_poly180(polys[k]), backward))
+                style = handwriting.classify([flipped[k]])[0]
+                lines.append(_Line(_rot_poly180(polys[k]), backward, *style))
             else:
-                lines.append(_Line(polys[k], forward))
+                style = handwriting.classify([crops[k]])[0]
+                lines.append(_Line(polys[k], forward, *style))
         return lines
 
 
@@ -902,8 +914,15 @@ def _to_text_line(line: _Line) -> TextLine | None:
         )
     if not words:
         return None
+    text = " ".join(w.text for w in words)
+    # The service tells handwriting from print in Latin-script text only.
+    latin = handwriting.is_latin_text(text)
     return TextLine(
-        text=" ".join(w.text for w in words), polygon=_polygon(poly), words=tuple(words)
+        text=text,
+        polygon=_polygon(poly),
+        words=tuple(words),
+        style=line.style if latin else "other",
+        style_confidence=line.style_confidence if latin else 1.0,
     )
 
 
