@@ -34,13 +34,14 @@ StyleName = Literal["handwriting", "other"]
 FloatArray = npt.NDArray[np.float64]
 
 #: The height line crops are normalised to before features are measured, px.
-HEIGHT = 40
+HEIGHT = 32
 # The longest stretch of a line that is looked at, in heights (a few words tell the style).
-_MAX_ASPECT = 30
+_MAX_ASPECT = 24
 _MODEL_PATH = Path(__file__).with_name("handwriting_model.json")
 _ORIENT_BINS = 12
 _FINE_BINS = 36
 _ZONE_BINS = 6
+_KERNEL = np.ones((3, 3), np.uint8)
 
 
 def _normalise(crop: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
@@ -67,14 +68,6 @@ def _normalise(crop: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     return ink
 
 
-def _orient_hist(idx: npt.NDArray[np.int64], weight: FloatArray, bins: int) -> FloatArray:
-    """Edge-direction histogram over the bin indices ``idx``, weighted (by gradient
-    magnitude), normalised to sum 1."""
-    hist = np.bincount(idx, weights=weight, minlength=bins).astype(np.float64)
-    total = float(hist.sum())
-    return hist / total if total > 0 else np.full(bins, 1.0 / bins)
-
-
 def _entropy(p: FloatArray) -> float:
     q = p[p > 0]
     return float(-(q * np.log(q)).sum() / math.log(len(p)))
@@ -95,10 +88,10 @@ def features(crop: npt.NDArray[np.uint8]) -> FloatArray:
     """The classifier's feature vector for one line crop (BGR or gray, any size)."""
     ink = _normalise(crop)
     h, w = ink.shape
-    mask = (ink > 0.5).astype(np.uint8)
-    ink_share = float(mask.mean())
-    rows = ink.sum(axis=1, dtype=np.float64)
+    mask = np.asarray(cv2.threshold(ink, 0.5, 1.0, cv2.THRESH_BINARY)[1], dtype=np.uint8)
+    rows = cv2.reduce(ink, 1, cv2.REDUCE_SUM, dtype=cv2.CV_64F).ravel()
     total = float(rows.sum()) or 1.0
+    ink_share = total / ink.size
     cum = np.cumsum(rows) / total
     # The line's core: the rows holding the middle 70 % of its ink (about the x-height).
     top = int(np.searchsorted(cum, 0.15))
@@ -107,111 +100,109 @@ def features(crop: npt.NDArray[np.uint8]) -> FloatArray:
 
     # Stroke width along the strokes' middles (local maxima of the distance to background).
     dist = cv2.distanceTransform(mask, cv2.DIST_L2, 3)
-    ridge = (dist >= cv2.dilate(dist, np.ones((3, 3), np.uint8))) & (dist > 0)
-    widths = np.sort(2.0 * dist[ridge].astype(np.float64))
-    if len(widths) >= 5:
-        nw = len(widths)
+    ridge = (dist >= cv2.dilate(dist, _KERNEL)) & (dist > 0)
+    widths = np.sort(dist[ridge]).astype(np.float64) * 2.0
+    nw = len(widths)
+    if nw >= 5:
         sw_med = float(widths[nw // 2])
-        sw_cv = float(widths.std() / max(widths.mean(), 1e-6))
+        sw_cv = float(widths.std() / max(float(widths.mean()), 1e-6))
         sw_spread = float((widths[(9 * nw) // 10] - widths[nw // 10]) / max(sw_med, 1e-6))
     else:
         sw_med, sw_cv, sw_spread = 0.0, 0.0, 0.0
 
-    # Edge directions, over the pixels with a gradient worth the name.
+    # Edge directions, over the pixels with a gradient worth the name: one histogram of
+    # direction (mod 180 degrees, _FINE_BINS bins) per zone of the height (above the core,
+    # the core, below it), weighted by gradient magnitude; the coarser ones are its sums.
     gx = cv2.Sobel(ink, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(ink, cv2.CV_32F, 0, 1, ksize=3)
     mag, degrees = cv2.cartToPolar(gx, gy, angleInDegrees=True)
     peak = float(mag.max()) or 1.0
     ey, ex = np.nonzero(mag > 0.1 * peak)
-    emag = mag[ey, ex].astype(np.float64)
-    # Edge direction mod 180 degrees, in [0, 1).
-    turn = (degrees[ey, ex].astype(np.float64) % 180.0) / 180.0
-    coarse = _orient_hist(
-        np.minimum((turn * _ORIENT_BINS).astype(np.int64), _ORIENT_BINS - 1), emag, _ORIENT_BINS
-    )
-    fine = _orient_hist(
-        np.minimum((turn * _FINE_BINS).astype(np.int64), _FINE_BINS - 1), emag, _FINE_BINS
-    )
-    zone_idx = np.minimum((turn * _ZONE_BINS).astype(np.int64), _ZONE_BINS - 1)
-    # Per zone of the height (ascenders, core, descenders).
-    zones = []
-    for start, stop in ((0, top), (top, bottom + 1), (bottom + 1, h)):
-        sel = (ey >= start) & (ey < stop)
-        zones.append(_orient_hist(zone_idx[sel], emag[sel], _ZONE_BINS))
+    emag = mag[ey, ex]
+    turn = degrees[ey, ex] % 180.0
+    fine_idx = np.minimum((turn * (_FINE_BINS / 180.0)).astype(np.int64), _FINE_BINS - 1)
+    zone = (ey >= top).astype(np.int64) + (ey > bottom)
+    hist = np.bincount(zone * _FINE_BINS + fine_idx, weights=emag, minlength=3 * _FINE_BINS)
+    hist = hist.reshape(3, _FINE_BINS)
+    fine = hist.sum(axis=0)
+    fine /= max(float(fine.sum()), 1e-9)
+    coarse = fine.reshape(_ORIENT_BINS, -1).sum(axis=1)
+    zones = hist.reshape(3, _ZONE_BINS, -1).sum(axis=2)
+    zones /= np.maximum(zones.sum(axis=1, keepdims=True), 1e-9)
     strong = emag > 0.5 * peak
-    edge_share = float(strong.sum()) / mag.size
+    edge_share = float(np.count_nonzero(strong)) / mag.size
 
     # Slant per stretch of two heights: the mean direction of near-vertical strokes (strong
     # edges whose gradient is within 40 degrees of horizontal), as an angle from vertical.
-    signed = (turn + 0.5) % 1.0 - 0.5  # gradient direction in [-0.5, 0.5) of a half-turn
-    near = strong & (np.abs(signed) < 40.0 / 180.0)
+    signed = (turn + 90.0) % 180.0 - 90.0
+    near = strong & (np.abs(signed) < 40.0)
     blocks = ex[near] // (2 * HEIGHT)
     nblocks = w // (2 * HEIGHT) + 1
     counts = np.bincount(blocks, minlength=nblocks)
-    sums = np.bincount(blocks, weights=signed[near] * math.pi, minlength=nblocks)
+    sums = np.bincount(blocks, weights=signed[near], minlength=nblocks)
     enough = counts >= 8
-    slant_arr = sums[enough] / counts[enough] if enough.any() else np.zeros(1)
+    slant_arr = np.radians(sums[enough] / counts[enough]) if enough.any() else np.zeros(1)
     slant_mean = float(slant_arr.mean())
     slant_std = float(slant_arr.std())
 
     # Baseline and top line along the line: per stretch of one height, the rows under
     # which 10 % and 90 % of its ink lie, and how far they stray from a straight line.
-    nblocks = w // HEIGHT + (1 if w % HEIGHT else 0)
+    nblocks = -(-w // HEIGHT)
     padded = np.zeros((h, nblocks * HEIGHT), dtype=np.float32)
     padded[:, :w] = mask
-    block_rows = padded.reshape(h, nblocks, HEIGHT).sum(axis=2, dtype=np.float64)
+    block_rows = padded.reshape(h, nblocks, HEIGHT).sum(axis=2)
     mass = block_rows.sum(axis=0)
     keep = mass >= 6
     cum_b = np.cumsum(block_rows[:, keep], axis=0) / np.maximum(mass[keep], 1.0)
-    tops_arr = (cum_b < 0.1).sum(axis=0).astype(np.float64)
-    bases_arr = (cum_b < 0.9).sum(axis=0).astype(np.float64)
+    tops_arr = np.count_nonzero(cum_b < 0.1, axis=0).astype(np.float64)
+    bases_arr = np.count_nonzero(cum_b < 0.9, axis=0).astype(np.float64)
     base_res = _residual(bases_arr) / core
     top_res = _residual(tops_arr) / core
     h_arr = bases_arr - tops_arr
-    height_cv = float(h_arr.std() / max(h_arr.mean(), 1e-6)) if len(h_arr) > 1 else 0.0
+    height_cv = float(h_arr.std() / max(float(h_arr.mean()), 1e-6)) if len(h_arr) > 1 else 0.0
 
     # Connected pieces of ink (letters, or whole words in joined-up writing).
     _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     comp = stats[1:]
-    comp = comp[comp[:, cv2.CC_STAT_AREA] >= max(3, int(0.01 * core * core))]
-    cols = np.asarray(mask.any(axis=0), dtype=bool)
+    comp = comp[comp[:, cv2.CC_STAT_AREA] >= max(3, int(0.01 * core * core))].astype(np.float64)
+    cols = np.asarray(padded[:, :w].any(axis=0), dtype=bool)
     filled = np.flatnonzero(cols)
     span = cols[int(filled[0]) : int(filled[-1]) + 1] if len(filled) else cols
     ink_w = float(max(len(span), 1))
     n_comp = len(comp)
     if n_comp >= 2:
-        cw = comp[:, cv2.CC_STAT_WIDTH].astype(np.float64)
-        ch = comp[:, cv2.CC_STAT_HEIGHT].astype(np.float64)
-        cb = (comp[:, cv2.CC_STAT_TOP] + comp[:, cv2.CC_STAT_HEIGHT]).astype(np.float64)
-        tall = ch >= 0.5 * core
-        comp_w = float(np.median(cw) / core)
-        comp_w_cv = float(cw.std() / max(cw.mean(), 1e-6))
-        comp_h_cv = float(ch.std() / max(ch.mean(), 1e-6))
-        bottoms = cb[tall] if int(tall.sum()) >= 2 else cb
-        comp_base = float(np.median(np.abs(bottoms - np.median(bottoms))) / core)
-        fill = comp[:, cv2.CC_STAT_AREA] / np.maximum(cw * ch, 1.0)
-        comp_fill = float(np.mean(fill))
+        cw = comp[:, cv2.CC_STAT_WIDTH]
+        ch = comp[:, cv2.CC_STAT_HEIGHT]
+        cb = comp[:, cv2.CC_STAT_TOP] + ch
+        comp_w = float(np.sort(cw)[n_comp // 2] / core)
+        comp_w_cv = float(cw.std() / max(float(cw.mean()), 1e-6))
+        comp_h_cv = float(ch.std() / max(float(ch.mean()), 1e-6))
+        tall = cb[ch >= 0.5 * core]
+        bottoms = tall if len(tall) >= 2 else cb
+        dev = np.abs(bottoms - np.sort(bottoms)[len(bottoms) // 2])
+        comp_base = float(np.sort(dev)[len(dev) // 2] / core)
+        comp_fill = float((comp[:, cv2.CC_STAT_AREA] / np.maximum(cw * ch, 1.0)).mean())
     else:
         comp_w, comp_w_cv, comp_h_cv, comp_base, comp_fill = 1.0, 0.0, 0.0, 0.0, 0.0
     comp_density = n_comp * core / ink_w
 
     # Gaps between ink columns: how many, and how regular.
     edges = np.diff(np.concatenate([[1], span.astype(np.int8), [1]]))
-    starts, stops = np.flatnonzero(edges == -1), np.flatnonzero(edges == 1)
-    runs = stops - starts
-    gaps = np.asarray(runs, dtype=np.float64)
-    gap_density = len(gaps) * core / ink_w
-    gap_share = float((~span).mean()) if len(span) else 0.0
-    gap_cv = float(gaps.std() / max(gaps.mean(), 1e-6)) if len(gaps) > 1 else 0.0
+    gaps = (np.flatnonzero(edges == 1) - np.flatnonzero(edges == -1)).astype(np.float64)
+    n_gaps = len(gaps)
+    gap_density = n_gaps * core / ink_w
+    gap_share = float(gaps.sum()) / ink_w
+    gap_cv = float(gaps.std() / max(float(gaps.mean()), 1e-6)) if n_gaps > 1 else 0.0
     small_gaps = gaps[gaps < 0.5 * core]
     small_gap_cv = (
-        float(small_gaps.std() / max(small_gaps.mean(), 1e-6)) if len(small_gaps) > 1 else 0.0
+        float(small_gaps.std() / max(float(small_gaps.mean()), 1e-6))
+        if len(small_gaps) > 1
+        else 0.0
     )
 
     # Row profile: a font's core is bounded by sharp steps at x-height and baseline.
     profile = rows / max(float(rows.max()), 1e-6)
-    steps = np.abs(np.diff(profile))
-    step_peak = float(steps.max()) if len(steps) else 0.0
+    step_peak = float(np.abs(np.diff(profile)).max()) if h > 1 else 0.0
 
     scalars = np.array(
         [
@@ -243,7 +234,7 @@ def features(crop: npt.NDArray[np.uint8]) -> FloatArray:
         ],
         dtype=np.float64,
     )
-    return np.concatenate([scalars, coarse, *zones])
+    return np.concatenate([scalars, coarse, zones.ravel()])
 
 
 @dataclass(frozen=True)
