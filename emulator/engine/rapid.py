@@ -19,6 +19,10 @@ pipeline, each step a function with typed output:
    probabilities (``return_word_box=True``). The recogniser reads crops 36 px high (its cost
    is proportional to height times width; rapidocr's 48 px enlarges most lines), batched by
    width, and lines it is unsure of are read again at 48 px (see :meth:`RapidOcrEngine.read`).
+   Each line's **style** (handwriting or other) is classified from the same crop
+   (:mod:`emulator.engine.handwriting`, about a millisecond a line); lines classified
+   as handwriting are read once more at 48 px (:meth:`RapidOcrEngine._read_handwriting`),
+   and the more confident reading kept.
 4. **Words** are cut at the spaces the recogniser emits; each word's box spans its characters'
    CTC columns and is interpolated along the line's polygon, so it lies inside it; its
    confidence is the mean probability of its characters. Text is NFKC-normalised.
@@ -597,14 +601,26 @@ class RapidOcrEngine:
             orientation = upright
             recs_by_idx = upright_recs
 
-        # Each line's style, from the same upright crop the recogniser read.
+        # Each line's style, from the same upright crop the recogniser read; handwritten lines
+        # are read once more (:meth:`_read_handwriting`) and the more confident reading kept.
         styles = handwriting.classify([crops[i] for i in along_idx])
+        hand = [i for i, (name, _) in zip(along_idx, styles, strict=True) if name == "handwriting"]
+        for i, rec in zip(hand, self._read_handwriting([crops[i] for i in hand]), strict=True):
+            if rec.score > recs_by_idx[i].score:
+                recs_by_idx[i] = rec
         lines = [
             _Line(polys[i], recs_by_idx[i], *style)
             for i, style in zip(along_idx, styles, strict=True)
         ]
         lines.extend(self._read_across(bgr, quads, axes, np.flatnonzero(across)))
         return orientation, lines
+
+    def _read_handwriting(self, crops: list[UInt8Array]) -> list[RecLine]:
+        """Another reading of lines classified as handwriting: at the recogniser's full
+        height (48 px), where a hand's uneven strokes keep more of their detail. Of the cheap
+        preprocessing tried (``benchmarks/handwriting.py --reread``), the only one that
+        lowered the CER of held-out handwritten lines (docs/accuracy.md, "Handwriting")."""
+        return self._read_at(crops, _REC_HEIGHT)
 
     def _read_across(
         self, bgr: UInt8Array, quads: FloatArray, axes: FloatArray, idx: npt.NDArray[np.intp]
