@@ -8,10 +8,13 @@ every returned line to the drawn line it lies in, and prints:
 * style accuracy over the returned lines (overall, handwritten, printed) and per font;
 * calibration: per band of reported confidence, how many lines and how many were right;
 * CER of the handwritten lines and of the printed ones (per drawn line, the texts of the
-  returned lines in it joined left to right, against what was drawn);
+  returned lines in it joined left to right, against what was drawn: the text less the
+  characters its font has no glyph for; without case for the fonts that draw every letter as
+  a capital, ``synth.CAPITALS``), and also wholly case-folded;
 * the classifier's cost per line (features and model, timed inside the engine).
 
     PYTHONPATH=. .venv/bin/python benchmarks/handwriting.py [--pages 40] [--strength S]
+        [--reread none|48|deslant|deslant48|stretch|pad] [--split heldout|train]
 
 ``--strength 0`` draws handwriting in the fonts alone (no synthetic slant, baseline drift or
 wobble): the fonts' own shapes, nothing the synthesis adds.
@@ -29,6 +32,7 @@ from typing import Any
 
 import jiwer
 import numpy as np
+from PIL import ImageFont
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "training" / "handwriting")]
@@ -36,7 +40,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "training" / "handwriting")]
 import synth  # noqa: E402
 
 from emulator.engine import handwriting  # noqa: E402
-from emulator.engine.rapid import RapidOcrEngine  # noqa: E402
+from emulator.engine.rapid import RapidOcrEngine, RecLine  # noqa: E402
 
 
 class _Timed:
@@ -55,8 +59,79 @@ class _Timed:
         return out
 
 
+def _none(self: RapidOcrEngine, crops: list[Any]) -> list[Any]:
+    return [RecLine("", -1.0, (), 1.0) for _ in crops]
+
+
+def _at48(self: RapidOcrEngine, crops: list[Any]) -> list[Any]:
+    return self._read_at(crops, 48)
+
+
+def _deslant(self: RapidOcrEngine, crops: list[Any]) -> list[Any]:
+    return self._read_at([handwriting.deslant(c) for c in crops], self._rec_height)
+
+
+def _deslant48(self: RapidOcrEngine, crops: list[Any]) -> list[Any]:
+    return self._read_at([handwriting.deslant(c) for c in crops], 48)
+
+
+def _stretch(self: RapidOcrEngine, crops: list[Any]) -> list[Any]:
+    return self._read_at([handwriting.stretch(c) for c in crops], self._rec_height)
+
+
+def _pad(self: RapidOcrEngine, crops: list[Any]) -> list[Any]:
+    """Crops with a quarter of their height of background added above and below."""
+    out = []
+    for c in crops:
+        m = max(1, c.shape[0] // 4)
+        out.append(np.pad(c, ((m, m), (0, 0), (0, 0)), mode="edge"))
+    return self._read_at(out, self._rec_height)
+
+
+# Ways of reading handwritten lines again, for --reread (each replaces
+# RapidOcrEngine._read_handwriting; the more confident reading is kept either way).
+REREADS = {
+    "none": _none,
+    "48": _at48,
+    "deslant": _deslant,
+    "deslant48": _deslant48,
+    "stretch": _stretch,
+    "pad": _pad,
+}
+
+
+_FONT_PATHS = {
+    Path(p).name: p
+    for table in (synth.HANDWRITING, synth.PRINTED)
+    for paths in table.values()
+    for p in paths
+}
+_GLYPHS: dict[tuple[str, str], bool] = {}
+
+
+def _drawn(char: str, font: str) -> bool:
+    """Whether ``font`` (a file name of synth's) has a visible glyph for ``char``: a few
+    handwriting fonts lack accented letters, which are then drawn as nothing."""
+    key = (char, font)
+    if key not in _GLYPHS:
+        face = ImageFont.truetype(_FONT_PATHS[font], 32)
+        _GLYPHS[key] = char.isspace() or face.getmask(char).getbbox() is not None
+    return _GLYPHS[key]
+
+
+def drawn_text(truth: Any) -> str:
+    """What was drawn for ``truth``: its text without the characters its font has no glyph
+    for, in capitals for the fonts that have only capitals (``synth.CAPITALS``)."""
+    text = "".join(ch for ch in truth.text if _drawn(ch, truth.font))
+    return text.upper() if truth.font in synth.CAPITALS else text
+
+
 def evaluate(
-    engine: RapidOcrEngine, pages: int, strength: float | None, first: int = 0
+    engine: RapidOcrEngine,
+    pages: int,
+    strength: float | None,
+    first: int = 0,
+    split: str = "heldout",
 ) -> dict[str, Any]:
     """Read ``pages`` held-out pages and return the counts behind the printed figures."""
     results: list[tuple[str, str, float, str]] = []  # truth, reported, confidence, font
@@ -67,8 +142,8 @@ def evaluate(
     unmatched = 0
     missed = 0
     for k in range(first, first + pages):
-        rng = np.random.default_rng(synth.SEEDS["heldout"] + k)
-        image, truths = synth.make_page(rng, "heldout", strength=strength)
+        rng = np.random.default_rng(synth.SEEDS[split] + k)
+        image, truths = synth.make_page(rng, split, strength=strength)
         page = engine.recognize(image)
         read: dict[int, list[tuple[float, str]]] = defaultdict(list)
         for line in page.lines:
@@ -84,13 +159,17 @@ def evaluate(
                 missed += 1
             hyp = " ".join(text for _, text in sorted(read.get(i, [])))
             refs, hyps = cer_pairs[truth.style]
-            refs.append(truth.text)
-            hyps.append(hyp)
+            refs.append(drawn_text(truth))
+            hyps.append(hyp.upper() if truth.font in synth.CAPITALS else hyp)
     return {"results": results, "cer": cer_pairs, "unmatched": unmatched, "missed": missed}
 
 
-def cer(refs: list[str], hyps: list[str]) -> float:
-    return float(jiwer.cer(refs, hyps)) if refs else float("nan")
+def cer(refs: list[str], hyps: list[str], *, fold: bool = False) -> float:
+    if not refs:
+        return float("nan")
+    if fold:
+        refs, hyps = [r.casefold() for r in refs], [h.casefold() for h in hyps]
+    return float(jiwer.cer(refs, hyps))
 
 
 def report(found: dict[str, Any]) -> None:
@@ -123,7 +202,10 @@ def report(found: dict[str, Any]) -> None:
             )
     for style in ("handwriting", "other"):
         refs, hyps = found["cer"][style]
-        print(f"CER of {style} lines: {cer(refs, hyps):.3f} over {len(refs)} drawn lines")
+        print(
+            f"CER of {style} lines: {cer(refs, hyps):.3f}, case-folded "
+            f"{cer(refs, hyps, fold=True):.3f}, over {len(refs)} drawn lines"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -131,14 +213,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument(
+        "--split",
+        choices=["heldout", "train"],
+        default="heldout",
+        help="train: the training fonts and seeds (for CER only; style accuracy there is not "
+        "a held-out figure)",
+    )
+    parser.add_argument(
         "--strength", type=float, default=None, help="fixed hand warp (default: drawn per line)"
     )
+    parser.add_argument(
+        "--reread",
+        choices=sorted(REREADS),
+        default=None,
+        help="how handwritten lines are read again (default: the engine's own)",
+    )
     args = parser.parse_args(argv)
+    if args.reread:
+        RapidOcrEngine._read_handwriting = REREADS[args.reread]  # type: ignore[method-assign]
     timer = _Timed()
     handwriting.classify = timer  # type: ignore[assignment]
     engine = RapidOcrEngine(intra_op_threads=1)
     started = time.perf_counter()
-    found = evaluate(engine, args.pages, args.strength, args.first)
+    found = evaluate(engine, args.pages, args.strength, args.first, args.split)
     elapsed = time.perf_counter() - started
     report(found)
     print(

@@ -53,6 +53,16 @@ HANDWRITING: dict[Split, list[str]] = {
     ],
 }
 
+# Handwriting fonts that draw every letter (or most) as a capital: "doctor" is drawn DOCTOR,
+# so their text is compared without case.
+CAPITALS = frozenset(
+    {
+        *(f"BecauseWe{n}-Regular.otf" for n in ("Build", "Connect", "Create")),
+        *(f"BecauseWe{n}-Regular.otf" for n in ("Learn", "Mentor", "Organize")),
+        "Humor-Sans.ttf",
+    }
+)
+
 _DEJAVU = _T / "dejavu"
 PRINTED: dict[Split, list[str]] = {
     "train": [
