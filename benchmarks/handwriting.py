@@ -15,6 +15,7 @@ every returned line to the drawn line it lies in, and prints:
 
     PYTHONPATH=. .venv/bin/python benchmarks/handwriting.py [--pages 40] [--strength S]
         [--reread none|48|deslant|deslant48|stretch|pad] [--split heldout|train]
+    PYTHONPATH=. .venv/bin/python benchmarks/handwriting.py --corpus
 
 ``--strength 0`` draws handwriting in the fonts alone (no synthetic slant, baseline drift or
 wobble): the fonts' own shapes, nothing the synthesis adds.
@@ -208,6 +209,29 @@ def report(found: dict[str, Any]) -> None:
         )
 
 
+def corpus(engine: RapidOcrEngine) -> None:
+    """Per document of ``../shared/eval`` (real printed pages, no handwriting): how many of
+    its lines the engine calls handwritten."""
+    import json
+
+    from benchmarks._support import CORPUS
+    from emulator import documents
+
+    manifest = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+    total = called = 0
+    for document in manifest:
+        data = (CORPUS / document["file"]).read_bytes()
+        info = documents.inspect(data, documents.Limits())
+        lines = hand = 0
+        for page in documents.iter_pages(data, info, range(1, info.page_count + 1)):
+            result = engine.recognize(page.image)
+            lines += len(result.lines)
+            hand += sum(line.style == "handwriting" for line in result.lines)
+        total, called = total + lines, called + hand
+        print(f"  {document['name']}: {hand}/{lines} lines called handwritten")
+    print(f"real printed corpus: {called}/{total} lines called handwritten")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pages", type=int, default=40)
@@ -228,7 +252,15 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="how handwritten lines are read again (default: the engine's own)",
     )
+    parser.add_argument(
+        "--corpus",
+        action="store_true",
+        help="instead: the share of lines called handwritten on ../shared/eval (all print)",
+    )
     args = parser.parse_args(argv)
+    if args.corpus:
+        corpus(RapidOcrEngine(intra_op_threads=1))
+        return 0
     if args.reread:
         RapidOcrEngine._read_handwriting = REREADS[args.reread]  # type: ignore[method-assign]
     timer = _Timed()

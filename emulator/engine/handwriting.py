@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["HEIGHT", "Model", "classify", "features", "is_latin_text", "load_model"]
+__all__ = ["HEIGHT", "MIN_CHARS", "Model", "classify", "features", "is_latin_text", "load_model"]
 
 StyleName = Literal["handwriting", "other"]
 FloatArray = npt.NDArray[np.float64]
@@ -37,6 +37,11 @@ FloatArray = npt.NDArray[np.float64]
 HEIGHT = 32
 # The longest stretch of a line that is looked at, in heights (a few words tell the style).
 _MAX_ASPECT = 24
+#: Lines of fewer characters than this (spaces aside) are not classified but reported as
+#: ``other`` with confidence 0.5: the model was trained on lines of a few words, and on the real
+#: printed pages of ../shared/eval most of its false alarms were table cells of 1-3 characters
+#: (docs/accuracy.md, "Handwriting").
+MIN_CHARS = 4
 _MODEL_PATH = Path(__file__).with_name("handwriting_model.json")
 _ORIENT_BINS = 12
 _FINE_BINS = 36

@@ -931,14 +931,22 @@ def _to_text_line(line: _Line) -> TextLine | None:
     if not words:
         return None
     text = " ".join(w.text for w in words)
-    # The service tells handwriting from print in Latin-script text only.
-    latin = handwriting.is_latin_text(text)
+    # The service tells handwriting from print in Latin-script text only; and a line of a
+    # character or three (a table cell's "01", a bullet) shows too little of its strokes to
+    # tell: it is "other", no more likely than not (see handwriting.MIN_CHARS).
+    style: handwriting.StyleName
+    if not handwriting.is_latin_text(text):
+        style, confidence = "other", 1.0
+    elif len(text.replace(" ", "")) < handwriting.MIN_CHARS:
+        style, confidence = "other", 0.5
+    else:
+        style, confidence = line.style, line.style_confidence
     return TextLine(
         text=text,
         polygon=_polygon(poly),
         words=tuple(words),
-        style=line.style if latin else "other",
-        style_confidence=line.style_confidence if latin else 1.0,
+        style=style,
+        style_confidence=confidence,
     )
 
 

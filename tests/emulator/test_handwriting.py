@@ -19,7 +19,7 @@ import pytest
 from _harness import MakeHarness
 
 from emulator.engine import handwriting
-from emulator.engine.rapid import RapidOcrEngine
+from emulator.engine.rapid import RapidOcrEngine, RecChar, RecLine, _Line, _to_text_line
 
 ROOT = Path(__file__).resolve().parents[2]
 # Held-out fonts (never used in training): Debian's fonts-breip and DejaVu (.ci/run installs
@@ -154,3 +154,19 @@ def test_the_classifier_is_cheap_and_its_confidence_is_a_probability() -> None:
     assert [style for style, _ in out] == [out[0][0], out[1][0]]
     assert all(style in ("handwriting", "other") and 0.5 <= conf <= 1.0 for style, conf in out)
     assert handwriting.classify([]) == []
+
+
+def _line(text: str, style: str, confidence: float) -> Any:
+    chars = tuple(RecChar(ch, 2 * k, 0.99) for k, ch in enumerate(text))
+    rec = RecLine(text=text, score=0.99, chars=chars, column_px=4.0)
+    polygon = np.array([[0, 0], [8.0 * len(text), 0], [8.0 * len(text), 20], [0, 20]], float)
+    return _to_text_line(_Line(polygon, rec, style, confidence))  # type: ignore[arg-type]
+
+
+def test_short_and_non_latin_lines_are_not_called_handwritten() -> None:
+    assert _line("Dear Anna, thanks", "handwriting", 0.93).style == "handwriting"
+    assert _line("Dear Anna, thanks", "handwriting", 0.93).style_confidence == 0.93
+    short = _line("01", "handwriting", 0.93)
+    assert (short.style, short.style_confidence) == ("other", 0.5)
+    cyrillic = _line("Привет, мир", "handwriting", 0.93)
+    assert (cyrillic.style, cyrillic.style_confidence) == ("other", 1.0)
