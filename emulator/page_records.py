@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emulator.documents import PageImage
-from emulator.engine.base import PageText, Polygon
+from emulator.engine.base import PageText, Polygon, TextLine
+from emulator.engine.handwriting import is_latin_language
 
 
 def _number(value: float, unit: str) -> float | int:
@@ -39,15 +40,23 @@ def _angle(value: float) -> float:
     return 0.0 if rounded == 0 else rounded
 
 
+def _style(line: TextLine, latin: bool) -> dict[str, Any]:
+    """``appearance.style``: the engine's, except for a requested non-Latin language, whose
+    lines the service reports as ``other`` (it classifies Latin-script text only)."""
+    if not latin:
+        return {"name": "other", "confidence": 1.0}
+    return {"name": line.style, "confidence": round(line.style_confidence, 3)}
+
+
 def read_result(page: PageImage, text: PageText, language: str | None = None) -> dict[str, Any]:
-    """One ``readResults`` entry for ``page`` from the engine's ``text``."""
+    """One ``readResults`` entry for ``page`` from the engine's ``text`` (``language``: the
+    one requested, if any)."""
     scale = page.units_per_pixel
+    latin = is_latin_language(language)
     lines = [
         {
             "boundingBox": _box(line.polygon, scale, page.unit),
-            "appearance": {
-                "style": {"name": line.style, "confidence": round(line.style_confidence, 3)}
-            },
+            "appearance": {"style": _style(line, latin)},
             "text": line.text,
             "words": [
                 {

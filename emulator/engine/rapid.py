@@ -19,6 +19,10 @@ pipeline, each step a function with typed output:
    probabilities (``return_word_box=True``). The recogniser reads crops 36 px high (its cost
    is proportional to height times width; rapidocr's 48 px enlarges most lines), batched by
    width, and lines it is unsure of are read again at 48 px (see :meth:`RapidOcrEngine.read`).
+   Each line's **style** (handwriting or other) is classified from the same crop
+   (:mod:`emulator.engine.handwriting`, about a millisecond a line); lines classified
+   as handwriting are read once more at 48 px (:meth:`RapidOcrEngine._read_handwriting`),
+   and the more confident reading kept.
 4. **Words** are cut at the spaces the recogniser emits; each word's box spans its characters'
    CTC columns and is interpolated along the line's polygon, so it lies inside it; its
    confidence is the mean probability of its characters. Text is NFKC-normalised.
@@ -47,7 +51,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from emulator.engine import layout, scripts
+from emulator.engine import handwriting, layout, scripts
 from emulator.engine.base import PageText, Polygon, ReadingOrder, TextLine, TextWord
 from emulator.engine.separators import Separator, find_separators
 
@@ -314,10 +318,17 @@ class RecLine:
     words: tuple[scripts.WordSpan, ...] | None = None
 
 
+#: The style of a line read by a script model: the service classifies Latin text only.
+_NOT_CLASSIFIED: tuple[handwriting.StyleName, float] = ("other", 1.0)
+
+
 @dataclass(frozen=True, slots=True)
 class _Line:
     polygon: FloatArray  # (4, 2), clockwise from the text's top-left as read
     rec: RecLine
+    # The line's style (:mod:`emulator.engine.handwriting`) and its confidence.
+    style: handwriting.StyleName = "other"
+    style_confidence: float = 1.0
 
 
 class RapidOcrEngine:
@@ -662,16 +673,38 @@ class RapidOcrEngine:
         if flip_score > up_score + _FLIP_MARGIN:
             orientation = Orientation(_normalise_angle(page_axis + 180.0))
             polys = {i: _rot_poly180(p) for i, p in polys.items()}
-            recs_by_idx = dict(
-                zip(along_idx, read([_rot180(crops[i]) for i in along_idx]), strict=True)
-            )
+            crops = {i: _rot180(c) for i, c in crops.items()}
+            recs_by_idx = dict(zip(along_idx, read([crops[i] for i in along_idx]), strict=True))
         else:
             orientation = upright
             recs_by_idx = upright_recs
 
-        lines = [_Line(polys[i], recs_by_idx[i]) for i in along_idx]
+        # Each line's style, from the same upright crop the recogniser read; handwritten lines
+        # are read once more (:meth:`_read_handwriting`) and the more confident reading kept.
+        # A page read by a script model (not Latin) is "other" throughout, as the service's.
+        latin = read == self.read
+        styles = (
+            handwriting.classify([crops[i] for i in along_idx])
+            if latin
+            else [_NOT_CLASSIFIED] * len(along_idx)
+        )
+        hand = [i for i, (name, _) in zip(along_idx, styles, strict=True) if name == "handwriting"]
+        for i, rec in zip(hand, self._read_handwriting([crops[i] for i in hand]), strict=True):
+            if rec.score > recs_by_idx[i].score:
+                recs_by_idx[i] = rec
+        lines = [
+            _Line(polys[i], recs_by_idx[i], *style)
+            for i, style in zip(along_idx, styles, strict=True)
+        ]
         lines.extend(self._read_across(bgr, quads, axes, np.flatnonzero(across), read))
         return orientation, lines
+
+    def _read_handwriting(self, crops: list[UInt8Array]) -> list[RecLine]:
+        """Another reading of lines classified as handwriting: at the recogniser's full
+        height (48 px), where a hand's uneven strokes keep more of their detail. Of the cheap
+        preprocessing tried (``benchmarks/handwriting.py --reread``), the only one that
+        lowered the CER of held-out handwritten lines (docs/accuracy.md, "Handwriting")."""
+        return self._read_at(crops, _REC_HEIGHT)
 
     def _read_across(
         self,
@@ -686,15 +719,19 @@ class RapidOcrEngine:
             return []
         polys = [order_quad(quads[i], float(axes[i])) for i in idx]
         crops = [crop_line(bgr, p) for p in polys]
-        recs = read(crops + [_rot180(c) for c in crops])
+        flipped = [_rot180(c) for c in crops]
+        recs = read(crops + flipped)
+        latin = read == self.read  # a script model's lines are not classified
         n = len(polys)
         lines = []
         for k in range(n):
             forward, backward = recs[k], recs[n + k]
             if backward.score > forward.score:
-                lines.append(_Line(_rot_poly180(polys[k]), backward))
+                style = handwriting.classify([flipped[k]])[0] if latin else _NOT_CLASSIFIED
+                lines.append(_Line(_rot_poly180(polys[k]), backward, *style))
             else:
-                lines.append(_Line(polys[k], forward))
+                style = handwriting.classify([crops[k]])[0] if latin else _NOT_CLASSIFIED
+                lines.append(_Line(polys[k], forward, *style))
         return lines
 
 
@@ -991,8 +1028,23 @@ def _to_text_line(line: _Line) -> TextLine | None:
         )
     if not words:
         return None
+    text = " ".join(w.text for w in words)
+    # The service tells handwriting from print in Latin-script text only; and a line of a
+    # character or three (a table cell's "01", a bullet) shows too little of its strokes to
+    # tell: it is "other", no more likely than not (see handwriting.MIN_CHARS).
+    style: handwriting.StyleName
+    if not handwriting.is_latin_text(text):
+        style, confidence = "other", 1.0
+    elif len(text.replace(" ", "")) < handwriting.MIN_CHARS:
+        style, confidence = "other", 0.5
+    else:
+        style, confidence = line.style, line.style_confidence
     return TextLine(
-        text=" ".join(w.text for w in words), polygon=_polygon(poly), words=tuple(words)
+        text=text,
+        polygon=_polygon(poly),
+        words=tuple(words),
+        style=style,
+        style_confidence=confidence,
     )
 
 
