@@ -280,6 +280,14 @@ class TesseractLines:
         return "\n".join(out)
 
 
+def resident_mb() -> float:
+    """This process's resident memory, MB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def timed(call: Callable[[], T], runs: int) -> tuple[T, float]:
     """``call()``'s result and its median wall time in seconds over ``runs`` calls."""
     times = []
@@ -306,14 +314,22 @@ def main() -> int:
     tess_lines = TesseractLines() if args.tesseract and shutil.which("tesseract") else None
     header = (
         "| script | language | CER % | ms per page | ms per line | time vs en | line score |"
-        " no language: CER % | ms per page |"
+        " no language: CER % | ms per page | resident MB after the first page |"
     )
-    rule = "|---|---|---|---|---|---|---|---|---|"
+    rule = "|---|---|---|---|---|---|---|---|---|---|"
     if args.tesseract:
         header += " Tesseract page CER % | ms per page | Tesseract line CER % | ms per line |"
         rule += "---|---|---|---|"
     print(header)
     print(rule)
+    # First, what each script's first page adds to resident memory (its model, loaded then),
+    # with languages given, before any guess loads every model; English warms the engine.
+    growth: dict[str, float] = {}
+    for sample in SAMPLES:
+        if Path(sample.font).is_file():
+            before = resident_mb()
+            read_engine(engine, render(sample), sample.language)
+            growth[sample.language] = resident_mb() - before
     control: float | None = None
     for sample in SAMPLES:
         if not Path(sample.font).is_file():
@@ -325,6 +341,7 @@ def main() -> int:
         text, seconds = timed(
             functools.partial(read_engine, engine, page, sample.language), args.runs
         )
+        grown = growth.get(sample.language, 0.0)
         if sample.language == "en":
             control = seconds
         crops = engine_lines(engine, page)
@@ -334,7 +351,7 @@ def main() -> int:
         row = (
             f"| {sample.script} | {sample.language} | {_pct(cer(text, truth))} | "
             f"{seconds * 1000:.0f} | {seconds * 1000 / n:.1f} | {ratio} | {score:.2f} | "
-            f"{_pct(cer(guessed, truth))} | {guess_s * 1000:.0f} |"
+            f"{_pct(cer(guessed, truth))} | {guess_s * 1000:.0f} | {grown:+.0f} |"
         )
         if args.tesseract:
             page_text, page_s = timed(
