@@ -40,24 +40,32 @@ class AccessTokenLike(Protocol):
     """What ``get_token`` returns: azure-core's ``AccessToken`` (a named tuple) or alike."""
 
     @property
-    def token(self) -> str: ...
+    def token(self) -> str:
+        """The token, as sent after ``Bearer``."""
+        ...
 
     @property
-    def expires_on(self) -> int: ...
+    def expires_on(self) -> int:
+        """When it expires, in seconds since the epoch."""
+        ...
 
 
 @runtime_checkable
 class TokenCredential(Protocol):
     """azure-core's synchronous ``TokenCredential``."""
 
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessTokenLike: ...
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessTokenLike:
+        """A token for ``scopes`` (the SDK asks for :data:`SCOPE`)."""
+        ...
 
 
 @runtime_checkable
 class AsyncTokenCredential(Protocol):
     """azure-core's ``AsyncTokenCredential``."""
 
-    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessTokenLike: ...
+    async def get_token(self, *scopes: str, **kwargs: Any) -> AccessTokenLike:
+        """A token for ``scopes`` (the SDK asks for :data:`SCOPE`)."""
+        ...
 
 
 class TokenCache:

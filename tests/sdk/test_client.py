@@ -311,7 +311,7 @@ def test_all_is_pinned() -> None:
         [
             "__version__",
             "OcrClient", "AsyncOcrClient", "ReadPoller", "AsyncReadPoller", "RetryPolicy",
-            "BatchItem",
+            "BatchItem", "TokenCredential", "AsyncTokenCredential", "TOKEN_SCOPE",
             "ReadOperationResult", "AnalyzeResult", "ReadResult", "Page", "Line", "Word",
             "Appearance", "Style", "OperationStatus", "TextUnit", "TextStyleName",
             "OcrError", "AuthenticationError", "InvalidRequestError", "NotFoundError",
