@@ -39,11 +39,11 @@ import pypdfium2 as pdfium
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from emulator.errors import ServiceError
+from ocr_sdk._formats import DocumentFormat, sniff_format
 
 if TYPE_CHECKING:
     from PIL.ImageFile import ImageFile
 
-DocumentFormat = Literal["png", "jpeg", "bmp", "tiff", "pdf"]
 
 __all__ = [
     "PDF_DPI",
@@ -144,23 +144,6 @@ class PageImage:
     units_per_pixel: float
     width: float
     height: float
-
-
-def sniff_format(data: bytes) -> DocumentFormat | None:
-    """Tell the format from the magic bytes at the start of ``data``; ``None`` if unknown."""
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data.startswith(b"BM"):
-        return "bmp"
-    if data.startswith((b"II*\x00", b"MM\x00*")):
-        return "tiff"
-    # PDF allows up to 1024 bytes of junk before the header; real files from some tools
-    # carry a few, so look a little further than offset 0.
-    if b"%PDF-" in data[:1024]:
-        return "pdf"
-    return None
 
 
 def _format_error(message: str) -> ServiceError:

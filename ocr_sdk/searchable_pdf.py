@@ -90,6 +90,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from . import _glyphless
+from ._formats import sniff_format
 from .page_text import Polygon, TextBox, TextLine, TextPage, text_pages
 
 if TYPE_CHECKING:
@@ -167,10 +168,11 @@ def write_searchable_pdf(
     # A ReadResult is not a Sequence (a pydantic model iterates over its fields, but has no
     # len or indexing).
     read = _by_number(pages if isinstance(pages, Sequence) else text_pages(pages))
-    if document[:1024].find(b"%PDF-") >= 0:
-        return _from_pdf(document, read)
-    if _image_format(document) is None:
+    kind = sniff_format(document)
+    if kind is None:
         raise ValueError("the document is not a PNG, JPEG, BMP, TIFF or PDF file")
+    if kind == "pdf":
+        return _from_pdf(document, read)
     return _from_image(document, read, default_dpi)
 
 
@@ -558,18 +560,6 @@ def _save(pdf: pikepdf.Pdf) -> bytes:
 
 
 # --- image input --------------------------------------------------------------------------------
-
-
-def _image_format(data: bytes) -> str | None:
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if data.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if data.startswith(b"BM"):
-        return "bmp"
-    if data.startswith((b"II*\x00", b"MM\x00*")):
-        return "tiff"
-    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -369,6 +369,23 @@ def test_jpeg_is_embedded_byte_for_byte() -> None:
     assert text_of(pdf) == "jpeg stays jpeg"
 
 
+def test_a_png_that_mentions_pdf_early_is_still_a_png() -> None:
+    """The writer and the emulator's decoder tell formats by one rule (``ocr_sdk._formats``):
+    a PNG whose text chunk says "%PDF-" within its first 1024 bytes is a PNG to both."""
+    from PIL.PngImagePlugin import PngInfo
+
+    from emulator.documents import sniff_format
+
+    image, page = drawn_page([["still", "png"]])
+    info = PngInfo()
+    info.add_text("Comment", "converted from %PDF-1.7")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=info)
+    png = buffer.getvalue()
+    assert b"%PDF-" in png[:1024] and sniff_format(png) == "png"
+    assert text_of(write_searchable_pdf(png, [page])) == "still png"
+
+
 def test_png_data_passes_through_unchanged() -> None:
     image, page = drawn_page([["lossless"]])
     png = encode(image.convert("L"), "PNG")
