@@ -21,7 +21,7 @@ from typing import Any
 
 from emulator.store.base import Job, Usage, billable_pages
 
-__all__ = ["HEADER", "METER", "Usage", "header", "report", "transactions"]
+__all__ = ["HEADER", "METER", "Usage", "billable_pages", "header", "report"]
 
 #: The header naming what a response's operation billed.
 HEADER = "csp-billing-usage"
@@ -29,14 +29,9 @@ HEADER = "csp-billing-usage"
 METER = "CognitiveServices.ComputerVision.Transaction"
 
 
-def transactions(job: Job) -> int:
-    """The transactions ``job`` bills: its pages once it succeeded, else none."""
-    return billable_pages(job)
-
-
 def header(job: Job) -> dict[str, str]:
     """The billing header for a response delivering ``job``'s result (none unless it billed)."""
-    count = transactions(job)
+    count = billable_pages(job)
     return {HEADER: f"{METER}={count}"} if count else {}
 
 

@@ -220,8 +220,8 @@ class ReadService:
         digest already); for another issuer's token, a digest of issuer and subject."""
         if isinstance(caller, Principal):
             if caller.development:
-                return caller.subject
-            return self.store.cipher.digest("billing", f"{caller.issuer}|{caller.subject}".encode())
+                return caller.identity
+            return self._billing_id(caller.identity)
         return None if not caller else self._billing_id(caller)
 
     def _billing_id(self, key: str) -> str:

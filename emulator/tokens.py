@@ -53,6 +53,13 @@ class Principal:
         """True for the emulator's own development issuer."""
         return self.issuer == DEV_ISSUER
 
+    @property
+    def identity(self) -> str:
+        """Who the token is, for its meter and its rate window: a development token's subject
+        (the digest of the key that asked for it), else issuer and subject together (two
+        issuers may use the same subject)."""
+        return self.subject if self.development else f"{self.issuer}|{self.subject}"
+
 
 class TokenAuthority:
     """Issues development tokens and verifies bearer tokens."""

@@ -244,10 +244,6 @@ class TesseractLines:
         score = sum(w[3] for w in words) / len(words)
         return LineReading(text=" ".join(w[0] for w in words), score=score, words=tuple(words))
 
-    def close(self) -> None:
-        """Free Tesseract's memory for this model."""
-        self._api.End()
-
 
 def _words_of(line: str, pieces: Sequence[WordSpan]) -> list[WordSpan]:
     """The words of ``line`` (Tesseract's text in logical order, spaced as the script spaces

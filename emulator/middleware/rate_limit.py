@@ -140,10 +140,8 @@ class RateLimitMiddleware:
             caller = caller_of(scope)
             if caller is None:
                 key = Headers(scope=scope).get(KEY_HEADER, "")
-            elif isinstance(caller, str):
-                key = caller
             else:
-                key = caller.subject if caller.development else f"{caller.issuer}|{caller.subject}"
+                key = caller if isinstance(caller, str) else caller.identity
             error: errors.ServiceError | None = None
             try:
                 if self.limiter.blocking:
