@@ -29,6 +29,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from emulator.engine import scripts
+
 __all__ = ["HEIGHT", "MIN_CHARS", "Model", "classify", "features", "is_latin_text", "load_model"]
 
 StyleName = Literal["handwriting", "other"]
@@ -345,25 +347,19 @@ def is_latin_text(text: str) -> bool:
     return latin * 2 > len(letters)
 
 
-# The contract's languages written in another script than Latin (the service classifies style
-# for Latin-script languages only). Compared in lower case.
-NON_LATIN_LANGUAGES = frozenset(
+#: The contract's languages written in another script than Latin (the service classifies style
+#: for Latin-script languages only), compared in lower case: those of the five scripts the
+#: engine reads with their own models (:data:`emulator.engine.scripts.LANGUAGES`), and these.
+NON_LATIN_LANGUAGES = frozenset(scripts.LANGUAGES) | frozenset(
     {
         # CJK
         "ja", "ko", "zh-hans", "zh-hant",
-        # Devanagari and other Brahmic scripts
-        "hi", "mr", "ne", "sa", "bho", "awa", "anp", "bfy", "bgc", "bra", "brx", "dhi", "doi",
-        "gon", "gvr", "hlb", "hne", "hoc", "kfq", "kmj", "kru", "sck", "srx", "thf", "xnr",
-        "xsr", "bns", "bfz", "mai", "pa", "sat",
-        # Arabic script
-        "ar", "fa", "prs", "ps", "ur", "ug", "uz-arab", "ku-arab",
-        # Cyrillic
-        "ru", "bg", "be", "be-cyrl", "uk", "mn", "tg", "tt", "ky", "kk", "kk-cyrl", "kaa-cyrl",
-        "uz-cyrl", "sr-cyrl", "cnr-cyrl", "bua", "krc", "kum", "myv", "nog", "os", "tyv", "mk",
-        "ab", "abq", "ady", "av", "ce", "dar", "inh", "lez", "lbe", "tab",
+        # Brahmic scripts other than Devanagari (Santali: Ol Chiki)
+        "pa", "sat", "bn", "as", "or", "gu", "ta", "te", "kn", "ml", "si",
+        # Cyrillic languages without a model of their own
+        "kk", "ab", "abq", "ady", "av", "ce", "dar", "inh", "lez", "lbe", "tab",
         # others
-        "el", "he", "th", "iu", "ka", "hy", "am", "ti", "km", "lo", "my", "si", "ta", "te", "kn",
-        "ml", "gu", "bn", "or", "as",
+        "he", "th", "iu", "ka", "hy", "am", "ti", "km", "lo", "my",
     }
 )  # fmt: skip
 

@@ -116,6 +116,9 @@ LANGUAGES: dict[str, tuple[str, str | None]] = {
     "srx": ("Devanagari", None),
     "thf": ("Devanagari", None),
     "xsr": ("Devanagari", None),
+    "bfz": ("Devanagari", None),
+    "mai": ("Devanagari", None),
+    "xnr": ("Devanagari", None),
 }
 
 UInt8Array = npt.NDArray[np.uint8]
