@@ -359,7 +359,7 @@ NON_LATIN_LANGUAGES = frozenset(scripts.LANGUAGES) | frozenset(
         # Cyrillic languages without a model of their own
         "kk", "ab", "abq", "ady", "av", "ce", "dar", "inh", "lez", "lbe", "tab",
         # others
-        "he", "th", "iu", "ka", "hy", "am", "ti", "km", "lo", "my",
+        "he", "th", "ka", "hy", "am", "ti", "km", "lo", "my",
     }
 )  # fmt: skip
 

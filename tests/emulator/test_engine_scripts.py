@@ -185,6 +185,15 @@ def test_a_language_of_a_script_uses_its_own_model_or_the_scripts() -> None:
     # Bashkir has no model of its own: Cyrillic's serves it.
     assert scripts.model_for("ba") == "rus"
     assert scripts.model_for("uk") == ("ukr" if "ukr" in installed else "rus")
+    assert scripts.model_for("sr-Cyrl") == ("srp" if "srp" in installed else "rus")
+    # The service's Latin-script spellings stay with the default recogniser, and styled.
+    from emulator.engine.handwriting import is_latin_language
+
+    for latin in ("sr", "sr-latn", "mww", "hni", "iu", "uz", "kk-latn"):
+        assert scripts.model_for(latin) is None, latin
+        assert is_latin_language(latin), latin
+    for other in ("ru", "sr-cyrl", "ba", "mai", "ko", "ja"):
+        assert not is_latin_language(other), other
     assert scripts.model_for("de") is None
     assert scripts.model_for("zh-Hans") is None
     assert scripts.model_for(None) is None
