@@ -31,7 +31,7 @@ from emulator.engine.base import OcrEngine
 from emulator.errors import ServiceError
 from emulator.faults import FaultInjector
 from emulator.jobs import EngineFactory, JobQueue, ThreadJobQueue, WorkSource
-from emulator.middleware.auth import AuthMiddleware
+from emulator.middleware.auth import AuthMiddleware, caller_of
 from emulator.middleware.faults import FaultMiddleware
 from emulator.middleware.rate_limit import KeyedRateLimit, RateLimiter, RateLimitMiddleware
 from emulator.middleware.request_context import RequestContextMiddleware
@@ -196,6 +196,11 @@ def create_app(
         Route(admin.FAULTS_PATH, admin.add_faults, methods=["POST"]),
         Route(admin.FAULTS_PATH, admin.clear_faults, methods=["DELETE"]),
         Route(admin.USAGE_PATH, admin.usage, methods=["GET"]),
+        Route(admin.RESET_PATH, admin.reset, methods=["POST"]),
+        Route(admin.HOLDS_PATH, admin.hold, methods=["POST"]),
+        Route(admin.HOLDS_PATH, admin.held, methods=["GET"]),
+        Route(admin.HOLDS_PATH, admin.release, methods=["DELETE"]),
+        Route(admin.FAILURES_PATH, admin.fail_next, methods=["POST"]),
         Route(admin.TOKEN_PATH, admin.issue_token, methods=["POST"]),
     ]
     injector = FaultInjector(settings.faults, seed=settings.fault_seed)
@@ -211,6 +216,7 @@ def create_app(
             injector=injector,
             control=service.control,
             api_prefix=read_v32.API_PREFIX,
+            owner_of=lambda scope: service.billing_key(caller_of(scope)),
         ),
     ]
     rate_limit: RateLimiter | None = None

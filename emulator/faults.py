@@ -232,26 +232,33 @@ def load_config(path: Path) -> tuple[tuple[FaultRule, ...], int | None]:
         raise FaultError(f"fault config {path}: {error}") from None
 
 
-@dataclass
+@dataclass(slots=True)
 class _Armed:
     id: int
     rule: FaultRule
     remaining: int | None
+    owner: str | None
     fired: int = 0
 
 
 class FaultInjector:
-    """The active rules and the seeded generator that decides which request meets which.
+    """The active rules and the seeded generators that decide which request meets which.
 
     Rules are tried in the order they were added; the first one that matches the route, is
     not spent and wins its draw fires (only rules with a probability below 1 draw, so adding
     a certain rule does not shift the sequence of an uncertain one). Thread-safe.
+
+    A rule has an ``owner``: ``None`` for a rule of the whole emulator (``--fault``, the test
+    handle in the same process), or the billing key of the caller who armed it over HTTP,
+    for whose requests alone it fires. Each owner draws from its own generator, so test
+    workers sharing one emulator meet the same faults whatever the others do.
     """
 
     def __init__(self, rules: Iterable[FaultRule] = (), seed: int = 0) -> None:
         self._lock = threading.Lock()
         self._seed = seed
-        self._random = random.Random(seed)  # noqa: S311 - reproducibility, not secrecy
+        self._seeds: dict[str | None, int] = {}
+        self._random: dict[str | None, random.Random] = {}
         self._armed: list[_Armed] = []
         self._next_id = 1
         self.fired = 0
@@ -263,30 +270,49 @@ class FaultInjector:
         """The seed of the generator (set again by :meth:`clear`)."""
         return self._seed
 
-    def add(self, rule: FaultRule) -> int:
-        """Arm ``rule``; returns its id."""
+    def add(self, rule: FaultRule, owner: str | None = None) -> int:
+        """Arm ``rule`` (for the requests of ``owner`` only, if given); returns its id."""
         with self._lock:
-            armed = _Armed(self._next_id, rule, rule.times)
+            armed = _Armed(self._next_id, rule, rule.times, owner)
             self._next_id += 1
             self._armed.append(armed)
             return armed.id
 
-    def clear(self, seed: int | None = None) -> None:
-        """Disarm every rule and restart the generator (from ``seed`` if given)."""
+    def clear(self, seed: int | None = None, owner: str | None = None) -> None:
+        """Disarm the rules of ``owner`` (every rule, for ``None``) and restart its generator
+        (from ``seed`` if given)."""
         with self._lock:
-            self._armed.clear()
+            if owner is None:
+                self._armed.clear()
+                self._random.clear()
+                self._seeds.clear()
+                if seed is not None:
+                    self._seed = seed
+                self.fired = 0
+                return
+            self._armed = [armed for armed in self._armed if armed.owner != owner]
+            self._random.pop(owner, None)
             if seed is not None:
-                self._seed = seed
-            self._random = random.Random(self._seed)  # noqa: S311
-            self.fired = 0
+                self._seeds[owner] = seed
 
-    def pick(self, route: Route) -> FaultRule | None:
-        """The rule that fires for a request on ``route``, or None; counts it as used."""
+    def _generator(self, owner: str | None) -> random.Random:
+        generator = self._random.get(owner)
+        if generator is None:
+            seed = self._seeds.get(owner, self._seed)
+            generator = self._random[owner] = random.Random(seed)  # noqa: S311 - reproducibility
+        return generator
+
+    def pick(self, route: Route, owner: str | None = None) -> FaultRule | None:
+        """The rule that fires for a request of ``owner`` on ``route``, or None; counts it as
+        used."""
         with self._lock:
             for armed in self._armed:
+                if armed.owner is not None and armed.owner != owner:
+                    continue
                 if armed.rule.route not in (route, "any") or armed.remaining == 0:
                     continue
-                if armed.rule.probability < 1.0 and self._random.random() >= armed.rule.probability:
+                chance = armed.rule.probability
+                if chance < 1.0 and self._generator(armed.owner).random() >= chance:
                     continue
                 if armed.remaining is not None:
                     armed.remaining -= 1
@@ -295,15 +321,17 @@ class FaultInjector:
                 return armed.rule
             return None
 
-    def describe(self) -> dict[str, Any]:
-        """The rules as the admin route shows them: id, rule, times left, times fired."""
+    def describe(self, owner: str | None = None) -> dict[str, Any]:
+        """The rules as the admin route shows them: id, rule, times left, times fired. For an
+        ``owner``, the rules that apply to its requests: its own and the emulator's."""
         with self._lock:
+            shown = [a for a in self._armed if owner is None or a.owner in (None, owner)]
             return {
-                "seed": self._seed,
-                "fired": self.fired,
+                "seed": self._seed if owner is None else self._seeds.get(owner, self._seed),
+                "fired": self.fired if owner is None else sum(a.fired for a in shown),
                 "faults": [
                     {"id": a.id, **a.rule.to_dict(), "remaining": a.remaining, "fired": a.fired}
-                    for a in self._armed
+                    for a in shown
                 ],
             }
 

@@ -76,42 +76,54 @@ class JobControl:
     :meth:`fail_next` makes the next jobs to start end ``failed``. With no hold and no
     failure pending it costs one lock round-trip per checkpoint. Thread-safe.
 
-    It is also the place for future fault injection: a checkpoint sees every job at every
-    stage, so new faults need no change to the runner's flow.
+    Every hook takes an ``owner``: the billing key (:attr:`JobOptions.billing_key`) of the
+    caller whose jobs it is for, so test workers that share one emulator, each with its own
+    key, hold and fail only their own jobs. ``None`` (the default) means every job.
     """
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
-        self._holding: set[HoldStage] = set()
-        self._held: dict[str, HoldStage] = {}
-        self._fail_next = 0
+        self._holding: dict[str | None, set[HoldStage]] = {}
+        self._held: dict[str, tuple[HoldStage, str | None]] = {}
+        self._fail_next: dict[str | None, int] = {}
         self._closed = False
 
-    def hold(self, stage: HoldStage = "notStarted") -> None:
-        """From now on, stop every job that reaches ``stage`` until :meth:`release`."""
+    def hold(self, stage: HoldStage = "notStarted", owner: str | None = None) -> None:
+        """From now on, stop every job of ``owner`` that reaches ``stage`` until
+        :meth:`release`."""
         if stage not in ("notStarted", "running"):
             raise ValueError(f"stage must be 'notStarted' or 'running', not {stage!r}")
         with self._cond:
-            self._holding.add(stage)
+            self._holding.setdefault(owner, set()).add(stage)
 
-    def release(self) -> None:
-        """Stop holding and let every held job go on."""
+    def release(self, owner: str | None = None) -> None:
+        """Stop the holds ``owner`` asked for (every hold, for ``None``) and let the jobs
+        they held go on."""
         with self._cond:
-            self._holding.clear()
+            if owner is None:
+                self._holding.clear()
+            else:
+                self._holding.pop(owner, None)
             self._cond.notify_all()
 
-    def fail_next(self, count: int = 1) -> None:
-        """Make the next ``count`` jobs that start end ``failed`` (adds to any pending)."""
+    def fail_next(self, count: int = 1, owner: str | None = None) -> None:
+        """Make the next ``count`` jobs of ``owner`` that start end ``failed`` (adds to any
+        pending)."""
         if count < 0:
             raise ValueError("count must be >= 0")
         with self._cond:
-            self._fail_next += count
+            self._fail_next[owner] = self._fail_next.get(owner, 0) + count
 
-    def clear(self) -> None:
-        """Release every hold and forget pending failures."""
+    def clear(self, owner: str | None = None) -> None:
+        """Release the holds and forget the pending failures of ``owner`` (everyone's, for
+        ``None``)."""
         with self._cond:
-            self._fail_next = 0
-            self._holding.clear()
+            if owner is None:
+                self._fail_next.clear()
+                self._holding.clear()
+            else:
+                self._fail_next.pop(owner, None)
+                self._holding.pop(owner, None)
             self._cond.notify_all()
 
     def close(self) -> None:
@@ -125,37 +137,59 @@ class JobControl:
     def held(self) -> dict[str, HoldStage]:
         """The jobs waiting at a checkpoint right now, with their stage."""
         with self._cond:
-            return dict(self._held)
+            return {job_id: stage for job_id, (stage, _) in self._held.items()}
 
-    def wait_held(self, count: int = 1, timeout: float = 30.0) -> list[str]:
-        """Block until at least ``count`` jobs are held; return their ids (oldest first).
+    def _held_by(self, owner: str | None) -> list[str]:
+        return [i for i, (_, held) in self._held.items() if owner is None or held == owner]
+
+    def wait_held(
+        self, count: int = 1, timeout: float = 30.0, owner: str | None = None
+    ) -> list[str]:
+        """Block until at least ``count`` jobs of ``owner`` (of anyone, for ``None``) are
+        held; return their ids (oldest first).
 
         Raises :class:`TimeoutError` if that does not happen within ``timeout`` seconds.
         """
         with self._cond:
-            if not self._cond.wait_for(lambda: len(self._held) >= count, timeout):
-                raise TimeoutError(f"{len(self._held)} job(s) held, not {count}")
-            return list(self._held)
+            if not self._cond.wait_for(lambda: len(self._held_by(owner)) >= count, timeout):
+                raise TimeoutError(f"{len(self._held_by(owner))} job(s) held, not {count}")
+            return self._held_by(owner)
 
-    def checkpoint(self, job_id: str, stage: HoldStage, should_stop: Callable[[], bool]) -> None:
-        """Called by the runner when ``job_id`` reaches ``stage``; blocks while it is held."""
+    def _holds(self, stage: HoldStage, owner: str | None) -> bool:
+        if self._closed:
+            return False
+        if stage in self._holding.get(None, ()):
+            return True
+        return owner is not None and stage in self._holding.get(owner, ())
+
+    def checkpoint(
+        self,
+        job_id: str,
+        stage: HoldStage,
+        should_stop: Callable[[], bool],
+        owner: str | None = None,
+    ) -> None:
+        """Called by the runner when ``job_id`` (of ``owner``) reaches ``stage``; blocks
+        while it is held."""
         with self._cond:
-            if stage not in self._holding or self._closed:
+            if not self._holds(stage, owner):
                 return
-            self._held[job_id] = stage
+            self._held[job_id] = (stage, owner)
             self._cond.notify_all()  # wakes wait_held
             try:
-                while stage in self._holding and not self._closed and not should_stop():
+                while self._holds(stage, owner) and not should_stop():
                     self._cond.wait(_HOLD_POLL_SECONDS)
             finally:
                 del self._held[job_id]
 
-    def take_failure(self) -> bool:
-        """True (once per pending failure) if the job starting now must fail."""
+    def take_failure(self, owner: str | None = None) -> bool:
+        """True (once per pending failure) if the job of ``owner`` starting now must fail:
+        a failure asked for that owner is used first, then one asked for every job."""
         with self._cond:
-            if self._fail_next > 0:
-                self._fail_next -= 1
-                return True
+            for whose in (owner, None) if owner is not None else (None,):
+                if self._fail_next.get(whose, 0) > 0:
+                    self._fail_next[whose] -= 1
+                    return True
             return False
 
 
@@ -241,18 +275,22 @@ class JobRunner:
         here; an engine that can be interrupted mid-page (a worker process) raises
         :class:`JobTimeoutError` itself. Either way the job ends ``failed``.
         """
-        self.control.checkpoint(job_id, "notStarted", should_stop)
-        if should_stop():
-            return  # still notStarted: resumed at the next start with a persistent store
         job = self.store.get(job_id)
         if job is None or job.finished:
             return  # deleted while queued, or already done before a restart
+        owner = job.options.billing_key
+        self.control.checkpoint(job_id, "notStarted", should_stop, owner)
+        if should_stop():
+            return  # still notStarted: resumed at the next start with a persistent store
+        job = self.store.get(job_id)  # again: it may have gone while it was held
+        if job is None or job.finished:
+            return
         started = time.monotonic()
         job = job.evolve(status="running", updated=self.clock(), pages_done=0)
         if not self.store.update(job):
             return
-        self.control.checkpoint(job_id, "running", should_stop)
-        if not should_stop() and self.control.take_failure():
+        self.control.checkpoint(job_id, "running", should_stop, owner)
+        if not should_stop() and self.control.take_failure(owner):
             self.fail(job_id, "failure injected by a test")
             return
         try:
@@ -350,16 +388,17 @@ class JobRunner:
         job = self.store.get(job_id)
         if job is None or job.finished or index >= job.pages_total:
             return "done"  # deleted, failed by another page, or already finished
+        owner = job.options.billing_key
         if job.status == "notStarted":
-            self.control.checkpoint(job_id, "notStarted", should_stop)
+            self.control.checkpoint(job_id, "notStarted", should_stop, owner)
             if should_stop():
                 return "interrupted"
         started = self.store.start(job_id, self.clock())
         if started is None:
             return "done"
         job, first = started
-        self.control.checkpoint(job_id, "running", should_stop)
-        if first and not should_stop() and self.control.take_failure():
+        self.control.checkpoint(job_id, "running", should_stop, owner)
+        if first and not should_stop() and self.control.take_failure(owner):
             self.fail(job_id, "failure injected by a test")
             return "done"
         try:

@@ -231,21 +231,26 @@ class ReadService:
         """What each configured key has been billed (:func:`emulator.billing.report`)."""
         return billing.report(self.store.usage(), self.settings.api_keys, self._billing_id, caller)
 
-    def clear(self) -> int:
+    def clear(self, owner: str | None = None) -> int:
         """Delete every job, finished or not, drop test holds and pending failures, and set
-        the billing meters back to zero.
+        the billing meters back to zero; with an ``owner`` (a billing key, see
+        :meth:`billing_key`), only that caller's jobs, holds, failures and meter.
 
         For test suites that share one emulator (``emulator.testing``); returns how many jobs
         went. A job deleted while queued or running is dropped by its worker.
         """
         removed = 0
-        for job in self.store.unfinished():
-            removed += self.store.delete(job.id)
-        # Every finished job has an expiry, so "expired by the end of time" is all of them.
-        removed += self.store.delete_expired(datetime.max.replace(tzinfo=UTC))
+        if owner is not None:
+            for job_id in self.store.owned(owner):
+                removed += self.store.delete(job_id)
+        else:
+            for job in self.store.unfinished():
+                removed += self.store.delete(job.id)
+            # Every finished job has an expiry, so "expired by the end of time" is all of them.
+            removed += self.store.delete_expired(datetime.max.replace(tzinfo=UTC))
         # Released only now, so a held worker wakes to find its job gone and drops it.
-        self.control.clear()
-        self.store.clear_usage()
+        self.control.clear(owner)
+        self.store.clear_usage(owner)
         return removed
 
     def sweep(self) -> int:

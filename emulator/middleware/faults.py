@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -68,19 +69,28 @@ class FaultMiddleware:
     """Answers an injected error, delays, drops the connection, or arms a job failure."""
 
     def __init__(
-        self, app: ASGIApp, *, injector: FaultInjector, control: JobControl, api_prefix: str
+        self,
+        app: ASGIApp,
+        *,
+        injector: FaultInjector,
+        control: JobControl,
+        api_prefix: str,
+        owner_of: Callable[[Scope], str | None],
     ) -> None:
         self.app = app
         self.injector = injector
         self.control = control
         self.api_prefix = api_prefix
+        # Whose rules apply: the caller's billing key (a rule armed over HTTP is its own).
+        self.owner_of = owner_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         route = route_of(scope["method"], scope["path"], self.api_prefix)
-        rule = self.injector.pick(route) if route is not None else None
+        owner = self.owner_of(scope) if route is not None else None
+        rule = self.injector.pick(route, owner) if route is not None else None
         if rule is None:
             await self.app(scope, receive, send)
             return
@@ -97,7 +107,7 @@ class FaultMiddleware:
             await self.app(scope, receive, send)
         elif rule.action == "fail":
             # The next job to start fails: with one request in flight, the one accepted now.
-            self.control.fail_next(1)
+            self.control.fail_next(1, owner)
             await self.app(scope, receive, send)
         else:
             await self._drop(send)

@@ -73,8 +73,8 @@ class RateLimiter(Protocol):
         """Record an event for ``key``; None, or the seconds until one would be allowed."""
         ...
 
-    def reset(self) -> None:
-        """Forget every key's events."""
+    def reset(self, key: str | None = None) -> None:
+        """Forget the events of ``key`` (every key's, for ``None``)."""
         ...
 
 
@@ -108,10 +108,22 @@ class KeyedRateLimit:
                 self._windows[digest] = window
         return window.acquire()
 
-    def reset(self) -> None:
-        """Forget every key's events."""
+    def reset(self, key: str | None = None) -> None:
+        """Forget the events of ``key`` (every key's, for ``None``)."""
         with self._lock:
-            self._windows.clear()
+            if key is None:
+                self._windows.clear()
+            else:
+                self._windows.pop(hashlib.sha256(key.encode()).digest(), None)
+
+
+def rate_key(scope: Scope) -> str:
+    """The window a request counts against: its key, or a token's issuer and subject (the
+    development tokens of one key share one window)."""
+    caller = caller_of(scope)
+    if caller is None:
+        return Headers(scope=scope).get(KEY_HEADER, "")
+    return caller if isinstance(caller, str) else caller.identity
 
 
 class RateLimitMiddleware:
@@ -135,13 +147,7 @@ class RateLimitMiddleware:
             and scope["method"] == "POST"
             and scope["path"].endswith(self.path_suffixes)
         ):
-            # Each caller has its own window: a key, or a token's issuer and subject (the
-            # development tokens of one key share one window).
-            caller = caller_of(scope)
-            if caller is None:
-                key = Headers(scope=scope).get(KEY_HEADER, "")
-            else:
-                key = caller if isinstance(caller, str) else caller.identity
+            key = rate_key(scope)
             error: errors.ServiceError | None = None
             try:
                 if self.limiter.blocking:

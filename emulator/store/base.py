@@ -262,8 +262,12 @@ class Store(ABC):
         """What has been billed, by billing key (see :attr:`JobOptions.billing_key`)."""
 
     @abstractmethod
-    def clear_usage(self) -> None:
-        """Set every meter back to zero."""
+    def clear_usage(self, owner: str | None = None) -> None:
+        """Set the meter of billing key ``owner`` back to zero (every meter, for ``None``)."""
+
+    @abstractmethod
+    def owned(self, owner: str) -> list[str]:
+        """The ids of every job held whose billing key is ``owner``, finished or not."""
 
     @abstractmethod
     def delete_expired(self, now: datetime) -> int:

@@ -97,9 +97,16 @@ class MemoryStore(Store):
         with self._lock:
             return dict(self._usage)
 
-    def clear_usage(self) -> None:
+    def clear_usage(self, owner: str | None = None) -> None:
         with self._lock:
-            self._usage.clear()
+            if owner is None:
+                self._usage.clear()
+            else:
+                self._usage.pop(owner, None)
+
+    def owned(self, owner: str) -> list[str]:
+        with self._lock:
+            return [i for i, job in self._jobs.items() if job.options.billing_key == owner]
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

@@ -450,8 +450,24 @@ class RedisStore(Store):
         }
 
     @_guarded
-    def clear_usage(self) -> None:
-        self.redis.delete(self.key("usage"))
+    def clear_usage(self, owner: str | None = None) -> None:
+        if owner is None:
+            self.redis.delete(self.key("usage"))
+        else:
+            self.redis.hdel(self.key("usage"), f"{owner}:transactions", f"{owner}:operations")
+
+    @_guarded
+    def owned(self, owner: str) -> list[str]:
+        # Every job is in one of the two indexes: unfinished ones by creation, finished
+        # ones by expiry.
+        ids = {_text(i) for i in self.redis.zrange(self.key("unfinished"), 0, -1)}
+        ids |= {_text(i) for i in self.redis.zrange(self.key("expiry"), 0, -1)}
+        ordered = sorted(ids)
+        pipe = self.redis.pipeline(transaction=False)
+        for job_id in ordered:
+            pipe.hget(self.key("job", job_id), "options")
+        found = zip(ordered, pipe.execute(), strict=True)
+        return [i for i, raw in found if raw and options_from_json(_text(raw)).billing_key == owner]
 
     @_guarded
     def get(self, job_id: str) -> Job | None:
@@ -540,17 +556,23 @@ class RedisRateLimit:
         self.window = window
         self._acquire = store.redis.register_script(_ACQUIRE)
 
+    def _name(self, key: str) -> str:
+        return self.store.key("rate", self.store.cipher.digest("rate", key.encode()))
+
     @_guarded
     def acquire(self, key: str) -> float | None:
         """Record an analyze request for ``key``; None, or the seconds until one is allowed."""
-        name = self.store.key("rate", self.store.cipher.digest("rate", key.encode()))
+        name = self._name(key)
         member = secrets.token_hex(8)
         wait = int(self._acquire(keys=[name], args=[self.limit, round(self.window * 1000), member]))
         return None if wait < 0 else wait / 1000
 
     @_guarded
-    def reset(self) -> None:
-        """Forget every key's requests (the whole cluster's)."""
+    def reset(self, key: str | None = None) -> None:
+        """Forget the requests of ``key`` (every key's, the whole cluster's, for ``None``)."""
+        if key is not None:
+            self.store.redis.delete(self._name(key))
+            return
         names = list(self.store.redis.scan_iter(match=self.store.key("rate", "*"), count=500))
         if names:
             self.store.redis.delete(*names)

@@ -261,9 +261,17 @@ class SqliteStore(Store):
             key: Usage(int(transactions), int(operations)) for key, transactions, operations in rows
         }
 
-    def clear_usage(self) -> None:
+    def clear_usage(self, owner: str | None = None) -> None:
         with self._lock:
-            self._db.execute("DELETE FROM usage")
+            if owner is None:
+                self._db.execute("DELETE FROM usage")
+            else:
+                self._db.execute("DELETE FROM usage WHERE billing_key = ?", (owner,))
+
+    def owned(self, owner: str) -> list[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT id, options FROM jobs").fetchall()
+        return [i for i, options in rows if options_from_json(options).billing_key == owner]
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:

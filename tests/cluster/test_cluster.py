@@ -356,3 +356,34 @@ async def test_the_billing_meter_is_the_clusters_and_holds_no_key(
     assert meter and all(KEY.encode() not in field for field in meter)
     first.service.clear()
     assert second.service.usage()["total"] == {"transactions": 0, "operations": 0}
+
+
+async def test_a_callers_reset_clears_only_its_own_jobs_meter_and_window_across_the_cluster(
+    make_node: MakeNode, png: Any
+) -> None:
+    other_key = {"Ocp-Apim-Subscription-Key": "another-cluster-key-987"}
+    keys = (KEY, other_key["Ocp-Apim-Subscription-Key"])
+    first = await make_node(api_keys=keys, rate_limit=parse_rate("5/min"))
+    second = await make_node(api_keys=keys, rate_limit=parse_rate("5/min"))
+    mine_at = await first.submit(png(60, 60))
+    mine = await first.wait(mine_at)
+    theirs_at = (
+        await second.client.post(ANALYZE, content=png(60, 60), headers={**BINARY, **other_key})
+    ).headers["Operation-Location"]
+    for _ in range(4):  # uses up the first key's window: 5 analyze calls a minute
+        await first.submit(png(60, 60))
+    assert (
+        await first.client.post(ANALYZE, content=png(60, 60), headers=BINARY)
+    ).status_code == 429
+    # Reset through the other node: the cluster's store, meter and windows are shared.
+    answer = await second.client.post("/_emulator/reset")
+    assert answer.status_code == 200 and answer.json()["deleted"] == 5
+    assert mine["status"] == "succeeded"
+    assert (await first.client.get(mine_at)).status_code == 404
+    theirs = await second.client.get(theirs_at, headers=other_key)
+    assert theirs.status_code == 200
+    usage = (await first.client.get("/_emulator/usage", headers=other_key)).json()
+    billed = {k["caller"]: k["transactions"] for k in usage["keys"]}
+    assert billed[False] == 0 and billed[True] == 1
+    # The window was emptied too: the first key may submit again.
+    await first.submit(png(60, 60))
