@@ -13,7 +13,7 @@ import pytest
 
 from emulator.engine.base import OcrEngine
 from emulator.engine.fake import FakeEngine
-from emulator.testing import _EnginePool
+from emulator.testing.local import _EnginePool
 from ocr_sdk import AuthenticationError, NotFoundError, OcrClient
 from ocr_sdk.testing import run_emulator
 
