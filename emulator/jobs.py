@@ -87,6 +87,7 @@ class JobControl:
         self._held: dict[str, tuple[HoldStage, str | None]] = {}
         self._fail_next: dict[str | None, int] = {}
         self._closed = False
+        self._work: threading.BoundedSemaphore | None = None
 
     def hold(self, stage: HoldStage = "notStarted", owner: str | None = None) -> None:
         """From now on, stop every job of ``owner`` that reaches ``stage`` until
@@ -125,6 +126,24 @@ class JobControl:
                 self._fail_next.pop(owner, None)
                 self._holding.pop(owner, None)
             self._cond.notify_all()
+
+    def limit_work(self, count: int | None) -> None:
+        """Let at most ``count`` whole jobs do their work (decode and read pages) at once,
+        past their checkpoints; ``None`` for no limit. For a queue with more job threads than
+        engines (so that held jobs do not stall the others): pages then wait undecoded."""
+        if count is not None and count < 1:
+            raise ValueError("count must be >= 1")
+        self._work = None if count is None else threading.BoundedSemaphore(count)
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """The block in which a job does its work, within :meth:`limit_work`'s limit."""
+        gate = self._work
+        if gate is None:
+            yield
+            return
+        with gate:
+            yield
 
     def close(self) -> None:
         """Release everything for good (shutdown): no checkpoint blocks any more."""
@@ -293,6 +312,19 @@ class JobRunner:
         if not should_stop() and self.control.take_failure(owner):
             self.fail(job_id, "failure injected by a test")
             return
+        with self.control.working():
+            self._read(job, engine, should_stop, deadline, started)
+
+    def _read(
+        self,
+        job: Job,
+        engine: OcrEngine,
+        should_stop: Callable[[], bool],
+        deadline: float | None,
+        started: float,
+    ) -> None:
+        """Read every page of a running ``job`` and record it succeeded, or failed."""
+        job_id = job.id
         try:
             # Read through a decrypting stream: the document is never decrypted whole.
             data = self.store.open_document(job_id)

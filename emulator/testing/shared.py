@@ -394,6 +394,8 @@ def serve(config: dict[str, Any]) -> None:
     )
     engines = SharedEngines(int(config["workers"]))
     app = create_app(settings, engine_factory=engines.load)
+    # As many jobs at work as engines: the others wait with their pages still undecoded.
+    app.state.service.control.limit_work(engines.count)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     watch_pid = config.get("watch_pid")

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from emulator.testing import RunningEmulator
+from emulator.testing import EmulatorHandle
 
 
 @pytest.fixture(autouse=True)
-def _fresh_emulator(ocr_emulator: RunningEmulator) -> Iterator[None]:
+def _fresh_emulator(ocr_emulator: EmulatorHandle) -> Iterator[None]:
     yield
     ocr_emulator.reset()
 

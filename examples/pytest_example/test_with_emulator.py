@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pytest
 
-from emulator.testing import RunningEmulator
+from emulator.testing import EmulatorHandle
 from ocr_sdk import OcrClient, OperationFailedError
 
 # --- the application code under test ---------------------------------------------------------
@@ -41,14 +41,14 @@ def order_number(client: OcrClient, slip: bytes) -> str:
 
 
 def test_reads_the_order_number(
-    ocr_emulator: RunningEmulator, scan: Callable[[str], bytes]
+    ocr_emulator: EmulatorHandle, scan: Callable[[str], bytes]
 ) -> None:
     with ocr_emulator.client() as client:
         assert order_number(client, scan("ORDER 4711")) == "4711"
 
 
 def test_a_failed_operation_becomes_our_own_error(
-    ocr_emulator: RunningEmulator, scan: Callable[[str], bytes]
+    ocr_emulator: EmulatorHandle, scan: Callable[[str], bytes]
 ) -> None:
     ocr_emulator.fail_next_job()  # the service will report status "failed"
     with ocr_emulator.client() as client, pytest.raises(SlipUnreadableError, match="OCR failed"):
@@ -56,7 +56,7 @@ def test_a_failed_operation_becomes_our_own_error(
 
 
 def test_the_operation_can_be_seen_before_it_starts(
-    ocr_emulator: RunningEmulator, scan: Callable[[str], bytes]
+    ocr_emulator: EmulatorHandle, scan: Callable[[str], bytes]
 ) -> None:
     with ocr_emulator.client() as client:
         with ocr_emulator.holding_jobs():  # jobs wait in "notStarted" until the block ends
@@ -66,7 +66,7 @@ def test_the_operation_can_be_seen_before_it_starts(
 
 
 def test_the_same_over_https(
-    ocr_emulator_tls: RunningEmulator, scan: Callable[[str], bytes]
+    ocr_emulator_tls: EmulatorHandle, scan: Callable[[str], bytes]
 ) -> None:
     # The client from .client() already trusts the emulator's generated CA.
     with ocr_emulator_tls.client() as client:

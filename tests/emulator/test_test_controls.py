@@ -7,6 +7,7 @@ over real sockets is in ``tests/testing/test_shared_emulator.py``."""
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -164,3 +165,24 @@ def test_a_store_lists_and_clears_by_owner(store: Store) -> None:
     store.clear_usage("a")
     assert store.usage() == {"b": Usage(1, 1)}
     store.close()
+
+
+def test_limit_work_lets_that_many_jobs_work_at_once() -> None:
+    control = JobControl()
+    control.limit_work(1)
+    inside = threading.Event()
+    second_in = threading.Event()
+
+    def second() -> None:
+        with control.working():
+            second_in.set()
+
+    with control.working():
+        inside.set()
+        thread = threading.Thread(target=second, daemon=True)
+        thread.start()
+        assert not second_in.wait(0.2)  # the one place is taken
+    thread.join(10)
+    assert second_in.is_set()
+    with pytest.raises(ValueError):
+        control.limit_work(0)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from emulator.testing import RunningEmulator
+from emulator.testing import EmulatorHandle
 from ocr_sdk import NotFoundError, OperationFailedError
 
 
 @pytest.fixture(autouse=True)
-def _clean(ocr_emulator: RunningEmulator) -> Iterator[None]:
+def _clean(ocr_emulator: EmulatorHandle) -> Iterator[None]:
     # The documented pattern: one emulator for the session, a clean slate for every test.
     yield
     ocr_emulator.reset()
@@ -38,7 +38,7 @@ def words(text: str) -> Sequence[str]:
     return text.upper().split()
 
 
-def test_the_fixture_reads_real_text(ocr_emulator: RunningEmulator, hello: Path) -> None:
+def test_the_fixture_reads_real_text(ocr_emulator: EmulatorHandle, hello: Path) -> None:
     assert ocr_emulator.endpoint.startswith("http://127.0.0.1:")
     assert ocr_emulator.ca_path is None
     with ocr_emulator.client() as client:
@@ -46,14 +46,14 @@ def test_the_fixture_reads_real_text(ocr_emulator: RunningEmulator, hello: Path)
     assert words(result.text) == ["HELLO", "42"]
 
 
-async def test_the_async_client_reads_real_text(ocr_emulator: RunningEmulator, hello: Path) -> None:
+async def test_the_async_client_reads_real_text(ocr_emulator: EmulatorHandle, hello: Path) -> None:
     async with ocr_emulator.async_client() as client:
         result = await client.read(hello)
     assert words(result.text) == ["HELLO", "42"]
 
 
 def test_the_tls_variant_serves_https_with_its_own_ca(
-    ocr_emulator_tls: RunningEmulator, ocr_emulator: RunningEmulator, hello: Path
+    ocr_emulator_tls: EmulatorHandle, ocr_emulator: EmulatorHandle, hello: Path
 ) -> None:
     assert ocr_emulator_tls.endpoint.startswith("https://127.0.0.1:")
     assert ocr_emulator_tls.ca_path is not None and ocr_emulator_tls.ca_path.is_file()
@@ -62,7 +62,7 @@ def test_the_tls_variant_serves_https_with_its_own_ca(
         assert words(client.read(hello).text) == ["HELLO", "42"]
 
 
-def test_reset_forgets_every_job(ocr_emulator: RunningEmulator, blank: bytes) -> None:
+def test_reset_forgets_every_job(ocr_emulator: EmulatorHandle, blank: bytes) -> None:
     with ocr_emulator.client() as client:
         done = client.begin_read(blank)
         done.result()
@@ -77,7 +77,7 @@ def test_reset_forgets_every_job(ocr_emulator: RunningEmulator, blank: bytes) ->
 
 
 def test_a_held_job_stays_not_started_until_released(
-    ocr_emulator: RunningEmulator, blank: bytes
+    ocr_emulator: EmulatorHandle, blank: bytes
 ) -> None:
     with ocr_emulator.client() as client, ocr_emulator.holding_jobs():
         poller = client.begin_read(blank)
@@ -89,7 +89,7 @@ def test_a_held_job_stays_not_started_until_released(
 
 
 def test_a_job_held_while_running_reports_running(
-    ocr_emulator: RunningEmulator, blank: bytes
+    ocr_emulator: EmulatorHandle, blank: bytes
 ) -> None:
     with ocr_emulator.client() as client:
         ocr_emulator.hold_jobs(at="running")
@@ -103,7 +103,7 @@ def test_a_job_held_while_running_reports_running(
 
 
 def test_fail_next_job_fails_exactly_the_next_job(
-    ocr_emulator: RunningEmulator, blank: bytes
+    ocr_emulator: EmulatorHandle, blank: bytes
 ) -> None:
     ocr_emulator.fail_next_job()
     with ocr_emulator.client() as client:
