@@ -4,13 +4,15 @@ A generated suite of tests, each reading one real page of ``../shared/eval`` thr
 ``ocr_emulator`` fixture, runs three ways:
 
 - ``one``: plain ``pytest`` (no xdist): one process, the emulator inside it;
+- ``one worker``: ``pytest -n 1``: xdist with a single worker and its shared emulator;
 - ``shared``: ``pytest -n 4``: four workers and the one emulator they share;
 - ``per-worker``: ``pytest -n 4 --ocr-emulator-per-worker``: an emulator in every worker,
   what ``-n 4`` would cost without sharing.
 
 The resident memory of the run's whole process tree (pytest, its workers, the emulator
-process) is sampled every 50 ms; the peak of the sum is reported, and for ``shared`` also
-the emulator process's own peak. Goal: ``shared`` at most 1.3x ``one``.
+process) is sampled every 50 ms; the peak of the sum is reported, and for the shared runs
+also the emulator process's own peak. Goal: ``shared`` at most 1.3x one. The same tests
+reading nothing, run plain and with ``-n 4``, show what pytest and xdist weigh by themselves.
 
     .venv/bin/python benchmarks/xdist.py [--pages 16] [--workers 4]
 """
@@ -34,7 +36,7 @@ from benchmarks._support import CORPUS, PYTHON, ROOT
 
 MB = 1024 * 1024
 
-SUITE = '''
+SUITE = """
 from pathlib import Path
 
 import pytest
@@ -46,10 +48,10 @@ PAGES = {pages!r}
 def test_read(ocr_emulator, page):
     with ocr_emulator.client() as client:
         assert client.read(Path(page)).text
-'''
+"""
 
 # The same tests reading nothing: what pytest and xdist's processes weigh by themselves.
-EMPTY = '''
+EMPTY = """
 import time
 
 import pytest
@@ -58,7 +60,7 @@ import pytest
 @pytest.mark.parametrize("page", range({count}))
 def test_read(page):
     time.sleep(0.5)
-'''
+"""
 
 
 def pages(count: int) -> list[str]:
@@ -137,6 +139,7 @@ def main() -> None:
         n = str(options.workers)
         runs = {
             "one": run(suite, "-p", "no:xdist"),
+            "one worker": run(suite, "-n", "1"),
             "shared": run(suite, "-n", n),
             "per-worker": run(suite, "-n", n, "--ocr-emulator-per-worker"),
         }
@@ -147,6 +150,7 @@ def main() -> None:
     for name, (seconds, total, emulator) in runs.items():
         shown = f"{emulator / MB:.0f}" if emulator else "-"
         print(f"{name:<12}{seconds:>9.1f}{total / MB:>14.0f}{total / base:>7.2f}{shown:>13}")
+    print(f"-n {n} against -n 1: {runs['shared'][1] / runs['one worker'][1]:.2f}x")
     # What the emulator adds to each run: the tree less the same run reading nothing.
     one_added = base - bare["one"]
     shared_added = runs["shared"][1] - bare["shared"]

@@ -40,9 +40,7 @@ def order_number(client: OcrClient, slip: bytes) -> str:
 # --- the tests --------------------------------------------------------------------------------
 
 
-def test_reads_the_order_number(
-    ocr_emulator: EmulatorHandle, scan: Callable[[str], bytes]
-) -> None:
+def test_reads_the_order_number(ocr_emulator: EmulatorHandle, scan: Callable[[str], bytes]) -> None:
     with ocr_emulator.client() as client:
         assert order_number(client, scan("ORDER 4711")) == "4711"
 
