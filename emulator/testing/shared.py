@@ -8,12 +8,13 @@ starts one emulator process, every worker uses it, and the last one to finish st
   directory), under a file lock: a state file there names the emulator's process, address
   and keys, and which of the keys are taken.
 - **Isolation.** The emulator is started with a key per slot (twice as many slots as
-  workers, so a restarted worker finds one). Each worker takes a free key, and everything it
-  does is scoped by its key: its jobs, holds, pending failures, faults, rate window and
-  billing meter. :meth:`SharedEmulator.reset` clears only the calling worker's (the admin
+  workers). Each worker takes a free key (a key whose holder died is free again), and
+  everything it does is scoped by its key: its jobs, holds, pending failures, faults, rate
+  window and billing meter. :meth:`SharedEmulator.reset` clears only the calling worker's (the admin
   routes of :mod:`emulator.api.admin` act for the caller alone).
 - **Controls** go over HTTP, so a worker imports neither the server nor the engine.
-- **No orphan.** The emulator process watches the test run's main process (xdist's
+- **No orphan.** A worker that crashed does not keep the emulator running: the last live
+  worker stops it. The emulator process also watches the test run's main process (xdist's
   controller) and stops when it is gone, even if no worker lived to stop it.
 
 Run as ``python -m emulator.testing.shared`` it is that emulator process; its settings come
@@ -158,13 +159,18 @@ class SharedEmulator(EmulatorHandle):
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, ended but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True  # someone else's process: alive, though not ours
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): os.kill's answer stands
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _answers(url: str, ca_path: str | None) -> bool:
@@ -242,7 +248,14 @@ def _start(
             tail = log_path.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"the shared emulator did not start; its log ends:\n{tail}")
         time.sleep(0.05)
-    return {**where, "pid": process.pid, "keys": keys, "claimed": []}
+    return {**where, "pid": process.pid, "keys": keys, "claimed": {}}
+
+
+def _live_claims(state: dict[str, Any]) -> dict[str, int]:
+    """The taken keys (slot → the pid of the process holding it), less those of processes
+    that died without leaving (a crashed worker): their keys are free again."""
+    claimed: dict[str, int] = state["claimed"]
+    return {slot: pid for slot, pid in claimed.items() if _alive(pid)}
 
 
 def _stop(pid: int) -> None:
@@ -300,11 +313,12 @@ def shared_emulator(
                 watch_pid=watch_pid,
                 timeout=startup_timeout,
             )
-        free = [slot for slot in range(len(state["keys"])) if slot not in state["claimed"]]
+        claimed = _live_claims(state)
+        free = [slot for slot in range(len(state["keys"])) if str(slot) not in claimed]
         if not free:
             raise SharedEmulatorFullError(f"all {len(state['keys'])} keys are taken")
         slot = free[0]
-        state["claimed"].append(slot)
+        state["claimed"] = {**claimed, str(slot): os.getpid()}
         _save(state_path, state)
     ca_path = Path(state["ca"]) if state["ca"] else None
     handle = SharedEmulator(state["url"], state["keys"][slot], ca_path, state["port"])
@@ -316,7 +330,8 @@ def shared_emulator(
         with lock:
             state = _load(state_path)
             if state is not None:
-                state["claimed"] = [s for s in state["claimed"] if s != slot]
+                state["claimed"] = _live_claims(state)
+                state["claimed"].pop(str(slot), None)
                 if state["claimed"]:
                     _save(state_path, state)
                 else:

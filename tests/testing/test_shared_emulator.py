@@ -7,22 +7,16 @@ xdist's workers do, and share one real emulator process (real engine, real socke
 from __future__ import annotations
 
 import json
-import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from emulator.testing import SharedEmulator, SharedEmulatorFullError, shared_emulator
+from emulator.testing.shared import _alive  # a zombie (ended, not yet reaped) is not alive
 from ocr_sdk import NotFoundError, OperationFailedError, RetryPolicy, ServiceError
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def _pid(directory: Path) -> int:
@@ -156,3 +150,31 @@ def test_the_last_to_leave_stops_it_and_a_full_house_is_refused(tmp_path: Path) 
         assert _alive(pid) and only.usage()["total"]["transactions"] == 0
     assert not _alive(pid)
     assert not (tmp_path / "ocr-emulator-http.json").exists()
+
+
+def test_a_crashed_worker_frees_its_key_and_does_not_keep_the_emulator_alive(
+    tmp_path: Path,
+) -> None:
+    # A "worker" that joins and is killed without leaving (SIGKILL: no teardown at all).
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from emulator.testing import shared_emulator\n"
+        "with shared_emulator(Path(sys.argv[1]), slots=1):\n"
+        "    print('joined', flush=True)\n"
+        "    time.sleep(600)\n"
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert worker.stdout is not None and worker.stdout.readline() == "joined\n"
+        pid = _pid(tmp_path)
+    finally:
+        worker.kill()
+        worker.wait(30)
+    # Its only key is free again, and this process, the last live one, stops the emulator.
+    with shared_emulator(tmp_path, slots=1) as handle:
+        assert _pid(tmp_path) == pid  # the same emulator, still running
+        assert handle.usage()["total"]["transactions"] == 0
+    assert not _alive(pid)

@@ -7,13 +7,14 @@ real emulator process, the real engine.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from emulator.testing.shared import _alive  # a zombie (ended, not yet reaped) is not alive
 
 pytest_plugins = ["pytester"]
 
@@ -77,14 +78,6 @@ def test_each_worker_keeps_its_own_jobs(ocr_emulator, tmp_path_factory):
         billed = [k for k in ocr_emulator.usage()["keys"] if k["caller"]]
         assert [k["transactions"] for k in billed] == [1]
 """
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_three_workers_share_one_emulator_and_keep_their_jobs_apart(
