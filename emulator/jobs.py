@@ -161,6 +161,12 @@ class JobControl:
     def _held_by(self, owner: str | None) -> list[str]:
         return [i for i, (_, held) in self._held.items() if owner is None or held == owner]
 
+    def held_by(self, owner: str | None) -> list[str]:
+        """The ids of the jobs of ``owner`` (of anyone, for ``None``) held right now, oldest
+        first."""
+        with self._cond:
+            return self._held_by(owner)
+
     def wait_held(
         self, count: int = 1, timeout: float = 30.0, owner: str | None = None
     ) -> list[str]:
@@ -187,12 +193,12 @@ class JobControl:
         stage: HoldStage,
         should_stop: Callable[[], bool],
         owner: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Called by the runner when ``job_id`` (of ``owner``) reaches ``stage``; blocks
-        while it is held."""
+        while it is held. True if it was held (the job may have changed meanwhile)."""
         with self._cond:
             if not self._holds(stage, owner):
-                return
+                return False
             self._held[job_id] = (stage, owner)
             self._cond.notify_all()  # wakes wait_held
             try:
@@ -200,6 +206,7 @@ class JobControl:
                     self._cond.wait(_HOLD_POLL_SECONDS)
             finally:
                 del self._held[job_id]
+            return True
 
     def take_failure(self, owner: str | None = None) -> bool:
         """True (once per pending failure) if the job of ``owner`` starting now must fail:
@@ -298,12 +305,13 @@ class JobRunner:
         if job is None or job.finished:
             return  # deleted while queued, or already done before a restart
         owner = job.options.billing_key
-        self.control.checkpoint(job_id, "notStarted", should_stop, owner)
+        held = self.control.checkpoint(job_id, "notStarted", should_stop, owner)
         if should_stop():
             return  # still notStarted: resumed at the next start with a persistent store
-        job = self.store.get(job_id)  # again: it may have gone while it was held
-        if job is None or job.finished:
-            return
+        if held:
+            job = self.store.get(job_id)  # again: it may have gone while it was held
+            if job is None or job.finished:
+                return
         started = time.monotonic()
         job = job.evolve(status="running", updated=self.clock(), pages_done=0)
         if not self.store.update(job):

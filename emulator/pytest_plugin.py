@@ -94,13 +94,10 @@ def _start(request: pytest.FixtureRequest, *, tls: bool) -> Iterator[EmulatorHan
         raise pytest.UsageError(f"ocr_emulator_tier must be 'free' or 'paid', not {tier!r}")
     worker_count = _shared_by_workers(config)
     # A worker that shares an emulator imports neither the server nor the engine.
-    sharing = worker_count is not None
-    needs = ("SharedEmulatorFullError", "shared_emulator") if sharing else ("run_emulator",)
+    home = "shared" if worker_count is not None else "local"
     missing: str | None = None
     try:
-        testing = importlib.import_module("emulator.testing")
-        for name in needs:
-            getattr(testing, name)
+        importlib.import_module(f"emulator.testing.{home}")
     except ImportError as error:
         missing = _MISSING_EXTRA.format(error=error)
     if missing is not None:

@@ -129,9 +129,9 @@ async def hold(request: Request) -> Response:
     ``notStarted``): stop every job of the caller that reaches that stage until
     ``DELETE /_emulator/holds``."""
     document = await _json_body(request)
-    at = document.get("at", "notStarted") if isinstance(document, dict) else document
     if document is None:
-        at = "notStarted"
+        document = {}
+    at = document.get("at", "notStarted") if isinstance(document, dict) else None
     if at not in ("notStarted", "running"):
         raise errors.bad_argument('The body must be {"at": "notStarted"} or {"at": "running"}.')
     service_of(request).control.hold(at, _owner(request))
@@ -162,7 +162,7 @@ async def held(request: Request) -> Response:
         try:
             return control.wait_held(count, timeout, owner)
         except TimeoutError:
-            return control.wait_held(0, 0, owner)
+            return control.held_by(owner)
 
     return json_response({"held": await run_in_threadpool(wait)})
 

@@ -119,11 +119,6 @@ class RunningEmulator(EmulatorHandle):
         self.app = app
 
     @property
-    def tls(self) -> bool:
-        """Whether the emulator serves HTTPS."""
-        return self.settings.tls
-
-    @property
     def service(self) -> ReadService:
         """The emulator's backend, for assertions the HTTP API cannot make."""
         service: ReadService = self.app.state.service

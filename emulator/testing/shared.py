@@ -353,7 +353,7 @@ class SharedEngines:
 
     def __init__(self, count: int) -> None:
         self.count = count
-        self.name = "rapidocr"
+        self.name = ""  # the engines' own, once loaded
         self._lock = threading.Lock()
         self._free: queue.Queue[OcrEngine] | None = None
 
@@ -367,7 +367,9 @@ class SharedEngines:
             if self._free is None:
                 free: queue.Queue[OcrEngine] = queue.Queue()
                 for _ in range(self.count):
-                    free.put(rapid_engine_factory(max(1, usable_cores() // self.count)))
+                    engine = rapid_engine_factory(max(1, usable_cores() // self.count))
+                    free.put(engine)
+                self.name = engine.name
                 self._free = free
         return self
 

@@ -101,6 +101,7 @@ async def test_failures_and_faults_are_the_callers(make_harness: MakeHarness, pn
     [
         ("POST", "/_emulator/holds", {"at": "finished"}, None),
         ("POST", "/_emulator/holds", ["running"], None),
+        ("POST", "/_emulator/holds", "running", None),
         ("POST", "/_emulator/failures", {"count": 0}, None),
         ("POST", "/_emulator/failures", {"count": "2"}, None),
         ("POST", "/_emulator/failures", [1], None),
