@@ -170,3 +170,20 @@ def test_short_and_non_latin_lines_are_not_called_handwritten() -> None:
     assert (short.style, short.style_confidence) == ("other", 0.5)
     cyrillic = _line("Привет, мир", "handwriting", 0.93)
     assert (cyrillic.style, cyrillic.style_confidence) == ("other", 1.0)
+
+
+@pytest.mark.parametrize(
+    "crop",
+    [
+        np.full((40, 200, 3), 255, np.uint8),  # white: no ink, no edges
+        np.zeros((40, 200, 3), np.uint8),  # black
+        np.full((32, 90), 128, np.uint8),  # flat grey, gray channel
+        np.zeros((1, 1), np.uint8),  # one pixel
+    ],
+)
+def test_a_crop_with_no_edges_is_classified_not_raised(crop: np.ndarray) -> None:
+    # A detected box over a flat patch once failed its page: the edge histogram of no edges
+    # was an int64 array that could not be divided in place.
+    assert np.isfinite(handwriting.features(crop)).all()
+    [(style, confidence)] = handwriting.classify([crop])
+    assert style in ("other", "handwriting") and 0.5 <= confidence <= 1.0
