@@ -58,7 +58,7 @@ from emulator.engine.separators import Separator, find_separators
 if TYPE_CHECKING:
     from PIL import Image
 
-__all__ = ["RapidOcrEngine", "Resize", "wheel_model_paths"]
+__all__ = ["PageAnalysis", "RapidOcrEngine", "Resize", "wheel_model_paths"]
 
 _log = logging.getLogger("emulator.engine")
 
@@ -296,6 +296,24 @@ class Orientation:
 
 
 @dataclass(frozen=True, slots=True)
+class PageAnalysis:
+    """A page read but not yet ordered (:meth:`RapidOcrEngine.analyse`)."""
+
+    orientation: Orientation
+    #: The lines kept, in detection order.
+    lines: tuple[TextLine, ...]
+    #: Rules and box edges drawn on the page (found only when ``natural`` order may be asked).
+    separators: tuple[Separator, ...]
+
+    def page(self, reading_order: ReadingOrder) -> PageText:
+        """The page as :meth:`RapidOcrEngine.recognize` returns it in ``reading_order``."""
+        lines = split_at_gutters(list(self.lines), self.orientation)
+        ordered = order_lines(lines, self.orientation, reading_order, self.separators)
+        angle = round(_normalise_angle(self.orientation.angle), 2)
+        return PageText(angle=angle, lines=ordered)
+
+
+@dataclass(frozen=True, slots=True)
 class RecChar:
     """One recognised character: its CTC column and the engine's probability for it."""
 
@@ -448,10 +466,31 @@ class RapidOcrEngine:
     def _recognize(
         self, image: Image.Image, reading_order: ReadingOrder, model: str | None, *, guess: bool
     ) -> PageText:
+        return self._analyse(image, model, guess=guess, separators=reading_order == "natural").page(
+            reading_order
+        )
+
+    def analyse(self, image: Image.Image, *, language: str | None = None) -> PageAnalysis:
+        """Everything :meth:`recognize` finds on ``image`` before it orders the lines: the
+        lines in detection order, the page's orientation and the separators drawn on it.
+        :meth:`PageAnalysis.page` orders them as :meth:`recognize` does, so a benchmark can
+        read a page once and order it many times."""
+        with self._lock:
+            try:
+                return self._analyse(
+                    image, scripts.model_for(language), guess=language is None, separators=True
+                )
+            finally:
+                if self._trim:
+                    _malloc_trim()
+
+    def _analyse(
+        self, image: Image.Image, model: str | None, *, guess: bool, separators: bool
+    ) -> PageAnalysis:
         bgr = np.ascontiguousarray(np.asarray(image.convert("RGB"))[:, :, ::-1])
         detection = self.detect(bgr)
         if len(detection.quads) == 0:
-            return PageText(angle=0.0, lines=())
+            return PageAnalysis(Orientation(0.0), (), ())
         read = self.read if model is None else self._script_reader(model)
         orientation, lines = self._orient_and_read(bgr, detection.quads, read)
         if model is None and guess and (model := self._guess_script(bgr, lines)) is not None:
@@ -461,10 +500,8 @@ class RapidOcrEngine:
             )
         kept = [ln for ln in lines if ln.rec.score >= self._text_score and ln.rec.text.strip()]
         text_lines = [line for line in (_to_text_line(ln) for ln in kept) if line is not None]
-        text_lines = split_at_gutters(text_lines, orientation)
-        separators = find_separators(bgr, orientation.angle) if reading_order == "natural" else []
-        ordered = order_lines(text_lines, orientation, reading_order, separators)
-        return PageText(angle=round(_normalise_angle(orientation.angle), 2), lines=ordered)
+        found = find_separators(bgr, orientation.angle) if separators else []
+        return PageAnalysis(orientation, tuple(text_lines), tuple(found))
 
     # -- stages -----------------------------------------------------------------------------
 
