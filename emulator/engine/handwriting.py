@@ -131,8 +131,10 @@ def features(crop: npt.NDArray[np.uint8]) -> FloatArray:
     fine_idx = np.minimum((turn * (_FINE_BINS / 180.0)).astype(np.int64), _FINE_BINS - 1)
     zone = (ey >= top).astype(np.int64) + (ey > bottom)
     # Weighted bincount of no edges at all (a blank crop) is int64: keep it float.
-    hist = np.bincount(zone * _FINE_BINS + fine_idx, weights=emag, minlength=3 * _FINE_BINS)
-    hist = hist.astype(np.float64).reshape(3, _FINE_BINS)
+    counts_by_bin = np.bincount(
+        zone * _FINE_BINS + fine_idx, weights=emag, minlength=3 * _FINE_BINS
+    )
+    hist = counts_by_bin.astype(np.float64).reshape(3, _FINE_BINS)
     fine = hist.sum(axis=0)
     fine /= max(float(fine.sum()), 1e-9)
     coarse = fine.reshape(_ORIENT_BINS, -1).sum(axis=1)
