@@ -53,6 +53,7 @@ import numpy.typing as npt
 
 from emulator.engine import handwriting, layout, scripts
 from emulator.engine.base import PageText, Polygon, ReadingOrder, TextLine, TextWord
+from emulator.engine.frame import ReadingFrame
 from emulator.engine.separators import Separator, find_separators
 
 if TYPE_CHECKING:
@@ -1090,33 +1091,43 @@ def _polygon(points: FloatArray) -> Polygon:
     return (flat[0], flat[1], flat[2], flat[3], flat[4], flat[5], flat[6], flat[7])
 
 
-def _frame_box(polygon: Polygon, orientation: Orientation) -> layout.Box:
-    pts = np.asarray(polygon, dtype=np.float64).reshape(4, 2)
-    u = pts @ orientation.along
-    v = pts @ orientation.down
-    return (float(u.min()), float(v.min()), float(u.max()), float(v.max()))
+def _frame_box(polygon: Polygon, orientation: Orientation | ReadingFrame) -> layout.Box:
+    return _as_frame(orientation).box(polygon)
 
 
-def _layout_box(line: TextLine, orientation: Orientation) -> layout.Box:
+def _as_frame(frame: Orientation | ReadingFrame) -> ReadingFrame:
+    return frame if isinstance(frame, ReadingFrame) else ReadingFrame(frame.angle)
+
+
+def _layout_box(line: TextLine, orientation: Orientation | ReadingFrame) -> layout.Box:
     """The line's box for layout: its polygon's height, and its words' extent along the line.
 
     The detector pads a line's box, at times by a character or more past its last word, which
     can close a narrow column gutter; the words span the characters the recogniser read."""
-    left, top, right, bottom = _frame_box(line.polygon, orientation)
+    frame = _as_frame(orientation)
+    left, top, right, bottom = frame.box(line.polygon)
     if line.words:
-        first = _frame_box(line.words[0].polygon, orientation)
-        last = _frame_box(line.words[-1].polygon, orientation)
+        first = frame.box(line.words[0].polygon)
+        last = frame.box(line.words[-1].polygon)
         left, right = max(left, first[0]), min(right, max(last[2], first[0] + 1.0))
     return (left, top, max(right, left + 1.0), bottom)
 
 
-def _frame_rules(separators: Sequence[Separator], orientation: Orientation) -> list[layout.Rule]:
+def reading_frame(lines: Sequence[TextLine], orientation: Orientation) -> ReadingFrame:
+    """The frame ``lines`` are ordered in: the page turned by ``orientation``, with the bend
+    of a curved page's lines taken out (:class:`emulator.engine.frame.ReadingFrame`)."""
+    along = [line.polygon for line in lines if not _runs_across(line, orientation)]
+    return ReadingFrame.fit(along, orientation.angle)
+
+
+def _frame_rules(
+    separators: Sequence[Separator], orientation: Orientation | ReadingFrame
+) -> list[layout.Rule]:
     """The separators that run along the text in the reading frame, as layout rules."""
+    frame = _as_frame(orientation)
     rules: list[layout.Rule] = []
     for sep in separators:
-        ends = np.array([[sep.x0, sep.y0], [sep.x1, sep.y1]], dtype=np.float64)
-        u = ends @ orientation.along
-        v = ends @ orientation.down
+        u, v = frame.points((sep.x0, sep.y0, sep.x1, sep.y1))
         length = abs(float(u[1] - u[0]))
         if length > 0 and abs(float(v[1] - v[0])) <= _RULE_SLOPE * length:
             rules.append((float(u.min()), float(u.max()), float(v.mean())))
@@ -1129,8 +1140,9 @@ def split_at_gutters(lines: list[TextLine], orientation: Orientation) -> list[Te
     Each piece keeps its words; its polygon runs from its first word's left edge to its last
     word's right edge, so it stays inside the original line's polygon.
     """
-    boxes = [_layout_box(line, orientation) for line in lines]
-    words = [[_frame_box(w.polygon, orientation) for w in line.words] for line in lines]
+    frame = reading_frame(lines, orientation)
+    boxes = [_layout_box(line, frame) for line in lines]
+    words = [[frame.box(w.polygon) for w in line.words] for line in lines]
     out: list[TextLine] = []
     for line, cuts in zip(lines, layout.gutter_cuts(boxes, words), strict=True):
         if not cuts:
@@ -1180,9 +1192,10 @@ def order_lines(
     across: list[TextLine] = []
     for line in lines:
         (across if _runs_across(line, orientation) else along).append(line)
-    boxes = [_layout_box(line, orientation) for line in along]
+    frame = reading_frame(along, orientation)
+    boxes = [_layout_box(line, frame) for line in along]
     if reading_order == "natural":
-        order = layout.natural_order(boxes, _frame_rules(separators, orientation))
+        order = layout.natural_order(boxes, _frame_rules(separators, frame))
     else:
         order = layout.basic_order(boxes)
     across.sort(key=lambda line: _frame_box(line.polygon, orientation)[1::-1])

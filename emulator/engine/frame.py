@@ -1,0 +1,135 @@
+"""The page's reading frame: the direction its text runs in, and how its lines bend.
+
+Reading order (:mod:`emulator.engine.layout`) works on axis-aligned boxes in a frame where text
+runs left to right and lines follow each other downwards. Turning the page by its text angle
+gives that frame for a flat page. A photo of a book's curved page is not flat: its lines bend
+(rising towards the spine), so in the turned frame a long line's box is tall, boxes of
+neighbouring lines overlap, and lines of one column seem to swap places.
+
+:meth:`ReadingFrame.fit` follows the lines instead. Each line the detector found is a straight
+quad along the text; its slope is the mean slope of the page's bend over the stretch it
+covers. The bend is modelled as a displacement ``d(u, v)``: a cubic across the page (a page curves
+from the spine to the edge) whose tilt and bow may change down the page (a photo taken at a
+slant, where lines near the camera run flatter), fitted by least squares to every long
+line's rise ``d(u1, v) - d(u0, v) = slope * (u1 - u0)``, weighted by length. Boxes are then
+measured with ``v - d(u, v)``. On a flat or merely turned page the fit is a plain tilt and
+nothing changes: a bend is applied only when it moves some line by more than a quarter of a
+line height beyond the best single tilt.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["ReadingFrame"]
+
+FloatArray = npt.NDArray[np.float64]
+Polygon = Sequence[float]
+Box = tuple[float, float, float, float]
+
+# Lines at least this many heights long tell the bend (short ones' slopes are noise).
+_MIN_ASPECT = 4.0
+# A bend is applied when it moves some line by more than this share of a line height.
+_MIN_BEND = 0.25
+# Lines needed to fit a bend.
+_MIN_LINES = 6
+
+
+# The bend's terms in t (across) and s (down), both scaled to [-1, 1]: d = sum c * t**i * s**j.
+_TERMS = ((1, 0), (2, 0), (3, 0), (1, 1), (2, 1))
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingFrame:
+    """The reading frame of a page turned by ``angle`` degrees (clockwise), with its lines'
+    bend ``d(u, v) = sum(c * t**i * s**j)`` over :data:`_TERMS`, where ``t`` and ``s`` are
+    ``u`` and ``v`` scaled to [-1, 1] over the page's lines (``origin``, ``scale``)."""
+
+    angle: float
+    bend: tuple[float, ...] = ()
+    origin: tuple[float, float] = (0.0, 0.0)
+    scale: tuple[float, float] = (1.0, 1.0)
+
+    @property
+    def along(self) -> FloatArray:
+        rad = math.radians(self.angle)
+        return np.array([math.cos(rad), math.sin(rad)])
+
+    @property
+    def down(self) -> FloatArray:
+        rad = math.radians(self.angle)
+        return np.array([-math.sin(rad), math.cos(rad)])
+
+    def points(self, polygon: Polygon) -> tuple[FloatArray, FloatArray]:
+        """``polygon``'s points in the frame: ``(u, v)``, the bend taken out of ``v``."""
+        pts = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+        u = pts @ self.along
+        v = pts @ self.down
+        if self.bend:
+            v = v - self.displacement(u, v)
+        return u, v
+
+    def box(self, polygon: Polygon) -> Box:
+        """``polygon``'s axis-aligned box in the frame."""
+        u, v = self.points(polygon)
+        return (float(u.min()), float(v.min()), float(u.max()), float(v.max()))
+
+    def displacement(self, u: FloatArray, v: FloatArray) -> FloatArray:
+        t = (u - self.origin[0]) / self.scale[0]
+        s = (v - self.origin[1]) / self.scale[1]
+        shift: FloatArray = _terms(t, s) @ np.asarray(self.bend, dtype=np.float64)
+        return shift
+
+    @staticmethod
+    def fit(polygons: Sequence[Polygon], angle: float) -> ReadingFrame:
+        """The frame for lines ``polygons`` (clockwise from their top-left as read) on a page
+        turned by ``angle``; with a bend when the lines show one."""
+        flat = ReadingFrame(angle)
+        found: list[tuple[float, float, float, float, float]] = []
+        for polygon in polygons:
+            if len(polygon) != 8:
+                continue
+            u, v = flat.points(polygon)
+            left, right = (u[0] + u[3]) / 2, (u[1] + u[2]) / 2
+            length = right - left
+            height = ((v[3] - v[0]) + (v[2] - v[1])) / 2
+            if height <= 0 or length < _MIN_ASPECT * height:
+                continue
+            slope = ((v[1] - v[0]) + (v[2] - v[3])) / ((u[1] - u[0]) + (u[2] - u[3]))
+            found.append((float(left), float(right), float(v.mean()), float(slope), float(height)))
+        if len(found) < _MIN_LINES:
+            return flat
+        lines = np.asarray(found)
+        lo, hi = lines[:, 0].min(), lines[:, 1].max()
+        top, bottom = lines[:, 2].min(), lines[:, 2].max()
+        origin = ((lo + hi) / 2, (top + bottom) / 2)
+        scale = (max((hi - lo) / 2, 1.0), max((bottom - top) / 2, 1.0))
+        t0 = (lines[:, 0] - origin[0]) / scale[0]
+        t1 = (lines[:, 1] - origin[0]) / scale[0]
+        s = (lines[:, 2] - origin[1]) / scale[1]
+        a = _terms(t1, s) - _terms(t0, s)
+        rises = lines[:, 3] * (lines[:, 1] - lines[:, 0])
+        w = np.sqrt(lines[:, 1] - lines[:, 0])
+        coef, *_ = np.linalg.lstsq(a * w[:, None], rises * w, rcond=None)
+        # What the bend adds beyond one tilt of the whole page (the orientation's business)
+        # must move a line by a fraction of its height somewhere.
+        grid_t, grid_s = (g.ravel() for g in np.meshgrid(np.linspace(-1, 1, 21), [-1, 0, 1]))
+        shift = _terms(grid_t, grid_s) @ coef
+        tilt = float(grid_t @ shift) / float(grid_t @ grid_t)
+        if float(np.abs(shift - tilt * grid_t).max()) < _MIN_BEND * float(np.median(lines[:, 4])):
+            return flat
+        return ReadingFrame(
+            angle,
+            tuple(float(c) for c in coef),
+            (float(origin[0]), float(origin[1])),
+            (float(scale[0]), float(scale[1])),
+        )
+
+
+def _terms(t: FloatArray, s: FloatArray) -> FloatArray:
+    return np.stack([t**i * s**j for i, j in _TERMS], axis=-1)

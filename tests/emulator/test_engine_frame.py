@@ -1,0 +1,76 @@
+"""The reading frame follows the bend of a curved page's lines (a phone photo of a book), so
+the lines of its columns are read in order; flat and turned pages are left as they are."""
+
+from __future__ import annotations
+
+import math
+
+from emulator.engine.base import TextLine, TextWord
+from emulator.engine.frame import ReadingFrame
+from emulator.engine.rapid import Orientation, order_lines, reading_frame
+
+HEIGHT = 24.0
+
+
+def _bend(u: float) -> float:
+    # The page rises 70 px from its middle to its edges (the spine on the left).
+    return 70.0 * ((u - 1000.0) / 1000.0) ** 2 + 30.0 * ((u - 1000.0) / 1000.0) ** 3
+
+
+def _quad(x0: float, x1: float, y: float, turn: float) -> tuple[float, ...]:
+    pts = [(x0, y + _bend(x0)), (x1, y + _bend(x1)), (x1, y + HEIGHT + _bend(x1))]
+    pts.append((x0, y + HEIGHT + _bend(x0)))
+    c, s = math.cos(math.radians(turn)), math.sin(math.radians(turn))
+    return tuple(v for x, y_ in pts for v in (x * c - y_ * s, x * s + y_ * c))
+
+
+def _line(x0: float, x1: float, y: float, name: str, turn: float = 0.0) -> TextLine:
+    step = (x1 - x0) / 4
+    words = tuple(
+        TextWord(f"{name}.{k}", _quad(x0 + k * step, x0 + (k + 1) * step - 12, y, turn), 1.0)
+        for k in range(4)
+    )
+    return TextLine(" ".join(w.text for w in words), _quad(x0, x1 - 12, y, turn), words)
+
+
+def _two_columns(turn: float = 0.0) -> list[TextLine]:
+    lines = []
+    for column, (x0, x1) in enumerate(((100.0, 960.0), (1040.0, 1900.0))):
+        for row in range(25):
+            lines.append(_line(x0, x1, 100.0 + 36.0 * row, f"c{column}r{row}", turn))
+    return lines
+
+
+def test_lines_of_a_curved_page_are_read_column_by_column() -> None:
+    lines = _two_columns()
+    frame = reading_frame(lines, Orientation(0.0))
+    assert frame.bend, "the bend of the lines was not found"
+    # Flattened, every line is about a line high again.
+    for line in lines:
+        box = frame.box(line.polygon)
+        assert box[3] - box[1] < 1.5 * HEIGHT
+    ordered = order_lines(lines, Orientation(0.0), "natural")
+    assert [line.text for line in ordered] == [line.text for line in lines]
+    basic = order_lines(lines, Orientation(0.0), "basic")
+    assert [line.text.split(".")[0] for line in basic[:4]] == ["c0r0", "c1r0", "c0r1", "c1r1"]
+
+
+def test_without_the_bend_a_curved_page_s_line_boxes_span_two_lines() -> None:
+    # Boxes that tall overlap their neighbours: rows and bands can no longer be told apart.
+    lines = _two_columns()
+    flat = ReadingFrame(0.0)
+    tall = [flat.box(line.polygon) for line in lines]
+    assert max(b[3] - b[1] for b in tall) > 2 * HEIGHT
+
+
+def test_a_flat_page_turned_a_few_degrees_has_no_bend() -> None:
+    global _bend
+    saved = _bend
+    try:
+        _bend = lambda u: 0.0  # noqa: E731
+        lines = _two_columns(turn=2.5)
+        assert not reading_frame(lines, Orientation(2.5)).bend
+        ordered = order_lines(lines, Orientation(2.5), "natural")
+        assert [line.text for line in ordered] == [line.text for line in lines]
+    finally:
+        _bend = saved
