@@ -454,12 +454,17 @@ def truth_analysis(truth: Truth, image: Path | None) -> PageAnalysis:
         if not words:
             continue
         lines.append(TextLine(tl.text, _quad(tl.polygon), words))
+    # The text's angle as the engine measures it: the lines' mean direction, by length.
+    vectors = np.array([[q[2] - q[0], q[3] - q[1]] for q in (ln.polygon for ln in lines)])
+    angle = 0.0
+    if len(vectors):
+        angle = float(np.degrees(np.arctan2(*vectors.sum(axis=0)[::-1])))
     separators: tuple[Any, ...] = ()
     if image is not None:
         bgr = cv2.imread(str(image))
         if bgr is not None:
-            separators = tuple(find_separators(bgr, truth.rotate))
-    return PageAnalysis(Orientation(truth.rotate), tuple(lines), separators)
+            separators = tuple(find_separators(bgr, angle))
+    return PageAnalysis(Orientation(angle), tuple(lines), separators)
 
 
 def _quad(poly: np.ndarray) -> tuple[float, float, float, float, float, float, float, float]:

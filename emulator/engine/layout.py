@@ -90,6 +90,8 @@ _PARAGRAPH_GAP = 0.8
 # White wider than this (line heights) under every column sets a one-column band apart.
 _BLOCK_GAP = 1.5
 _MIN_PARAGRAPH = 3
+# Pieces whose median line heights differ by less than this factor are set in one size.
+_SAME_SIZE = 1.4
 # Middles of centred lines agree within this many line heights; their left edges (the lines
 # being of different widths) differ by more.
 _CENTRE_TOLERANCE = 0.25
@@ -267,10 +269,29 @@ class _Section:
         self, boxes: Sequence[Box], band: list[int], min_gutter: float, width: float
     ) -> bool:
         """Take ``band`` into this section if the section's structure continues through it."""
+        # A band that sits in a gutter, in none of the columns (a heading centred between two
+        # author blocks, a caption), is set aside like the short lines that cross one.
+        if self.gutters and all(
+            any(g[0] <= boxes[i][0] and boxes[i][2] <= g[1] for g in self.gutters) for i in band
+        ):
+            if len(self.aside) + len(band) > max(_MAX_ASIDE, _ASIDE_SHARE * len(self.lines)):
+                return False
+            self.aside.extend(band)
+            return True
         gutters = _interior_gutters(boxes, self.lines + band, min_gutter)
         if gutters and self._set_apart(boxes, band, gutters):
             return False
         if gutters:
+            # A line across most of the region that closes one of the gutters (footnotes
+            # under three of four columns) ends the columns, even though another gutter
+            # stays open beside it.
+            closed = [g for g in self.gutters if not any(_overlap(g, h) for h in gutters)]
+            if any(
+                _crosses(boxes[i], g) and _width(boxes[i]) > _ASIDE_WIDTH * width
+                for i in band
+                for g in closed
+            ):
+                return False
             self._take(band, [], gutters)
             return True
         if not self.gutters:
@@ -462,6 +483,10 @@ def _interior_gutters(
     return out
 
 
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
 def _crosses(box: Box, gutter: tuple[float, float]) -> bool:
     return box[0] < gutter[1] and box[2] > gutter[0]
 
@@ -558,9 +583,16 @@ def _looks_like_cells(boxes: Sequence[Box], parts: list[list[int]]) -> bool:
     # Not a grid: short blocks side by side (an invoice's address and its number and date,
     # footnotes beside a remittance address) are still read across, as a form is; beside a
     # long run, or beside two columns of prose, a block is a side column.
+    # A single line in larger type beside a block (a company's name beside its address) is
+    # read before it, not between its lines.
+    sizes = [median(_height(boxes[i]) for i in p) for p in parts]
     return (
         all(len(p) < _MIN_COLUMN_LINES for p in parts)
         and sum(1 for p in parts if _is_prose(boxes, p)) < 2
+        and not any(
+            len(p) == 1 and size > _SAME_SIZE * min(sizes)
+            for p, size in zip(parts, sizes, strict=True)
+        )
     )
 
 

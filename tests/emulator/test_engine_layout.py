@@ -104,3 +104,29 @@ def test_word_gaps_inside_a_column_or_a_table_row_are_not_cut() -> None:
         [_line(0, 30 * r, 90), _line(300, 30 * r, 20), _line(430, 30 * r, 70)] for r in range(4)
     ]
     assert gutter_cuts(rows, row_words) == [[]] * 4
+
+
+def test_footnotes_under_three_of_four_columns_follow_all_four() -> None:
+    # Four columns of 10 prose lines; two footnote lines under the first three columns only,
+    # which leaves the fourth column's gutter open beside them.
+    columns = [[_line(10 + 220 * c, 30 * r, 200) for r in range(10)] for c in range(4)]
+    boxes = [b for col in columns for b in col]
+    boxes += [_line(10, 310, 600, 14), _line(10, 330, 560, 14)]
+    assert natural_order(boxes) == list(range(42))
+
+
+def test_a_heading_centred_between_author_blocks_follows_both() -> None:
+    # Two centred author blocks of three lines, then "Abstract" centred on the page (in the
+    # white between the blocks), then the abstract across the page.
+    left = [_line(100, 0, 160), _line(80, 25, 200), _line(90, 50, 180)]
+    right = [_line(600, 0, 160), _line(580, 25, 200), _line(590, 50, 180)]
+    heading = [_line(420, 90, 80)]
+    abstract = [_line(50, 130 + 25 * r, 800) for r in range(4)]
+    order = natural_order(left + right + heading + abstract)
+    assert order == list(range(11))
+
+
+def test_a_name_in_large_type_beside_an_address_comes_first() -> None:
+    name = (50.0, 20.0, 350.0, 70.0)  # one line, 50 px high
+    address = [_line(600, 10 + 22 * r, 200, 18) for r in range(5)]
+    assert natural_order([name, *address]) == [0, 1, 2, 3, 4, 5]
