@@ -355,12 +355,10 @@ class _Section:
     def _set_apart(
         self, boxes: Sequence[Box], band: list[int], gutters: list[tuple[float, float]]
     ) -> bool:
-        """True when ``band`` sits in one column only, below white wider than a paragraph
-        break: a heading or a block of its own under side-by-side blocks (the abstract's
-        heading under a paper's author blocks), not the columns running on."""
-        cuts = [(g0 + g1) / 2 for g0, g1 in gutters]
-        if len(_split(boxes, band, cuts, 0)) > 1:
-            return False
+        """True when ``band`` lies below white wider than a paragraph break under every
+        column: a heading or a block of its own under side-by-side blocks (the abstract's
+        heading under a paper's author blocks), a page's footer under its columns, not the
+        columns running on."""
         return _white_between(boxes, self.lines, band) > _BLOCK_GAP
 
     def split_off_last(self, boxes: Sequence[Box], band: list[int], min_gutter: float) -> list[int]:

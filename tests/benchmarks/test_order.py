@@ -140,9 +140,7 @@ def test_a_line_the_engine_missed_does_not_make_the_order_wrong(
     assert right and 0 < cer < 0.2  # the missed line costs its characters only
 
 
-def test_lines_merged_across_a_row_keep_their_words_order(
-    order: ModuleType, truth: object
-) -> None:
+def test_lines_merged_across_a_row_keep_their_words_order(order: ModuleType, truth: object) -> None:
     # The detector merged each author row into one line: still right.
     merged = []
     for a, b in ((1, 3), (2, 4)):
@@ -155,7 +153,22 @@ def test_lines_merged_across_a_row_keep_their_words_order(
 
 
 def test_tesseract_tsv_becomes_lines_in_its_order(order: ModuleType) -> None:
-    head = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+    head = "\t".join(
+        [
+            "level",
+            "page_num",
+            "block_num",
+            "par_num",
+            "line_num",
+            "word_num",
+            "left",
+            "top",
+            "width",
+            "height",
+            "conf",
+            "text",
+        ]
+    )
     rows = [
         "5\t1\t1\t1\t1\t1\t10\t10\t30\t10\t95\tHello",
         "5\t1\t1\t1\t1\t2\t50\t10\t30\t10\t95\tworld",

@@ -130,3 +130,13 @@ def test_a_name_in_large_type_beside_an_address_comes_first() -> None:
     name = (50.0, 20.0, 350.0, 70.0)  # one line, 50 px high
     address = [_line(600, 10 + 22 * r, 200, 18) for r in range(5)]
     assert natural_order([name, *address]) == [0, 1, 2, 3, 4, 5]
+
+
+def test_a_footer_under_columns_of_unequal_length_comes_last() -> None:
+    # A short left column (a box of notes), a long right column, then a footer line at the
+    # bottom left and a page number at the bottom right, under white wider than a paragraph
+    # break: the footer is not the left column's last line.
+    left = [_line(0, 30 * r, 300) for r in range(5)]
+    right = [_line(400, 30 * r, 300) for r in range(20)]
+    footer = [_line(0, 660, 150), _line(660, 660, 40)]
+    assert natural_order(left + right + footer) == list(range(27))
