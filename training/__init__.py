@@ -1,0 +1,1 @@
+"""Models' training recipes and the generators of their data (``training/<model>/``)."""
