@@ -250,6 +250,20 @@ class Doc:
         when the page is full (never inside a row span)."""
         self._tables += 1
         table_id = self._tables
+        # The cells of rows that a row span ties together form a group: whether a cell that
+        # spans rows (set in their middle) is read with their first row or between them is a
+        # matter of taste.
+        spanned = [max([r] + [r + c.rowspan - 1 for c in row]) for r, row in enumerate(rows)]
+        group_of: dict[int, int] = {}
+        r = 0
+        while r < len(rows):
+            end = r
+            while end + 1 < len(rows) and max(spanned[r : end + 1]) > end:
+                end += 1
+            if end > r:
+                group = self.group()
+                group_of.update((k, group) for k in range(r, end + 1))
+            r = end + 1
         taken: set[tuple[int, int]] = set()
         reach: list[int] = []  # the last row each row's cells span to
         html_rows: list[str] = []
@@ -276,7 +290,16 @@ class Doc:
                     f'data-header="{1 if cell.header else 0}"{spans}'
                 )
                 css = f"text-align:{cell.align};{cell_style}{cell.style}"
-                tds.append(self.block("cell", cell.html, tag=tag, style=css, attrs=attrs_cell))
+                tds.append(
+                    self.block(
+                        "cell",
+                        cell.html,
+                        tag=tag,
+                        style=css,
+                        attrs=attrs_cell,
+                        group=group_of.get(r),
+                    )
+                )
                 c += cell.colspan
             reach.append(last)
             html_rows.append("<tr>" + "".join(tds) + "</tr>")
