@@ -35,6 +35,7 @@ the first place it goes wrong.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -43,8 +44,9 @@ import shutil
 import subprocess
 import sys
 import time
+import types
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +60,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from emulator import documents  # noqa: E402
+from emulator.engine import rapid  # noqa: E402
 from emulator.engine.base import TextLine, TextWord  # noqa: E402
 from emulator.engine.rapid import Orientation, PageAnalysis  # noqa: E402
 from emulator.engine.separators import find_separators  # noqa: E402
@@ -575,7 +578,10 @@ def run_generated(args: argparse.Namespace) -> int:
                 jobs.append((p.document(prefer_pdf), target))
         _run_all(_tesseract_one, jobs, args.jobs, "tesseract")
 
+    earlier = _layout_at(args.layout_from) if args.layout_from else None
+    changed: dict[str, int] = defaultdict(int)
     systems = ["natural", "basic"] + (["tesseract"] if args.tesseract else [])
+    systems += ["earlier"] if earlier is not None else []
     per_kind: dict[str, dict[str, Tally]] = defaultdict(lambda: {s: Tally() for s in systems})
     order_seconds = 0.0
     for p in pages:
@@ -596,6 +602,14 @@ def run_generated(args: argparse.Namespace) -> int:
         for system, page in (("natural", natural), ("basic", analysis.page("basic"))):
             ref, hyp, verdict = score_page(page.lines, truth)
             tallies[system].add(p.name, ref, hyp, verdict)
+        if earlier is not None:
+            with _layout_swapped(earlier):
+                before = analysis.page("natural")
+            ref, hyp, verdict = score_page(before.lines, truth)
+            tallies["earlier"].add(p.name, ref, hyp, verdict)
+            changed[p.kind] += [line.text for line in before.lines] != [
+                line.text for line in natural.lines
+            ]
         if args.tesseract:
             data = json.loads(
                 (cache / "tesseract" / p.kind / f"{p.name}.{suffix}.json").read_text("utf-8")
@@ -606,6 +620,16 @@ def run_generated(args: argparse.Namespace) -> int:
             tallies["tesseract"].add(p.name, ref, hyp, verdict)
 
     print(_table(per_kind, systems))
+    if earlier is not None:
+        share = ", ".join(
+            f"{kind} {100 * changed[kind] / per_kind[kind]['natural'].pages:.0f} %"
+            for kind in sorted(per_kind)
+        )
+        total = sum(changed.values())
+        print(
+            f"\nnatural order differs from {args.layout_from}'s layout.py on {total} of "
+            f"{len(pages)} pages ({100 * total / len(pages):.1f} %): {share}"
+        )
     print(
         f"\n{len(pages)} pages, lines from {args.lines}; natural order took "
         f"{1000 * order_seconds / len(pages):.1f} ms a page"
@@ -623,6 +647,33 @@ def run_generated(args: argparse.Namespace) -> int:
         }
         args.json.write_text(json.dumps(payload_out, indent=1), encoding="utf-8")
     return 0
+
+
+def _layout_at(revision: str) -> types.ModuleType:
+    """``emulator/engine/layout.py`` as it was at git ``revision`` (the module is pure: boxes
+    in, orders out), to measure what a change to it changes."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:emulator/engine/layout.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    module = types.ModuleType(f"layout_at_{revision}")
+    module.__dict__["__name__"] = module.__name__
+    sys.modules[module.__name__] = module
+    exec(compile(source, f"layout.py@{revision}", "exec"), module.__dict__)
+    return module
+
+
+@contextlib.contextmanager
+def _layout_swapped(module: types.ModuleType) -> Iterator[None]:
+    current = rapid.layout
+    rapid.layout = module
+    try:
+        yield
+    finally:
+        rapid.layout = current
 
 
 def _seed_of(name: str) -> int:
@@ -734,6 +785,12 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--tesseract", action="store_true")
     gen.add_argument("--no-generate", action="store_true", help="use the pages in the cache")
     gen.add_argument("--show-wrong", type=int, default=0)
+    gen.add_argument(
+        "--layout-from",
+        metavar="REV",
+        help="also order with emulator/engine/layout.py at this git revision, and count the "
+        "pages whose natural order differs",
+    )
     gen.add_argument("--json", type=Path)
     ev = sub.add_parser("eval", help="the real pages of ../shared/eval (CER/WER only)")
     ev.add_argument("--cache", type=Path, required=True)
