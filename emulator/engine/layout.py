@@ -12,20 +12,27 @@ permutation of their indices.
 
   1. The region is cut into *bands* at every white row.
   2. Consecutive bands that share a vertical gutter form a *section*. A band ends the section
-     when it crosses the gutter with a long line (a heading or paragraph across the columns),
-     when a rule drawn across the whole section runs above it (a box's edge), unless both
-     sides are rows of one table, or when it sits in one column only below white wider than a
-     paragraph break. A few short lines in the gutter (a caption) are set aside.
+     when it closes one of the section's gutters with a line across most of the region (a
+     heading, a paragraph or footnotes across the columns, even where another gutter stays
+     open beside it), when a rule drawn across the whole section runs above it (a box's
+     edge, a table's rule), or when it lies below white wider than a paragraph break under
+     every column (a block of its own, a footer). A few short lines across the gutter, or a
+     band that lies in the gutter itself (a caption, a heading centred between author
+     blocks), are set aside and read after the section.
   3. A section with gutters is read either **column by column** (each column ordered the same
      way, recursively) or **row by row** (each band ordered on its own). It is read by rows
      when its pieces are a table's cells or a form's fields: the lines that face each other
      across a gutter are aligned top and bottom (not merely overlapping) with their nearest
      neighbour, and are not two lines of prose (columns of text on a baseline grid align too);
-     when one side holds only scattered single lines (labels) facing runs of lines; or when
-     the pieces are short blocks side by side with at most one of them prose (an invoice's
-     addresses). Blocks of centred lines with as many lines each (a paper's authors) are
-     blocks. Everything else (article columns, a side column of notes, an infobox beside the
-     text, a spec sheet's columns of label/value rows) is read by columns.
+     or when the pieces are short blocks side by side with at most one of them prose (an
+     invoice's addresses), unless one is a single line in larger type (a company's name,
+     read before the address beside it). Blocks of centred lines with as many lines each (a
+     paper's authors) are blocks. Everything else (article columns, a side column of notes,
+     an infobox beside the text, a spec sheet's columns of label/value rows) is read by
+     columns.
+
+  Every rule was chosen on generated pages of many kinds (``training/layouts``, measured by
+  ``benchmarks/order.py``) together with the real pages of ``../shared/eval``.
 
   Lines the detector merged across a gutter are cut there first (:func:`gutter_cuts`).
 """
@@ -67,8 +74,6 @@ _FLUSH = 1.0
 # The white between two words' boxes (which already include half a character each side) that
 # a gutter needs, in line heights.
 _MIN_CUT_GAP = 0.15
-# Share of a section's height a text column's lines must cover (prose covers about 2/3).
-_MIN_COLUMN_FILL = 0.35
 # How far (in line heights) into the lines around it a rule may be drawn and still run
 # between them (a box's edge sits close to its first line).
 _RULE_SLACK = 0.3
@@ -84,12 +89,10 @@ _ALIGN_TOLERANCE = 0.3
 _MIN_FACING = 0.3
 # Pieces that are not on a grid are columns when one of them has at least this many lines.
 _MIN_COLUMN_LINES = 15
-# Lines closer than this (line heights) follow each other in one paragraph; a side made of
-# runs shorter than _MIN_PARAGRAPH lines is labels, not a column.
+# Lines closer than this (line heights) follow each other in one paragraph.
 _PARAGRAPH_GAP = 0.8
-# White wider than this (line heights) under every column sets a one-column band apart.
+# White wider than this (line heights) under every column sets a band apart from the section.
 _BLOCK_GAP = 1.5
-_MIN_PARAGRAPH = 3
 # Pieces whose median line heights differ by less than this factor are set in one size.
 _SAME_SIZE = 1.4
 # Middles of centred lines agree within this many line heights; their left edges (the lines
@@ -320,7 +323,8 @@ class _Section:
     ) -> bool:
         """True when a rule drawn across the whole section runs between its last band and
         ``band``: the edge of a box or a line under a block ends the columns even when the
-        white there is no wider than a paragraph break. A rule across part of it (a picture
+        white there is no wider than a paragraph break; so do the rules between a table's rows
+        (each part is then read row by row on its own). A rule across part of it (a picture
         set over the gutter, a line under one column's table row) does not."""
         if not self.gutters or not rules:
             return False
@@ -335,20 +339,16 @@ class _Section:
         left = min(boxes[i][0] for i in self.lines + band)
         right = max(boxes[i][2] for i in self.lines + band)
         reach = _RULE_SPAN * (right - left)
-        if not any(x0 <= right - reach and x1 >= left + reach for x0, x1 in between):
-            return False
-        # The rules between a table's rows leave the table whole: both sides are rows of
-        # cells with a gutter in common.
-        return not _same_grid(boxes, self.bands[-1], band, min_gutter)
+        return any(x0 <= right - reach and x1 >= left + reach for x0, x1 in between)
 
     def _columns(self, boxes: Sequence[Box]) -> list[list[int]] | None:
         """The section's columns when it is read column by column; ``None`` when it is read
-        row by row (no gutter, a table's cells, or a form's labels beside their values)."""
+        row by row (no gutter, a table's cells, or a form's fields)."""
         if not self.gutters:
             return None
         cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
         columns = _split(boxes, self.lines, cuts, 0)
-        if _looks_like_cells(boxes, columns) or _has_label_side(boxes, columns):
+        if _looks_like_cells(boxes, columns):
             return None
         return columns
 
@@ -405,40 +405,6 @@ def _bands(boxes: Sequence[Box], idx: list[int]) -> list[list[int]]:
     return _split(boxes, idx, [c for c, _ in _gaps([_core_rows(boxes[i]) for i in idx], 1e-6)], 1)
 
 
-def _grid_row(boxes: Sequence[Box], band: list[int]) -> bool:
-    """True when ``band`` holds cells side by side: two lines aligned top and bottom, apart,
-    not both prose (lines of two text columns align too)."""
-    return any(
-        _aligned(boxes[i], boxes[j])
-        and not _stacked(boxes[i], boxes[j])
-        and min(_aspect(boxes[i]), _aspect(boxes[j])) < _PROSE_ASPECT
-        for i, j in itertools.combinations(band, 2)
-    )
-
-
-def _same_grid(boxes: Sequence[Box], upper: list[int], lower: list[int], min_gutter: float) -> bool:
-    """True when two bands are rows of one table: both hold cells side by side, and a gutter
-    runs through both."""
-    return (
-        _grid_row(boxes, upper)
-        and _grid_row(boxes, lower)
-        and bool(_interior_gutters(boxes, upper + lower, min_gutter))
-    )
-
-
-def _fill(boxes: Sequence[Box], part: list[int]) -> float:
-    """Share of the height from ``part``'s first line to its last that its lines cover."""
-    rows = sorted((boxes[i][1], boxes[i][3]) for i in part)
-    top = rows[0][0]
-    height = max(max(end for _, end in rows) - top, 1e-6)
-    covered = 0.0
-    reach = top
-    for start, end in rows:
-        covered += max(0.0, end - max(start, reach))
-        reach = max(reach, end)
-    return covered / height
-
-
 def _white_between(boxes: Sequence[Box], upper: list[int], lower: list[int]) -> float:
     """The white from the bottom of the lines ``upper`` to the top of ``lower``, in their
     median line height."""
@@ -454,17 +420,6 @@ def _longest_run(boxes: Sequence[Box], part: list[int]) -> int:
         run = run + 1 if _white_between(boxes, upper, lower) <= _PARAGRAPH_GAP else 1
         best = max(best, run)
     return best
-
-
-def _has_label_side(boxes: Sequence[Box], columns: list[list[int]]) -> bool:
-    """True when one side holds only scattered single lines (a form's labels, an invoice's
-    dates and numbers) facing runs of lines on the other: read side by side, row by row, as
-    a person does. A sparse side made of paragraphs (an author note, a side column) is a
-    column of its own."""
-    return any(
-        _fill(boxes, col) < _MIN_COLUMN_FILL and _longest_run(boxes, col) < _MIN_PARAGRAPH
-        for col in columns
-    )
 
 
 def _interior_gutters(
