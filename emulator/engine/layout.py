@@ -290,7 +290,7 @@ class _Section:
             # stays open beside it.
             closed = [g for g in self.gutters if not any(_overlap(g, h) for h in gutters)]
             if any(
-                _crosses(boxes[i], g) and _width(boxes[i]) > _ASIDE_WIDTH * width
+                _crosses(boxes[i], g) and self._spans_columns(boxes, i, width)
                 for i in band
                 for g in closed
             ):
@@ -305,7 +305,7 @@ class _Section:
             return True
         # The band crosses the gutters: keep the columns if only short lines do.
         crossing = [i for i in band if any(_crosses(boxes[i], g) for g in self.gutters)]
-        if any(_width(boxes[i]) > _ASIDE_WIDTH * width for i in crossing):
+        if any(self._spans_columns(boxes, i, width) for i in crossing):
             return False
         # A caption or a pull quote is a few lines; a run of lines across the gutter (a
         # table's column, a block wider than the columns) ends the columns instead.
@@ -317,6 +317,17 @@ class _Section:
             return False
         self._take(rest, crossing, gutters)
         return True
+
+    def _spans_columns(self, boxes: Sequence[Box], line: int, width: float) -> bool:
+        """True when ``line``, which crosses a gutter, is too wide to be set aside: wider
+        than half the region, or than any of the section's columns (a line of the next
+        column up against author blocks, not a caption)."""
+        if _width(boxes[line]) > _ASIDE_WIDTH * width:
+            return True
+        cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
+        columns = _split(boxes, self.lines, cuts, 0)
+        widest = max(max(boxes[i][2] for i in c) - min(boxes[i][0] for i in c) for c in columns)
+        return _width(boxes[line]) > widest
 
     def ruled_off(
         self, boxes: Sequence[Box], band: list[int], rules: Sequence[Rule], min_gutter: float

@@ -140,3 +140,15 @@ def test_a_footer_under_columns_of_unequal_length_comes_last() -> None:
     right = [_line(400, 30 * r, 300) for r in range(20)]
     footer = [_line(0, 660, 150), _line(660, 660, 40)]
     assert natural_order(left + right + footer) == list(range(27))
+
+
+def test_the_next_column_beside_author_blocks_is_not_read_into_the_abstract() -> None:
+    # Three author blocks (3 lines each, about 200 px wide) over a two-column page: the
+    # abstract (left) and the right column start on the same rows. A right-column line
+    # crosses the gutter between the second and third author blocks; it is no caption.
+    authors = [_line(x + 10 * (r % 2), 30 * r, 180) for x in (60, 380, 700) for r in range(3)]
+    left = [_line(0, 120 + 30 * r, 440) for r in range(6)]
+    right = [_line(480, 120 + 30 * r, 440) for r in range(6)]
+    order = natural_order(authors + left + right)
+    assert order[9:15] == list(range(9, 15))  # the abstract whole
+    assert order[15:] == list(range(15, 21))
