@@ -92,7 +92,7 @@ _MIN_COLUMN_LINES = 15
 # Lines closer than this (line heights) follow each other in one paragraph.
 _PARAGRAPH_GAP = 0.8
 # White wider than this (line heights) under every column sets a band apart from the section.
-_BLOCK_GAP = 1.5
+_BLOCK_GAP = 1.0
 # Pieces whose median line heights differ by less than this factor are set in one size.
 _SAME_SIZE = 1.4
 # Middles of centred lines agree within this many line heights; their left edges (the lines
