@@ -93,6 +93,10 @@ _MIN_COLUMN_LINES = 15
 _PARAGRAPH_GAP = 0.8
 # White wider than this (line heights) under every column sets a band apart from the section.
 _BLOCK_GAP = 1.0
+# A list marker found apart from its item: at most this many line heights long, at most this
+# many heights left of the item's first line.
+_MARKER_ASPECT = 2.5
+_MARKER_GAP = 3.0
 # Pieces whose median line heights differ by less than this factor are set in one size.
 _SAME_SIZE = 1.4
 # Middles of centred lines agree within this many line heights; their left edges (the lines
@@ -232,7 +236,60 @@ def natural_order(boxes: Sequence[Box], rules: Sequence[Rule] = ()) -> list[int]
     if not boxes:
         return []
     line_height = median(_height(b) for b in boxes)
-    return _order(boxes, list(range(len(boxes))), line_height * _MIN_GUTTER, rules)
+    # A marker rides with its item and takes no part in the layout: a column of bullets, or
+    # of affiliation numbers hanging in a gutter, is neither a column nor a caption.
+    units = _with_markers(boxes)
+    unit_boxes = [boxes[unit[-1]] for unit in units]
+    order = _order(unit_boxes, list(range(len(units))), line_height * _MIN_GUTTER, rules)
+    return [i for u in order for i in units[u]]
+
+
+def _with_markers(boxes: Sequence[Box]) -> list[list[int]]:
+    """The lines as units of layout: a list's marker (a bullet, ``1.``, ``iv.``) that the
+    detector found apart from its item's first line is one unit with that line, so that a
+    column of markers is not read before the items it marks. A marker is a line at most
+    ``_MARKER_ASPECT`` heights long with, on its row and at most ``_MARKER_GAP`` heights to
+    its right, a line several times longer."""
+    partner: dict[int, int] = {}
+    for i, box in enumerate(boxes):
+        height = _height(box)
+        if _width(box) > _MARKER_ASPECT * height:
+            continue
+        right = [
+            j
+            for j, other in enumerate(boxes)
+            if j != i
+            and _same_row(box, other)
+            and box[2] <= other[0] <= box[2] + _MARKER_GAP * height
+            and _width(other) >= 3 * _width(box)
+        ]
+        # A paragraph's short last line has the paragraph's lines above or below it; a
+        # marker has only markers (or nothing) there, its item's lines being indented.
+        reach = _MARKER_GAP * height
+        stacked = any(
+            _width(other) >= 3 * _width(box)
+            and other[0] < box[2]
+            and other[2] > box[0]
+            and other[3] > box[1] - reach
+            and other[1] < box[3] + reach
+            for j, other in enumerate(boxes)
+            if j != i
+        )
+        if right and not stacked:
+            partner[i] = min(right, key=lambda j: boxes[j][0])
+    # A marker marks one item, and an item has one marker (the nearest); a "marker" that
+    # is itself marked is an item.
+    marker_of: dict[int, int] = {}
+    for m, item in sorted(partner.items(), key=lambda mi: boxes[mi[1]][0] - boxes[mi[0]][2]):
+        if item not in partner and item not in marker_of:
+            marker_of[item] = m
+    marks = set(marker_of.values())
+    units: list[list[int]] = []
+    for i in range(len(boxes)):
+        if i in marks:
+            continue
+        units.append([marker_of[i], i] if i in marker_of else [i])
+    return units
 
 
 def _order(

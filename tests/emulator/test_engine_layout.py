@@ -152,3 +152,23 @@ def test_the_next_column_beside_author_blocks_is_not_read_into_the_abstract() ->
     order = natural_order(authors + left + right)
     assert order[9:15] == list(range(9, 15))  # the abstract whole
     assert order[15:] == list(range(15, 21))
+
+
+def test_list_markers_found_apart_from_their_items_are_read_with_them() -> None:
+    # Ten items, two lines each, their first lines beside a bullet the detector found on
+    # its own: bullet, item, bullet, item, ... not the column of bullets first.
+    boxes: list[Box] = []
+    for k in range(10):
+        y = 70 * k
+        boxes.append((0.0, y + 6.0, 9.0, y + 15.0))  # the bullet, smaller than the text
+        boxes.append(_line(30, y, 500))
+        boxes.append(_line(30, y + 30, 300))
+    assert natural_order(boxes) == list(range(30))
+
+
+def test_a_paragraph_s_short_last_line_is_no_marker() -> None:
+    # A left column whose paragraphs end in a one-word line, beside a right column: the
+    # short line stays in its column.
+    left = [_line(0, 30 * r, 380 if r % 3 != 2 else 30) for r in range(9)]
+    right = [_line(420, 30 * r, 380) for r in range(9)]
+    assert natural_order(left + right) == list(range(18))
