@@ -180,7 +180,15 @@ def gutter_cuts(lines: Sequence[Box], words: Sequence[Sequence[Box]]) -> list[li
         found: list[int] = []
         if len(line_words) >= 2:
             height = _height(line)
-            others = [j for j, b in enumerate(lines) if j != i and not _same_row(b, line)]
+            # Two columns' lines merged by the detector are set in the columns' type: a
+            # title in larger type over the gutter is not cut where a word space meets it.
+            others = [
+                j
+                for j, b in enumerate(lines)
+                if j != i
+                and not _same_row(b, line)
+                and height / _SAME_SIZE <= _height(b) <= height * _SAME_SIZE
+            ]
             reach = _GUTTER_REACH * height
             above = [j for j in others if line[1] - reach < lines[j][3] <= line[1]]
             below = [j for j in others if line[3] <= lines[j][1] < line[3] + reach]
@@ -352,6 +360,10 @@ class _Section:
                 for g in closed
             ):
                 return False
+            # A title in larger type over columns closes their gutter: the columns start a
+            # section of their own below it.
+            if not self.gutters and self._titled(boxes, band, gutters, min_gutter):
+                return False
             self._take(band, [], gutters)
             return True
         if not self.gutters:
@@ -374,6 +386,27 @@ class _Section:
             return False
         self._take(rest, crossing, gutters)
         return True
+
+    def _titled(
+        self,
+        boxes: Sequence[Box],
+        band: list[int],
+        gutters: list[tuple[float, float]],
+        min_gutter: float,
+    ) -> bool:
+        """True when lines of this section in larger type than ``band`` close a gutter of
+        ``band`` (a title over the columns that ``band`` starts)."""
+        size = median(_height(boxes[i]) for i in band)
+        closed = [
+            g
+            for g in _interior_gutters(boxes, band, min_gutter)
+            if not any(_overlap(g, h) for h in gutters)
+        ]
+        return any(
+            _crosses(boxes[i], g) and _height(boxes[i]) > _SAME_SIZE * size
+            for i in self.lines
+            for g in closed
+        )
 
     def _spans_columns(self, boxes: Sequence[Box], line: int, width: float) -> bool:
         """True when ``line``, which crosses a gutter, is too wide to be set aside: wider

@@ -172,3 +172,25 @@ def test_a_paragraph_s_short_last_line_is_no_marker() -> None:
     left = [_line(0, 30 * r, 380 if r % 3 != 2 else 30) for r in range(9)]
     right = [_line(420, 30 * r, 380) for r in range(9)]
     assert natural_order(left + right) == list(range(18))
+
+
+def test_a_title_in_large_type_over_the_gutter_is_not_cut_at_a_word_space() -> None:
+    from emulator.engine.layout import gutter_cuts
+
+    # The same two columns under a title 40 px high whose word space happens to sit over
+    # the gutter: a title, not two columns' lines merged.
+    lines = [(0.0, -60.0, 800.0, -20.0)] + [_line(0, 30 * r, 380) for r in range(0, 5)]
+    lines += [_line(420, 30 * r, 380) for r in range(0, 5)]
+    words = [[(0.0, -60.0, 385.0, -20.0), (415.0, -60.0, 800.0, -20.0)]]
+    words += [[b] for b in lines[1:]]
+    assert gutter_cuts(lines, words)[0] == []
+
+
+def test_columns_under_a_title_beside_an_infobox_are_read_column_by_column() -> None:
+    # A title in large type over two columns of 12 prose lines, and a short infobox beside
+    # them on the right: title, left column, right column, infobox.
+    title = [(0.0, 0.0, 700.0, 40.0)]
+    left = [_line(0, 60 + 30 * r, 330) for r in range(12)]
+    right = [_line(370, 60 + 30 * r, 330) for r in range(12)]
+    box = [_line(760, 60 + 30 * r, 150) for r in range(4)]
+    assert natural_order(title + left + right + box) == list(range(29))
