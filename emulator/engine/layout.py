@@ -93,6 +93,9 @@ _MIN_COLUMN_LINES = 15
 _PARAGRAPH_GAP = 0.8
 # White wider than this (line heights) under every column sets a band apart from the section.
 _BLOCK_GAP = 1.0
+# Type this many times smaller than a section's (footnotes under its columns) is set apart
+# under a paragraph break.
+_SMALLER = 1.15
 # A list marker found apart from its item: at most this many line heights long, at most this
 # many heights left of the item's first line.
 _MARKER_ASPECT = 2.5
@@ -459,8 +462,15 @@ class _Section:
         """True when ``band`` lies below white wider than a paragraph break under every
         column: a heading or a block of its own under side-by-side blocks (the abstract's
         heading under a paper's author blocks), a page's footer under its columns, not the
-        columns running on."""
-        return _white_between(boxes, self.lines, band) > _BLOCK_GAP
+        columns running on. Under a paragraph break, a band in smaller type than the
+        section (footnotes under the columns) is set apart too."""
+        white = _white_between(boxes, self.lines, band)
+        if white > _BLOCK_GAP:
+            return True
+        smaller = median(_height(boxes[i]) for i in band) * _SMALLER < median(
+            _height(boxes[i]) for i in self.lines
+        )
+        return smaller and white > _PARAGRAPH_GAP
 
     def split_off_last(self, boxes: Sequence[Box], band: list[int], min_gutter: float) -> list[int]:
         """The last band, removed, when it and ``band`` start columns; else nothing."""

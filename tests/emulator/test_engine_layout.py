@@ -194,3 +194,12 @@ def test_columns_under_a_title_beside_an_infobox_are_read_column_by_column() -> 
     right = [_line(370, 60 + 30 * r, 330) for r in range(12)]
     box = [_line(760, 60 + 30 * r, 150) for r in range(4)]
     assert natural_order(title + left + right + box) == list(range(29))
+
+
+def test_a_footnote_in_smaller_type_follows_both_columns() -> None:
+    # Two columns of 20 px lines; under the columns, after a paragraph break's white, a
+    # footnote in 15 px type under the left column only (white of 0.9 lines above it).
+    left = [_line(0, 30 * r, 380) for r in range(8)]
+    right = [_line(420, 30 * r, 380) for r in range(8)]
+    note = [_line(0, 8 * 30 - 10 + 18, 300, 15)]
+    assert natural_order(left + right + note) == list(range(17))
