@@ -137,15 +137,24 @@ def _section(
     # The heading is read first: blocks take their place in the order as they are made.
     heading = _section_head(doc, doc.text.term(key), bar)
     cells = []
-    for label, value in fields:
+    group: int | None = None
+    for k, (label, value) in enumerate(fields):
         if rng.random() < 0.12:
             value = ""  # a field left blank
+        # Fields stacked label over value, side by side, are a table with a header row:
+        # read field by field or the labels' row then the values' row, either way.
+        if stacked and per_row > 1 and k % per_row == 0:
+            group = doc.group()
         lab = doc.block(
-            "label", esc(label), style=f"font-size:{doc.style.size * 0.9:.1f}pt;color:#333"
+            "label",
+            esc(label),
+            group=group,
+            style=f"font-size:{doc.style.size * 0.9:.1f}pt;color:#333",
         )
         val = doc.block(
             "value",
             esc(value),
+            group=group,
             style=_value_css(field)
             + "font-family:"
             + rng.choice(("inherit", "inherit", "monospace")),
