@@ -12,13 +12,15 @@ permutation of their indices.
 
   1. The region is cut into *bands* at every white row.
   2. Consecutive bands that share a vertical gutter form a *section*. A band ends the section
-     when it closes one of the section's gutters with a line across most of the region (a
-     heading, a paragraph or footnotes across the columns, even where another gutter stays
-     open beside it), when a rule drawn across the whole section runs above it (a box's
-     edge, a table's rule), or when it lies below white wider than a paragraph break under
-     every column (a block of its own, a footer). A few short lines across the gutter, or a
-     band that lies in the gutter itself (a caption, a heading centred between author
-     blocks), are set aside and read after the section.
+     when it closes one of the section's gutters with a line wider than half the region or
+     than any of its columns (a heading, a paragraph or footnotes across the columns, even
+     where another gutter stays open beside it; the next column's first lines beside author
+     blocks), when a rule drawn across the whole section runs above it (a box's edge, a
+     table's rule), when it lies below a line's height of white under every column (a block
+     of its own, a footer) or below a paragraph break in smaller type (footnotes), or when
+     the section's rows above are a title in larger type that closes the band's gutter. A
+     few short lines across the gutter, or a band that lies in the gutter itself (a caption,
+     a heading centred between author blocks), are set aside and read after the section.
   3. A section with gutters is read either **column by column** (each column ordered the same
      way, recursively) or **row by row** (each band ordered on its own). It is read by rows
      when its pieces are a table's cells or a form's fields: the lines that face each other
@@ -34,7 +36,9 @@ permutation of their indices.
   Every rule was chosen on generated pages of many kinds (``training/layouts``, measured by
   ``benchmarks/order.py``) together with the real pages of ``../shared/eval``.
 
-  Lines the detector merged across a gutter are cut there first (:func:`gutter_cuts`).
+  Lines the detector merged across a gutter are cut there first (:func:`gutter_cuts`), where
+  lines of their own type run flush on both sides; and a list marker the detector found apart
+  from its item rides with the item's first line, taking no part in the layout.
 """
 
 from __future__ import annotations
@@ -59,8 +63,9 @@ _ROW_OVERLAP = 0.5
 _STACK_OVERLAP = 0.1
 # Lines this many heights wide (about 15 characters) are prose; table cells are shorter.
 _PROSE_ASPECT = 9.0
-# Lines crossing a column gutter that are narrower than this share of the region are set aside
-# (captions, pull quotes) instead of ending the columns.
+# Lines crossing a column gutter that are narrower than this share of the region (and than
+# each of the section's columns) are set aside (captions, pull quotes) instead of ending the
+# columns.
 _ASIDE_WIDTH = 0.5
 # At most this many such lines (or this share of the section's lines) are set aside.
 _MAX_ASIDE = 3
@@ -353,9 +358,9 @@ class _Section:
         if gutters and self._set_apart(boxes, band, gutters):
             return False
         if gutters:
-            # A line across most of the region that closes one of the gutters (footnotes
-            # under three of four columns) ends the columns, even though another gutter
-            # stays open beside it.
+            # A line too wide to be a caption that closes one of the gutters (footnotes under
+            # three of four columns) ends the columns, even though another gutter stays open
+            # beside it.
             closed = [g for g in self.gutters if not any(_overlap(g, h) for h in gutters)]
             if any(
                 _crosses(boxes[i], g) and self._spans_columns(boxes, i, width)
