@@ -101,7 +101,6 @@ class Truth:
     blocks: dict[int, Block]
     lines: list[TruthLine]
     size: tuple[int, int]
-    rotate: float = 0.0
 
     @staticmethod
     def load(path: Path, scale: float = 1.0) -> Truth:
@@ -131,8 +130,7 @@ class Truth:
                 )
             )
         size = (round(data["size"][0] * scale), round(data["size"][1] * scale))
-        rotate = float(data.get("degradations", {}).get("rotate", 0.0) or 0.0)
-        return Truth(str(data["kind"]), path.stem, blocks, lines, size, rotate)
+        return Truth(str(data["kind"]), path.stem, blocks, lines, size)
 
     def unit(self, block: int) -> tuple[str, int]:
         """What must be read together: a group of blocks, or one block."""
