@@ -365,16 +365,21 @@ def _page_image(path: Path) -> Any:
 _ENGINE: Any = None
 
 
-def _ocr_one(args: tuple[Path, Path]) -> float:
-    """Read one page with the engine and cache its analysis; returns CPU seconds."""
+def _engine() -> Any:
+    """This process's engine (one intra-op thread, as a worker runs it), made on first use."""
     global _ENGINE
-    source, target = args
     if _ENGINE is None:
         from emulator.engine.rapid import RapidOcrEngine
 
         _ENGINE = RapidOcrEngine(1)
+    return _ENGINE
+
+
+def _ocr_one(args: tuple[Path, Path]) -> float:
+    """Read one page with the engine and cache its analysis; returns CPU seconds."""
+    source, target = args
     start = time.process_time()
-    analysis = _ENGINE.analyse(_page_image(source))
+    analysis = _engine().analyse(_page_image(source))
     payload = {"analysis": analysis, "width": _page_image(source).width}
     tmp = target.with_suffix(".tmp")
     tmp.write_bytes(pickle.dumps(payload))
@@ -706,19 +711,15 @@ def _table(per_kind: dict[str, dict[str, Tally]], systems: list[str]) -> str:
 
 def _eval_one(args: tuple[Path, Path]) -> float:
     """Read every page of one document and cache the analyses."""
-    global _ENGINE
     source, target = args
-    if _ENGINE is None:
-        from emulator.engine.rapid import RapidOcrEngine
-
-        _ENGINE = RapidOcrEngine(1)
+    engine = _engine()
     start = time.process_time()
     data = source.read_bytes()
     limits = documents.Limits()
     info = documents.inspect(data, limits)
     pages = documents.select_pages(None, info.page_count, limits)
     analyses = [
-        _ENGINE.analyse(page.image)
+        engine.analyse(page.image)
         for page in documents.iter_pages(data, info, pages, dpi=documents.PDF_DPI)
     ]
     tmp = target.with_suffix(".tmp")

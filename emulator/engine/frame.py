@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["ReadingFrame"]
+__all__ = ["ReadingFrame", "along", "down"]
 
 FloatArray = npt.NDArray[np.float64]
 Polygon = Sequence[float]
@@ -43,6 +43,18 @@ _MIN_SPREAD = 0.0065
 _EXPLAINED = 0.5
 # Lines needed to fit a bend.
 _MIN_LINES = 12
+
+
+def along(angle: float) -> FloatArray:
+    """Unit vector in the direction text turned by ``angle`` degrees (clockwise) is read."""
+    rad = math.radians(angle)
+    return np.array([math.cos(rad), math.sin(rad)])
+
+
+def down(angle: float) -> FloatArray:
+    """Unit vector from one such line to the next (the text's "down")."""
+    rad = math.radians(angle)
+    return np.array([-math.sin(rad), math.cos(rad)])
 
 
 # The bend's terms in t (across) and s (down), both scaled to [-1, 1]: d = sum c * t**i * s**j.
@@ -62,13 +74,11 @@ class ReadingFrame:
 
     @property
     def along(self) -> FloatArray:
-        rad = math.radians(self.angle)
-        return np.array([math.cos(rad), math.sin(rad)])
+        return along(self.angle)
 
     @property
     def down(self) -> FloatArray:
-        rad = math.radians(self.angle)
-        return np.array([-math.sin(rad), math.cos(rad)])
+        return down(self.angle)
 
     def points(self, polygon: Polygon) -> tuple[FloatArray, FloatArray]:
         """``polygon``'s points in the frame: ``(u, v)``, the bend taken out of ``v``."""

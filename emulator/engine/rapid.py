@@ -53,7 +53,7 @@ import numpy.typing as npt
 
 from emulator.engine import handwriting, layout, scripts
 from emulator.engine.base import PageText, Polygon, ReadingOrder, TextLine, TextWord
-from emulator.engine.frame import ReadingFrame
+from emulator.engine.frame import ReadingFrame, along, down
 from emulator.engine.separators import Separator, find_separators
 
 if TYPE_CHECKING:
@@ -286,14 +286,12 @@ class Orientation:
     @property
     def along(self) -> FloatArray:
         """Unit vector in the direction the text is read."""
-        rad = math.radians(self.angle)
-        return np.array([math.cos(rad), math.sin(rad)])
+        return along(self.angle)
 
     @property
     def down(self) -> FloatArray:
         """Unit vector from a line to the next one (the text's "down")."""
-        rad = math.radians(self.angle)
-        return np.array([-math.sin(rad), math.cos(rad)])
+        return down(self.angle)
 
 
 @dataclass(frozen=True, slots=True)
