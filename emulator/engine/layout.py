@@ -487,6 +487,11 @@ class _Section:
         # set apart by white (the end of a heading or an abstract) stays above them.
         if _white_between(boxes, self.bands[-1], band) > _PARAGRAPH_GAP:
             return []
+        # Nor does a row in larger type (a title's last line over the columns).
+        if median(_height(boxes[i]) for i in self.bands[-1]) > _SAME_SIZE * median(
+            _height(boxes[i]) for i in band
+        ):
+            return []
         last = self.bands.pop()
         self.lines = [i for i in self.lines if i not in set(last)]
         return last

@@ -203,3 +203,14 @@ def test_a_footnote_in_smaller_type_follows_both_columns() -> None:
     right = [_line(420, 30 * r, 380) for r in range(8)]
     note = [_line(0, 8 * 30 - 10 + 18, 300, 15)]
     assert natural_order(left + right + note) == list(range(17))
+
+
+def test_a_two_line_title_over_columns_is_not_read_into_them() -> None:
+    # A title of two 40 px lines over three columns of prose, its last line just above the
+    # columns' first row (a heading in the first column beside the others' first lines):
+    # the title, then each column whole.
+    title = [(100.0, 0.0, 800.0, 40.0), (150.0, 45.0, 750.0, 85.0)]
+    columns = [[_line(10 + 300 * c, 95 + 30 * r, 270) for r in range(10)] for c in range(3)]
+    columns[0][0] = _line(10, 95, 60)  # a short heading
+    boxes = title + [b for col in columns for b in col]
+    assert natural_order(boxes) == list(range(32))
