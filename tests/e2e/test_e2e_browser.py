@@ -11,9 +11,7 @@ browser fails these tests instead of skipping them.
 from __future__ import annotations
 
 import http.server
-import os
 import re
-import shutil
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,19 +23,9 @@ import pytest
 from emulator.engine.fake import FakeEngine
 from emulator.server import Endpoint, run_in_thread
 from emulator.settings import Settings
+from tests._browser import CHROMEDRIVER, CHROMIUM, require_browser
 
 KEY = "browser-test-key-0123456789"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
-
-def _require_browser() -> None:
-    if shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER):
-        return
-    message = "Debian's chromium and chromium-driver are not installed"
-    if os.environ.get("OCR_TESTS_REQUIRE_BROWSER"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +37,7 @@ def endpoint() -> Iterator[Endpoint]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    _require_browser()
+    require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -14,9 +14,7 @@ import dataclasses
 import html.parser
 import itertools
 import json
-import os
 import random
-import shutil
 import sys
 import unicodedata
 from collections import defaultdict
@@ -28,6 +26,8 @@ import cv2
 import numpy as np
 import pytest
 
+from tests._browser import require_browser
+
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -37,23 +37,12 @@ from training.layouts import degrade as degrading  # noqa: E402
 from training.layouts.__main__ import main  # noqa: E402
 from training.layouts.truth import ROLES, Truth  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 SEED = 3
-
-
-def _require_browser() -> None:
-    if shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER):
-        return
-    message = "Debian's chromium and chromium-driver are not installed"
-    if os.environ.get("OCR_TESTS_REQUIRE_BROWSER"):
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    _require_browser()
+    require_browser()
     with Browser() as b:
         yield b
 
@@ -359,7 +348,7 @@ def test_the_degradations_map_points_where_the_image_moves_them() -> None:
 def test_the_command_line_writes_images_truth_pdf_and_drawings(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _require_browser()
+    require_browser()
     assert (
         main(
             [
