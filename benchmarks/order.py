@@ -59,6 +59,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.accuracy import normalise  # noqa: E402
 from emulator import documents  # noqa: E402
 from emulator.engine import rapid  # noqa: E402
 from emulator.engine.base import TextLine, TextWord  # noqa: E402
@@ -323,10 +324,6 @@ def _each_block_in_order(lines: list[int], truth: Truth) -> bool:
     return True
 
 
-def normalise(text: str) -> str:
-    return " ".join(text.split())
-
-
 # -- reading pages ----------------------------------------------------------------------------
 
 
@@ -379,8 +376,8 @@ def _ocr_one(args: tuple[Path, Path]) -> float:
     """Read one page with the engine and cache its analysis; returns CPU seconds."""
     source, target = args
     start = time.process_time()
-    analysis = _engine().analyse(_page_image(source))
-    payload = {"analysis": analysis, "width": _page_image(source).width}
+    image = _page_image(source)
+    payload = {"analysis": _engine().analyse(image), "width": image.width}
     tmp = target.with_suffix(".tmp")
     tmp.write_bytes(pickle.dumps(payload))
     tmp.replace(target)
