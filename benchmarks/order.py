@@ -36,6 +36,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
+import hashlib
+import inspect
 import itertools
 import json
 import os
@@ -63,6 +66,7 @@ from benchmarks.accuracy import normalise  # noqa: E402
 from emulator import documents  # noqa: E402
 from emulator.engine import rapid  # noqa: E402
 from emulator.engine.base import TextLine, TextWord  # noqa: E402
+from emulator.engine.figures import find_figures  # noqa: E402
 from emulator.engine.rapid import Orientation, PageAnalysis  # noqa: E402
 from emulator.engine.separators import find_separators  # noqa: E402
 
@@ -339,6 +343,12 @@ class PageFiles:
         return self.pdf if prefer_pdf and self.pdf is not None else self.image
 
 
+def _ocr_path(cache: Path, page: PageFiles, prefer_pdf: bool) -> Path:
+    """Where the engine's analysis of ``page`` is cached."""
+    suffix = "pdf" if prefer_pdf and page.pdf else "img"
+    return cache / "ocr" / page.kind / f"{page.name}.{suffix}.pkl"
+
+
 def generated_pages(pages_dir: Path, kinds: Sequence[str] | None) -> list[PageFiles]:
     found = []
     for truth in sorted(pages_dir.glob("*/*.json")):
@@ -462,12 +472,74 @@ def truth_analysis(truth: Truth, image: Path | None) -> PageAnalysis:
     angle = 0.0
     if len(vectors):
         angle = float(np.degrees(np.arctan2(*vectors.sum(axis=0)[::-1])))
-    separators: tuple[Any, ...] = ()
+    analysis = PageAnalysis(Orientation(angle), tuple(lines), ())
     if image is not None:
         bgr = cv2.imread(str(image))
         if bgr is not None:
-            separators = tuple(find_separators(bgr, angle))
-    return PageAnalysis(Orientation(angle), tuple(lines), separators)
+            analysis = with_drawings(analysis, bgr)
+    return analysis
+
+
+def with_drawings(analysis: PageAnalysis, bgr: np.ndarray) -> PageAnalysis:
+    """``analysis`` with the separators and figures found again on ``bgr`` (the page image
+    it was read from), as :meth:`RapidOcrEngine.analyse` finds them."""
+    angle = analysis.orientation.angle
+    separators = tuple(find_separators(bgr, angle))
+    figures = tuple(find_figures(bgr, [line.polygon for line in analysis.lines], angle))
+    return dataclasses.replace(analysis, separators=separators, figures=figures)
+
+
+def drawings_version() -> str:
+    """A digest of the code that finds what is drawn on a page: cached drawings are found
+    again when it changes, while the (slow) OCR stays cached."""
+    digest = hashlib.sha256()
+    for module in ("separators.py", "figures.py"):
+        digest.update((ROOT / "emulator" / "engine" / module).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _drawn_one(args: tuple[Path, Path, Path]) -> float:
+    """Find the drawings of one cached page (or document) again; returns CPU seconds."""
+    source, analysed, target = args
+    start = time.process_time()
+    payload = pickle.loads(analysed.read_bytes())
+    analyses = payload if isinstance(payload, list) else [payload["analysis"]]
+    data = source.read_bytes()
+    limits = documents.Limits()
+    info = documents.inspect(data, limits)
+    numbers = documents.select_pages(None, info.page_count, limits)
+    drawn = []
+    for analysis, page in zip(
+        analyses, documents.iter_pages(data, info, numbers, dpi=documents.PDF_DPI), strict=False
+    ):
+        bgr = np.ascontiguousarray(np.asarray(page.image.convert("RGB"))[:, :, ::-1])
+        found = with_drawings(analysis, bgr)
+        drawn.append((found.separators, found.figures))
+    tmp = target.with_suffix(".tmp")
+    tmp.write_bytes(pickle.dumps(drawn))
+    tmp.replace(target)
+    return time.process_time() - start
+
+
+def _drawn_path(analysed: Path) -> Path:
+    return analysed.parent / f"{analysed.name}.drawn-{drawings_version()}"
+
+
+def _find_drawings(jobs: list[tuple[Path, Path]], workers: int) -> None:
+    """Find the drawings of each ``(source, cached analysis)`` whose drawings are stale."""
+    todo = [(src, pkl, _drawn_path(pkl)) for src, pkl in jobs if not _drawn_path(pkl).exists()]
+    for _, pkl, _ in todo:
+        for old in pkl.parent.glob(f"{pkl.name}.drawn-*"):
+            old.unlink()
+    _run_all(_drawn_one, todo, workers, "drawings")
+
+
+def _drawn(analyses: list[PageAnalysis], analysed: Path) -> list[PageAnalysis]:
+    drawn = pickle.loads(_drawn_path(analysed).read_bytes())
+    return [
+        PageAnalysis(a.orientation, a.lines, separators, figures)
+        for a, (separators, figures) in zip(analyses, drawn, strict=True)
+    ]
 
 
 def _quad(poly: np.ndarray) -> tuple[float, float, float, float, float, float, float, float]:
@@ -554,13 +626,14 @@ def run_generated(args: argparse.Namespace) -> int:
     if args.lines == "ocr":
         jobs = []
         for p in pages:
-            target = (
-                cache / "ocr" / p.kind / f"{p.name}.{'pdf' if prefer_pdf and p.pdf else 'img'}.pkl"
-            )
+            target = _ocr_path(cache, p, prefer_pdf)
             if not target.exists():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 jobs.append((p.document(prefer_pdf), target))
         _run_all(_ocr_one, jobs, args.jobs, "engine")
+        _find_drawings(
+            [(p.document(prefer_pdf), _ocr_path(cache, p, prefer_pdf)) for p in pages], args.jobs
+        )
     if args.tesseract:
         if not shutil.which("tesseract"):
             print("tesseract not found (apt-get install tesseract-ocr)", file=sys.stderr)
@@ -588,8 +661,9 @@ def run_generated(args: argparse.Namespace) -> int:
         suffix = "pdf" if prefer_pdf and p.pdf else "img"
         truth_scale = 1.0
         if args.lines == "ocr":
-            payload = pickle.loads((cache / "ocr" / p.kind / f"{p.name}.{suffix}.pkl").read_bytes())
-            analysis: PageAnalysis = payload["analysis"]
+            analysed = _ocr_path(cache, p, prefer_pdf)
+            payload = pickle.loads(analysed.read_bytes())
+            [analysis] = _drawn([payload["analysis"]], analysed)
             raw = json.loads(p.truth.read_text(encoding="utf-8"))
             truth_scale = payload["width"] / raw["size"][0]
         truth = Truth.load(p.truth, truth_scale)
@@ -603,8 +677,9 @@ def run_generated(args: argparse.Namespace) -> int:
             ref, hyp, verdict = score_page(page.lines, truth)
             tallies[system].add(p.name, ref, hyp, verdict)
         if earlier is not None:
+            # The earlier layout knew no figures.
             with _layout_swapped(earlier):
-                before = analysis.page("natural")
+                before = dataclasses.replace(analysis, figures=()).page("natural")
             ref, hyp, verdict = score_page(before.lines, truth)
             tallies["earlier"].add(p.name, ref, hyp, verdict)
             changed[p.kind] += [line.text for line in before.lines] != [
@@ -663,6 +738,14 @@ def _layout_at(revision: str) -> types.ModuleType:
     module.__dict__["__name__"] = module.__name__
     sys.modules[module.__name__] = module
     exec(compile(source, f"layout.py@{revision}", "exec"), module.__dict__)
+    if "figures" not in inspect.signature(module.natural_order).parameters:
+        # A layout from before figures were found: it orders the lines alone.
+        ordered = module.natural_order
+
+        def natural_order(boxes: Any, rules: Any = (), figures: Any = ()) -> list[int]:
+            return ordered(boxes, rules)  # type: ignore[no-any-return]
+
+        module.__dict__["natural_order"] = natural_order
     return module
 
 
@@ -736,13 +819,17 @@ def run_eval(args: argparse.Namespace) -> int:
         if not target.exists():
             jobs.append((corpus / doc["file"], target))
     _run_all(_eval_one, jobs, args.jobs, "engine")
+    _find_drawings(
+        [(corpus / doc["file"], cache / f"{doc['name']}.pkl") for doc in manifest], args.jobs
+    )
     earlier = json.loads(args.compare.read_text("utf-8")) if args.compare else {}
     refs, hyps = [], []
     rows = ["| document | CER % | WER % |", "|---|---|---|"]
     figures: dict[str, float] = {}
     worse = []
     for doc in manifest:
-        analyses: list[PageAnalysis] = pickle.loads((cache / f"{doc['name']}.pkl").read_bytes())
+        analysed = cache / f"{doc['name']}.pkl"
+        analyses = _drawn(pickle.loads(analysed.read_bytes()), analysed)
         hyp = "\n".join("\n".join(line.text for line in a.page("natural").lines) for a in analyses)
         ref = (corpus / doc["truth"]).read_text(encoding="utf-8")
         ref, hyp = normalise(ref), normalise(hyp)

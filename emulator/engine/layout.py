@@ -33,6 +33,13 @@ permutation of their indices.
      an infobox beside the text, a spec sheet's columns of label/value rows) is read by
      columns.
 
+  Figures (pictures, charts, diagrams: :mod:`emulator.engine.figures`) take part as blocks
+  without lines of their own: a float makes a column beside the text it stands in (its labels
+  and caption are lines of that column), so the text beside it is read whole, and a band of
+  text that runs on under the float, below white under it while the text beside it ends at
+  a line's pitch above, ends the columns. A piece that is mostly a figure counts as a column
+  as prose does; in a section read by rows (a logo beside an address) figures play no part.
+
   Every rule was chosen on generated pages of many kinds (``training/layouts``, measured by
   ``benchmarks/order.py``) together with the real pages of ``../shared/eval``.
 
@@ -46,6 +53,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from statistics import median
+from typing import NamedTuple
 
 Box = tuple[float, float, float, float]
 #: A horizontal rule in the reading frame: ``(left, right, y)``.
@@ -245,10 +253,14 @@ def _flush_both_sides(near: list[Box], gap0: float, gap1: float, height: float) 
     return left >= _GUTTER_SUPPORT and right >= _GUTTER_SUPPORT
 
 
-def natural_order(boxes: Sequence[Box], rules: Sequence[Rule] = ()) -> list[int]:
+def natural_order(
+    boxes: Sequence[Box], rules: Sequence[Rule] = (), figures: Sequence[Box] = ()
+) -> list[int]:
     """Columns and blocks in reading order (``readingOrder=natural``), as the module's
     docstring describes. ``rules`` are the horizontal rules drawn on the page, in the same
-    frame; a rule across a column section ends it."""
+    frame; a rule across a column section ends it. ``figures`` are the boxes of pictures,
+    charts and diagrams (:mod:`emulator.engine.figures`), in the same frame: each holds its
+    place in the layout as a block (the column a float makes beside the text)."""
     if not boxes:
         return []
     line_height = median(_height(b) for b in boxes)
@@ -256,8 +268,20 @@ def natural_order(boxes: Sequence[Box], rules: Sequence[Rule] = ()) -> list[int]
     # of affiliation numbers hanging in a gutter, is neither a column nor a caption.
     units = _with_markers(boxes)
     unit_boxes = [boxes[unit[-1]] for unit in units]
-    order = _order(unit_boxes, list(range(len(units))), line_height * _MIN_GUTTER, rules)
+    # A figure is a unit without lines: it holds its place (the column beside the text it
+    # floats in), and its labels are lines of that column like any other.
+    drawn = _Drawn(rules, frozenset(range(len(units), len(units) + len(figures))))
+    units += [[] for _ in figures]
+    unit_boxes += figures
+    order = _order(unit_boxes, list(range(len(units))), line_height * _MIN_GUTTER, drawn)
     return [i for u in order for i in units[u]]
+
+
+class _Drawn(NamedTuple):
+    """What the page shows besides its lines: rules, and which layout units are figures."""
+
+    rules: Sequence[Rule]
+    figures: frozenset[int]
 
 
 def _with_markers(boxes: Sequence[Box]) -> list[list[int]]:
@@ -308,9 +332,7 @@ def _with_markers(boxes: Sequence[Box]) -> list[list[int]]:
     return units
 
 
-def _order(
-    boxes: Sequence[Box], idx: list[int], min_gutter: float, rules: Sequence[Rule]
-) -> list[int]:
+def _order(boxes: Sequence[Box], idx: list[int], min_gutter: float, drawn: _Drawn) -> list[int]:
     if len(idx) <= 1:
         return list(idx)
     bands = _bands(boxes, idx)
@@ -320,15 +342,15 @@ def _order(
     for band in bands:
         if (
             sections
-            and not sections[-1].ruled_off(boxes, band, rules, min_gutter)
-            and sections[-1].absorb(boxes, band, min_gutter, right - left)
+            and not sections[-1].ruled_off(boxes, band, drawn.rules, min_gutter)
+            and sections[-1].absorb(boxes, band, min_gutter, right - left, drawn.figures)
         ):
             continue
         carried = sections[-1].split_off_last(boxes, band, min_gutter) if sections else []
         sections.append(_Section(boxes, carried + band, min_gutter))
     out: list[int] = []
     for section in sections:
-        out.extend(section.read(boxes, min_gutter, rules))
+        out.extend(section.read(boxes, min_gutter, drawn))
     return out
 
 
@@ -342,9 +364,16 @@ class _Section:
         self.gutters = _interior_gutters(boxes, self.lines, min_gutter)
 
     def absorb(
-        self, boxes: Sequence[Box], band: list[int], min_gutter: float, width: float
+        self,
+        boxes: Sequence[Box],
+        band: list[int],
+        min_gutter: float,
+        width: float,
+        figures: frozenset[int],
     ) -> bool:
         """Take ``band`` into this section if the section's structure continues through it."""
+        if self.gutters and self._below_a_figure(boxes, band, figures):
+            return False
         # A band that sits in a gutter, in none of the columns (a heading centred between two
         # author blocks, a caption), is set aside like the short lines that cross one.
         if self.gutters and all(
@@ -393,6 +422,28 @@ class _Section:
         if not gutters:
             return False
         self._take(rest, crossing, gutters)
+        return True
+
+    def _below_a_figure(
+        self, boxes: Sequence[Box], band: list[int], figures: frozenset[int]
+    ) -> bool:
+        """True when ``band`` lies under a figure's column, below white wider than
+        ``_BLOCK_GAP`` under every line of the section above it: text that runs on under a
+        figure and its caption (while the column beside them ends at a line's pitch above),
+        not the figure's column going on."""
+        if not any(
+            i in figures
+            and any(_overlap((boxes[i][0], boxes[i][2]), (boxes[j][0], boxes[j][2])) for j in band)
+            for i in self.lines
+        ):
+            return False
+        for i in band:
+            box = boxes[i]
+            above = [
+                boxes[j][3] for j in self.lines if boxes[j][0] < box[2] and boxes[j][2] > box[0]
+            ]
+            if above and (box[1] - max(above)) <= _BLOCK_GAP * _height(box):
+                return False
         return True
 
     def _titled(
@@ -450,14 +501,14 @@ class _Section:
         reach = _RULE_SPAN * (right - left)
         return any(x0 <= right - reach and x1 >= left + reach for x0, x1 in between)
 
-    def _columns(self, boxes: Sequence[Box]) -> list[list[int]] | None:
+    def _columns(self, boxes: Sequence[Box], figures: frozenset[int]) -> list[list[int]] | None:
         """The section's columns when it is read column by column; ``None`` when it is read
         row by row (no gutter, a table's cells, or a form's fields)."""
         if not self.gutters:
             return None
         cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
         columns = _split(boxes, self.lines, cuts, 0)
-        if _looks_like_cells(boxes, columns):
+        if _looks_like_cells(boxes, columns, figures):
             return None
         return columns
 
@@ -503,27 +554,33 @@ class _Section:
         self.aside.extend(aside)
         self.gutters = gutters
 
-    def read(self, boxes: Sequence[Box], min_gutter: float, rules: Sequence[Rule]) -> list[int]:
-        columns = self._columns(boxes)
+    def read(self, boxes: Sequence[Box], min_gutter: float, drawn: _Drawn) -> list[int]:
+        columns = self._columns(boxes, drawn.figures)
         if columns is None:
-            return self._rows(boxes, min_gutter, rules)
-        out = [i for col in columns for i in _order(boxes, col, min_gutter, rules)]
+            return self._rows(boxes, min_gutter, drawn)
+        out = [i for col in columns for i in _order(boxes, col, min_gutter, drawn)]
         return out + basic_order_of(boxes, self.aside)
 
-    def _rows(self, boxes: Sequence[Box], min_gutter: float, rules: Sequence[Rule]) -> list[int]:
+    def _rows(self, boxes: Sequence[Box], min_gutter: float, drawn: _Drawn) -> list[int]:
         """The bands top to bottom, each ordered on its own (a band can hold columns of its
         own, such as the notes beside a table's key under the table). Lines set aside as
         captions go back to their rows: without columns there is nothing to set them aside
-        from."""
+        from. A figure takes no part in rows (a logo beside an address is no line of it):
+        the lines are ordered without it."""
+        if any(i in drawn.figures for i in self.lines + self.aside):
+            rest = [i for i in self.lines + self.aside if i not in drawn.figures]
+            return _order(boxes, rest, min_gutter, drawn) if rest else []
         bands = _bands(boxes, self.lines + self.aside) if self.aside else self.bands
         if len(bands) == 1:
             return basic_order_of(boxes, bands[0])
-        return [i for band in bands for i in _order(boxes, band, min_gutter, rules)]
+        return [i for band in bands for i in _order(boxes, band, min_gutter, drawn)]
 
 
 def _bands(boxes: Sequence[Box], idx: list[int]) -> list[list[int]]:
     """``idx`` cut into horizontal bands at every white row, top to bottom."""
-    return _split(boxes, idx, [c for c, _ in _gaps([_core_rows(boxes[i]) for i in idx], 1e-6)], 1)
+    typical = median(_height(boxes[i]) for i in idx)
+    cores = [_core_rows(boxes[i], typical) for i in idx]
+    return _split(boxes, idx, [c for c, _ in _gaps(cores, 1e-6)], 1)
 
 
 def _white_between(boxes: Sequence[Box], upper: list[int], lower: list[int]) -> float:
@@ -611,7 +668,9 @@ def _centred_block(boxes: Sequence[Box], part: list[int]) -> bool:
     return centred and max(lefts) - min(lefts) > _CENTRE_TOLERANCE * height
 
 
-def _looks_like_cells(boxes: Sequence[Box], parts: list[list[int]]) -> bool:
+def _looks_like_cells(
+    boxes: Sequence[Box], parts: list[list[int]], figures: frozenset[int] = frozenset()
+) -> bool:
     """True when pieces split by gutters are a table's cells (or a form's fields) rather
     than text columns, so they are read row by row.
 
@@ -622,7 +681,9 @@ def _looks_like_cells(boxes: Sequence[Box], parts: list[list[int]]) -> bool:
     bottom too. Blocks of centred lines side by side, each with as many lines (a paper's
     authors, each with name, affiliation and address), are blocks, not a table's rows.
     """
-    if all(_is_prose(boxes, p) for p in parts):
+    # A piece that is mostly a figure (a float with its caption) is a column, as prose is.
+    columnar = [_is_prose(boxes, p) or _mostly_figure(boxes, p, figures) for p in parts]
+    if all(columnar):
         return False
     if all(_centred_block(boxes, p) for p in parts) and len({len(p) for p in parts}) == 1:
         return False
@@ -662,7 +723,7 @@ def _looks_like_cells(boxes: Sequence[Box], parts: list[list[int]]) -> bool:
     sizes = [median(_height(boxes[i]) for i in p) for p in parts]
     return (
         all(len(p) < _MIN_COLUMN_LINES for p in parts)
-        and sum(1 for p in parts if _is_prose(boxes, p)) < 2
+        and sum(columnar) < 2
         and not any(
             len(p) == 1 and size > _SAME_SIZE * min(sizes)
             for p, size in zip(parts, sizes, strict=True)
@@ -670,11 +731,20 @@ def _looks_like_cells(boxes: Sequence[Box], parts: list[list[int]]) -> bool:
     )
 
 
+def _mostly_figure(boxes: Sequence[Box], part: list[int], figures: frozenset[int]) -> bool:
+    """True when a figure in ``part`` is at least half its height (not a logo beside an
+    address)."""
+    extent = max(boxes[i][3] for i in part) - min(boxes[i][1] for i in part)
+    return any(i in figures and _height(boxes[i]) >= 0.5 * extent for i in part)
+
+
 def basic_order_of(boxes: Sequence[Box], idx: Sequence[int]) -> list[int]:
     """:func:`basic_order` restricted to the lines ``idx``."""
     return [i for row in group_rows(boxes, idx) for i in row]
 
 
-def _core_rows(box: Box) -> tuple[float, float]:
-    centre, half = (box[1] + box[3]) / 2, (box[3] - box[1]) * _CORE / 2
-    return centre - half, centre + half
+def _core_rows(box: Box, typical: float) -> tuple[float, float]:
+    """The rows of ``box`` that must clear another's for a cut between them: the middle
+    ``_CORE`` of a line; a figure, many lines tall, gives up only as much as a line does."""
+    margin = min(_height(box), typical) * (1 - _CORE) / 2
+    return box[1] + margin, box[3] - margin

@@ -53,6 +53,7 @@ import numpy.typing as npt
 
 from emulator.engine import handwriting, layout, scripts
 from emulator.engine.base import PageText, Polygon, ReadingOrder, TextLine, TextWord
+from emulator.engine.figures import Quad, find_figures
 from emulator.engine.frame import ReadingFrame, along, down
 from emulator.engine.separators import Separator, find_separators
 
@@ -303,11 +304,13 @@ class PageAnalysis:
     lines: tuple[TextLine, ...]
     #: Rules and box edges drawn on the page (found only when ``natural`` order may be asked).
     separators: tuple[Separator, ...]
+    #: Pictures, charts and diagrams on the page, as quads (found with the separators).
+    figures: tuple[Quad, ...] = ()
 
     def page(self, reading_order: ReadingOrder) -> PageText:
         """The page as :meth:`RapidOcrEngine.recognize` returns it in ``reading_order``."""
         lines = split_at_gutters(list(self.lines), self.orientation)
-        ordered = order_lines(lines, self.orientation, reading_order, self.separators)
+        ordered = order_lines(lines, self.orientation, reading_order, self.separators, self.figures)
         angle = round(_normalise_angle(self.orientation.angle), 2)
         return PageText(angle=angle, lines=ordered)
 
@@ -499,8 +502,11 @@ class RapidOcrEngine:
             )
         kept = [ln for ln in lines if ln.rec.score >= self._text_score and ln.rec.text.strip()]
         text_lines = [line for line in (_to_text_line(ln) for ln in kept) if line is not None]
-        found = find_separators(bgr, orientation.angle) if separators else []
-        return PageAnalysis(orientation, tuple(text_lines), tuple(found))
+        if not separators:
+            return PageAnalysis(orientation, tuple(text_lines), ())
+        found = find_separators(bgr, orientation.angle)
+        figures = find_figures(bgr, [line.polygon for line in text_lines], orientation.angle)
+        return PageAnalysis(orientation, tuple(text_lines), tuple(found), tuple(figures))
 
     # -- stages -----------------------------------------------------------------------------
 
@@ -1177,6 +1183,7 @@ def order_lines(
     orientation: Orientation,
     reading_order: ReadingOrder,
     separators: Sequence[Separator] = (),
+    figures: Sequence[Quad] = (),
 ) -> tuple[TextLine, ...]:
     """Put ``lines`` in ``reading_order``, judged in the page's reading frame (rotated by
     ``orientation`` so text runs left to right). ``separators`` (rules and box edges found on
@@ -1193,7 +1200,8 @@ def order_lines(
     frame = reading_frame(along, orientation)
     boxes = [_layout_box(line, frame) for line in along]
     if reading_order == "natural":
-        order = layout.natural_order(boxes, _frame_rules(separators, frame))
+        figure_boxes = [frame.box(figure) for figure in figures]
+        order = layout.natural_order(boxes, _frame_rules(separators, frame), figure_boxes)
     else:
         order = layout.basic_order(boxes)
     across.sort(key=lambda line: _frame_box(line.polygon, orientation)[1::-1])

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Separator", "find_separators"]
+__all__ = ["Separator", "find_separators", "turn_upright"]
 
 UInt8Array = npt.NDArray[np.uint8]
 
@@ -61,7 +61,7 @@ def find_separators(bgr: UInt8Array, angle: float = 0.0) -> list[Separator]:
     # ``to_small`` maps page pixels to the (turned) search image; its inverse maps back.
     to_small = np.array([[scale, 0.0, 0.0], [0.0, scale, 0.0]])
     if abs(angle) >= _MIN_TURN:
-        gray, to_small = _turn_upright(gray, angle, to_small)
+        gray, to_small = turn_upright(gray, angle, to_small)
     back = cv2.invertAffineTransform(to_small)
     out = []
     for x0, y0, x1, y1 in _straight_edges(np.asarray(gray, dtype=np.int16)):
@@ -70,18 +70,19 @@ def find_separators(bgr: UInt8Array, angle: float = 0.0) -> list[Separator]:
     return out
 
 
-def _turn_upright(
-    gray: UInt8Array, angle: float, to_small: npt.NDArray[np.float64]
+def turn_upright(
+    gray: UInt8Array, angle: float, to_small: npt.NDArray[np.float64], *, border: int = 255
 ) -> tuple[UInt8Array, npt.NDArray[np.float64]]:
     """``gray`` turned by ``angle`` degrees counter-clockwise onto a canvas that holds all of
-    it (white around), and the page-to-search transform extended by that turn."""
+    it (``border`` around: white paper by default), and the page-to-search transform
+    extended by that turn."""
     h, w = gray.shape[:2]
     turn = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
     cos, sin = abs(turn[0, 0]), abs(turn[0, 1])
     new_w, new_h = int(h * sin + w * cos + 0.5), int(h * cos + w * sin + 0.5)
     turn[0, 2] += new_w / 2 - w / 2
     turn[1, 2] += new_h / 2 - h / 2
-    turned = cv2.warpAffine(gray, turn, (new_w, new_h), borderValue=255, flags=cv2.INTER_LINEAR)
+    turned = cv2.warpAffine(gray, turn, (new_w, new_h), borderValue=border, flags=cv2.INTER_LINEAR)
     combined = turn @ np.vstack([to_small, [0.0, 0.0, 1.0]])
     return np.asarray(turned, dtype=np.uint8), combined
 

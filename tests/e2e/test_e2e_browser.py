@@ -11,6 +11,7 @@ browser fails these tests instead of skipping them.
 from __future__ import annotations
 
 import http.server
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -36,7 +37,7 @@ def endpoint() -> Iterator[Endpoint]:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     require_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
@@ -46,7 +47,10 @@ def browser() -> Iterator[Any]:
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    # Chromium's profile and singleton socket go to TMPDIR: pytest's folder, not /tmp.
+    scratch = tmp_path_factory.mktemp("chromium")
+    service = Service(CHROMEDRIVER, env={**os.environ, "TMPDIR": str(scratch)})
+    driver = webdriver.Chrome(service=service, options=options)
     driver.set_page_load_timeout(30)
     try:
         yield driver

@@ -214,3 +214,36 @@ def test_a_two_line_title_over_columns_is_not_read_into_them() -> None:
     columns[0][0] = _line(10, 95, 60)  # a short heading
     boxes = title + [b for col in columns for b in col]
     assert natural_order(boxes) == list(range(32))
+
+
+def _float_beside_text() -> tuple[list[Box], Box]:
+    """A chart floated left of a column of prose: its axis labels and a two-line caption
+    beside the text's lines, the paragraph's short last line under the float."""
+    labels = [_line(0, 0, 30), _line(10, 185, 20)]
+    caption = [_line(40, 230, 170), _line(150, 258, 90)]
+    text = [_line(420, 30 * r, 380) for r in range(12)]
+    last = [_line(0, 362, 150)]
+    return labels + caption + text + last, (40.0, 0.0, 360.0, 205.0)
+
+
+def test_text_beside_a_figure_is_read_whole_and_runs_on_under_it() -> None:
+    boxes, figure = _float_beside_text()
+    order = natural_order(boxes, figures=[figure])
+    # The figure's column (its labels, its caption), then the text, its last line under the
+    # float included.
+    assert order == list(range(17))
+    # Without the figure, the labels and the caption are short lines beside the text, read
+    # row by row between its lines.
+    without = natural_order(boxes)
+    assert without[without.index(4) : without.index(4) + 12] != list(range(4, 16))
+
+
+def test_a_logo_beside_an_address_changes_nothing() -> None:
+    # A logo over an account number, beside an invoice's title and its label/value rows: the
+    # page is read row by row, with or without the logo found.
+    left = [_line(0, 80, 120), _line(0, 102, 200, 30)]
+    right = [_line(400, 0, 400, 30), _line(400, 40, 350), _line(400, 80, 100)]
+    right += [_line(700, 80, 100), _line(400, 102, 100), _line(700, 102, 100)]
+    boxes = left + right
+    logo = (0.0, 0.0, 100.0, 70.0)
+    assert natural_order(boxes, figures=[logo]) == natural_order(boxes)

@@ -69,11 +69,18 @@ class Browser:
         options.binary_location = CHROMIUM
         for flag in FLAGS:
             options.add_argument(flag)
-        self._driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+        # Chromium's profile and its singleton socket go to TMPDIR: in a folder of our own,
+        # they go when the browser does (a killed run leaves none in /tmp).
+        self._dir = tempfile.TemporaryDirectory(prefix="layouts-")
+        service = Service(CHROMEDRIVER, env={**os.environ, "TMPDIR": self._dir.name})
+        try:
+            self._driver = webdriver.Chrome(service=service, options=options)
+        except BaseException:
+            self._dir.cleanup()
+            raise
         self._driver.set_page_load_timeout(60)
         self._driver.set_script_timeout(60)
         self._driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
-        self._dir = tempfile.TemporaryDirectory(prefix="layouts-")
         self._file = Path(self._dir.name) / "page.html"
         self._size: tuple[int, int] | None = None
 

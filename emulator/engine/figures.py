@@ -1,0 +1,204 @@
+"""Figures on the page: pictures, charts and diagrams, found in the image.
+
+Reading order over line boxes alone sees a chart's axis labels and a picture's caption as a
+few short lines floating in white, and a column of text beside them as lines on the same
+rows: it reads the labels and the caption between the text's lines. The page shows where the
+figure is, so :func:`find_figures` looks for it: ink that is not text (the lines the detector
+found are wiped out first) and not a long straight rule, closed into regions, each region at
+least a few lines tall and wide with little text inside. Reading order then treats each figure
+as one block holding the text inside it (:func:`emulator.engine.layout.natural_order`).
+
+A tinted box holding a paragraph is not a figure: text covers much of it. A ruled table is
+not one either: its rules are long and straight, and its cells' text covers the rest.
+
+The image is shrunk first; the cost is a few milliseconds per page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from emulator.engine.separators import turn_upright
+
+__all__ = ["find_figures"]
+
+UInt8Array = npt.NDArray[np.uint8]
+#: A quad ``(x0, y0, x1, y1, x2, y2, x3, y3)``, clockwise from the top left.
+Quad = tuple[float, float, float, float, float, float, float, float]
+
+# The page is shrunk so its long side is this many pixels before the search.
+_WORK_SIDE = 800
+# Ink is at least this much darker (0-255) than the paper around it, or this colourful; an
+# edge is a step of at least as much across three pixels.
+_MIN_INK = 28
+_MIN_CHROMA = 40
+# The page is cut into this many tiles a side to measure the paper's brightness.
+_TILES = 8
+# A straight run of edge this many line heights long is a rule (or a tint's edge).
+_RULE_LENGTH = 3.0
+# Text lines are wiped out with this margin (line heights) around them.
+_TEXT_MARGIN = 0.3
+# Strokes closer than this (line heights) belong to one figure.
+_CLOSE = 1.0
+# A figure is at least this many line heights wide and tall.
+_MIN_SIDE = 2.5
+# A figure holds at least this much ink (in square line heights) that is not a rule.
+_MIN_DRAWN = 1.0
+# Or its shades spread by at least this much (standard deviation, 0-255).
+_MIN_SPREAD = 8.0
+# Text lines cover at most this share of a figure's box; it holds at most this many lines,
+# and at most this many of them prose-long (this many heights long, a title or a note).
+_MAX_TEXT = 0.2
+_MAX_LABELS = 12
+_MAX_PROSE = 2
+_PROSE_ASPECT = 9.0
+# Pages whose text is turned by less than this (degrees) are searched as they are.
+_MIN_TURN = 0.5
+
+
+def find_figures(
+    bgr: UInt8Array, lines: Sequence[Sequence[float]], angle: float = 0.0
+) -> list[Quad]:
+    """The figures on the page ``bgr`` as quads in its own pixels, upright in the text's frame.
+
+    ``lines`` are the text lines' polygons (flat ``x, y`` pairs) and ``angle`` the text's
+    angle in degrees clockwise: the search runs on the page turned upright, so that a figure
+    on a scan turned by a few degrees is found as the box it is."""
+    if not lines:
+        return []
+    h, w = bgr.shape[:2]
+    scale = min(1.0, _WORK_SIDE / max(h, w, 1))
+    size = (max(round(w * scale), 1), max(round(h * scale), 1))
+    small = np.asarray(cv2.resize(bgr, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+    gray = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
+    chroma = np.asarray(small.max(axis=2) - small.min(axis=2), dtype=np.uint8)
+    to_small = np.array([[scale, 0.0, 0.0], [0.0, scale, 0.0]])
+    if abs(angle) >= _MIN_TURN:
+        turned, to_small_turned = turn_upright(gray, angle, to_small)
+        chroma, _ = turn_upright(chroma, angle, to_small, border=0)
+        gray, to_small = turned, to_small_turned
+    polys = [
+        _apply(to_small, np.asarray(p, dtype=np.float64).reshape(-1, 2))
+        for p in lines
+        if len(p) >= 8
+    ]
+    heights = [_height(p) for p in polys]
+    line_height = float(np.median(heights)) if heights else 0.0
+    if line_height <= 0:
+        return []
+    ink = _ink(gray, chroma)
+    text = np.zeros_like(ink)
+    margin = _TEXT_MARGIN * line_height
+    for p in polys:
+        (cx, cy), (rw, rh), turn = cv2.minAreaRect(p.astype(np.float32))
+        grown = cv2.boxPoints(((cx, cy), (rw + 2 * margin, rh + 2 * margin), turn))
+        cv2.fillPoly(text, [np.round(grown).astype(np.int32)], 1)
+    ink[text > 0] = 0
+    # What is drawn: edges that are neither text nor rules. A region of rules and flat tints
+    # alone (a table's grid and shaded header, a box's frame and fill) is no figure, but a
+    # chart's axes and a picture's frame belong to the figure they bound.
+    square = np.ones((3, 3), dtype=np.uint8)
+    edges = np.asarray(
+        (cv2.dilate(gray, square).astype(np.int16) - cv2.erode(gray, square)) >= _MIN_INK,
+        dtype=np.uint8,
+    )
+    # Rules are found before the text is wiped out: wiping a cell's text cuts a table's rules
+    # into short pieces.
+    rules = _rules(edges, line_height)
+    drawn = edges.copy()
+    drawn[(text > 0) | rules] = 0
+    close = max(round(_CLOSE * line_height), 1)
+    regions = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((close, close), dtype=np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(regions, connectivity=8)
+    drawn_in = np.bincount(labels.reshape(-1), weights=drawn.reshape(-1), minlength=count)
+    # A picture's shades vary across it; a tint is one flat shade (measured away from edges:
+    # a rule or a letter beside a tint is no shade of it).
+    spread = _spread(np.asarray(labels, dtype=np.int32), count, gray, (ink > 0) & (edges == 0))
+    back = np.asarray(cv2.invertAffineTransform(to_small), dtype=np.float64)
+    boxes = [cv2.boundingRect(p.astype(np.float32)) for p in polys]
+    out: list[Quad] = []
+    min_side = _MIN_SIDE * line_height
+    for k in range(1, count):
+        x, y, bw, bh = (int(v) for v in stats[k, :4])
+        if bw < min_side or bh < min_side:
+            continue
+        # What runs off the image is the desk or the room around a photographed page.
+        if x == 0 or y == 0 or x + bw == gray.shape[1] or y + bh == gray.shape[0]:
+            continue
+        held = [
+            (tw, th)
+            for tx, ty, tw, th in boxes
+            if x <= tx + tw / 2 <= x + bw and y <= ty + th / 2 <= y + bh
+        ]
+        # A figure holds a few labels; a form's or a box's frame holds fields and prose.
+        prose = sum(1 for tw, th in held if tw >= _PROSE_ASPECT * th)
+        if len(held) > _MAX_LABELS or prose > _MAX_PROSE:
+            continue
+        if sum(tw * th for tw, th in held) > _MAX_TEXT * bw * bh:
+            continue
+        # Drawn strokes or varying shades make a figure; a box, a tint or a table's grid do
+        # not.
+        if drawn_in[k] < _MIN_DRAWN * line_height**2 and spread[k] < _MIN_SPREAD:
+            continue
+        corners = np.array([[x, y], [x + bw, y], [x + bw, y + bh], [x, y + bh]], dtype=np.float64)
+        q = [float(v) for v in _apply(back, corners).reshape(-1)]
+        out.append((q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]))
+    return out
+
+
+def _spread(
+    labels: npt.NDArray[np.int32], count: int, gray: UInt8Array, mask: npt.NDArray[np.bool_]
+) -> npt.NDArray[np.float64]:
+    """The standard deviation of ``gray`` over the ``mask`` pixels of each labelled region."""
+    flat = labels.reshape(-1)
+    weight = mask.reshape(-1).astype(np.float64)
+    shade = gray.reshape(-1).astype(np.float64)
+    n = np.maximum(np.bincount(flat, weights=weight, minlength=count), 1.0)
+    mean = np.bincount(flat, weights=weight * shade, minlength=count) / n
+    square = np.bincount(flat, weights=weight * shade**2, minlength=count) / n
+    spread: npt.NDArray[np.float64] = np.sqrt(np.maximum(square - mean**2, 0.0))
+    return spread
+
+
+def _ink(gray: UInt8Array, chroma: UInt8Array) -> UInt8Array:
+    """1 where the page is darker than its paper around it, or coloured; else 0. The paper's
+    brightness is measured per tile (its bright end), and a tile covered by a picture takes
+    its neighbours' paper instead (a median over the tiles around it)."""
+    h, w = gray.shape
+    rows = np.linspace(0, h, _TILES + 1).astype(int)
+    cols = np.linspace(0, w, _TILES + 1).astype(int)
+    paper = np.zeros((_TILES, _TILES), dtype=np.float32)
+    for r in range(_TILES):
+        for c in range(_TILES):
+            tile = gray[rows[r] : rows[r + 1], cols[c] : cols[c + 1]]
+            paper[r, c] = np.percentile(tile, 90) if tile.size else 255
+    paper = cv2.medianBlur(np.clip(paper, 0, 255).astype(np.uint8), 3).astype(np.float32)
+    level = cv2.resize(paper, (w, h), interpolation=cv2.INTER_LINEAR)
+    dark = (level - gray.astype(np.float32)) >= _MIN_INK
+    coloured = chroma >= _MIN_CHROMA
+    return np.asarray(dark | coloured, dtype=np.uint8)
+
+
+def _rules(edges: UInt8Array, line_height: float) -> npt.NDArray[np.bool_]:
+    """Long straight horizontal and vertical runs of ``edges`` (rules, a box's frame or a
+    tint's edge, a table's grid, a chart's axes)."""
+    length = max(round(_RULE_LENGTH * line_height), 3)
+    horizontal = cv2.morphologyEx(edges, cv2.MORPH_OPEN, np.ones((1, length), dtype=np.uint8))
+    vertical = cv2.morphologyEx(edges, cv2.MORPH_OPEN, np.ones((length, 1), dtype=np.uint8))
+    return np.asarray((np.asarray(horizontal) > 0) | (np.asarray(vertical) > 0), dtype=np.bool_)
+
+
+def _apply(
+    matrix: npt.NDArray[np.float64], points: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+def _height(quad: npt.NDArray[np.float64]) -> float:
+    """A text line's height: the shorter side of its rotated rectangle."""
+    (_, _), (rw, rh), _ = cv2.minAreaRect(quad.astype(np.float32))
+    return float(min(rw, rh))

@@ -1,0 +1,144 @@
+"""Figures found on drawn pages: a chart, a picture, not a table's grid, a tinted box of text
+or the desk around a photographed page; upright and turned."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from emulator.engine.figures import Quad, find_figures
+
+# Text lines are drawn as dark bars (what matters is that they are wiped out as text), each
+# given to find_figures as the detector would: its polygon.
+LINE_H = 24
+
+
+def _bgr(img: Image.Image) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(img.convert("RGB"))[:, :, ::-1])
+
+
+def _text(draw: ImageDraw.ImageDraw, x: int, y: int, width: int) -> list[float]:
+    """A line of "text" (dashes like words) at ``x, y``; returns its polygon."""
+    for k in range(x, x + width - 30, 40):
+        draw.rectangle([(k, y + 5), (k + 30, y + LINE_H - 5)], fill="black")
+    return [x, y, x + width, y, x + width, y + LINE_H, x, y + LINE_H]
+
+
+def _column_of_text(
+    draw: ImageDraw.ImageDraw, x: int, y: int, width: int, rows: int
+) -> list[list[float]]:
+    return [_text(draw, x, y + 34 * r, width) for r in range(rows)]
+
+
+def _inside(quad: Quad, box: tuple[float, float, float, float], slack: float = 12) -> bool:
+    """``quad``'s corners lie within ``box`` grown by ``slack``, and it covers most of it."""
+    xs, ys = quad[0::2], quad[1::2]
+    x0, y0, x1, y1 = box
+    within = min(xs) >= x0 - slack and max(xs) <= x1 + slack
+    within = within and min(ys) >= y0 - slack and max(ys) <= y1 + slack
+    covers = (max(xs) - min(xs)) * (max(ys) - min(ys)) >= 0.6 * (x1 - x0) * (y1 - y0)
+    return within and covers
+
+
+def _chart_page() -> tuple[Image.Image, list[list[float]]]:
+    """A column of text on the right, a line chart with axis labels on the left."""
+    img = Image.new("RGB", (1600, 1600), "white")
+    draw = ImageDraw.Draw(img)
+    lines = _column_of_text(draw, 820, 200, 650, 16)
+    draw.line([(200, 250), (200, 650), (700, 650)], fill="black", width=2)  # axes
+    points = [(230, 600), (320, 420), (420, 480), (520, 300), (620, 350), (690, 280)]
+    draw.line(points, fill=(30, 60, 160), width=4)
+    for x, y in points:
+        draw.ellipse([(x - 6, y - 6), (x + 6, y + 6)], fill=(30, 60, 160))
+    lines.append(_text(draw, 120, 240, 60))  # "100"
+    lines.append(_text(draw, 150, 640, 30))  # "0"
+    lines.append(_text(draw, 200, 700, 500))  # the caption
+    return img, lines
+
+
+def test_a_chart_beside_text_is_a_figure_and_the_text_is_not() -> None:
+    img, lines = _chart_page()
+    figures = find_figures(_bgr(img), lines)
+    assert len(figures) == 1
+    assert _inside(figures[0], (200, 250, 700, 650))
+
+
+def test_a_picture_with_smooth_shades_is_a_figure() -> None:
+    img = Image.new("RGB", (1600, 1600), "white")
+    draw = ImageDraw.Draw(img)
+    lines = _column_of_text(draw, 820, 200, 650, 16)
+    for y in range(300, 700):  # a light gradient, no edge inside
+        shade = 215 - (y - 300) // 8
+        draw.line([(150, y), (700, y)], fill=(shade, shade + 10, shade))
+    figures = find_figures(_bgr(img), lines)
+    assert len(figures) == 1
+    assert _inside(figures[0], (150, 300, 700, 700))
+
+
+def test_a_ruled_table_and_a_tinted_box_of_text_are_no_figures() -> None:
+    img = Image.new("RGB", (1600, 1600), "white")
+    draw = ImageDraw.Draw(img)
+    lines: list[list[float]] = []
+    # A ruled table, five rows of four cells, its header row tinted.
+    draw.rectangle([(150, 200), (1450, 240)], fill=(205, 225, 245))
+    for r in range(6):
+        draw.line([(150, 200 + 40 * r), (1450, 200 + 40 * r)], fill="black", width=2)
+    for c in range(5):
+        draw.line([(150 + 325 * c, 200), (150 + 325 * c, 400)], fill="black", width=2)
+    for r in range(5):
+        for c in range(4):
+            lines.append(_text(draw, 165 + 325 * c, 208 + 40 * r, 120 if r else 200))
+    # A tinted box of prose.
+    draw.rectangle([(150, 600), (1450, 1100)], fill=(235, 235, 225), outline="black")
+    lines += _column_of_text(draw, 200, 640, 1200, 13)
+    assert find_figures(_bgr(img), lines) == []
+
+
+def test_a_box_of_prose_on_a_shaded_ground_is_no_figure() -> None:
+    """Shades that vary (a gradient behind a side column) do not make a figure of a box that
+    holds paragraphs."""
+    img = Image.new("RGB", (1600, 1600), "white")
+    draw = ImageDraw.Draw(img)
+    for y in range(200, 900):
+        shade = 215 - (y - 200) // 10
+        draw.line([(700, y), (1450, y)], fill=(shade, shade, shade + 15))
+    lines = _column_of_text(draw, 740, 230, 680, 19)
+    assert find_figures(_bgr(img), lines) == []
+
+
+def test_the_desk_beside_a_photographed_page_is_no_figure() -> None:
+    """A strip of wood grain along the photo's edge is dark and full of edges, as a picture
+    is, but it runs off the image."""
+    img = Image.new("RGB", (1600, 1600), (235, 232, 225))
+    draw = ImageDraw.Draw(img)
+    for x in range(-40, 160, 24):
+        draw.line([(x, 0), (x + 40, 1600)], fill=(60 + x % 90, 50, 30), width=12)
+    lines = _column_of_text(draw, 300, 200, 1000, 30)
+    assert find_figures(_bgr(img), lines) == []
+
+
+def test_on_a_turned_scan_the_figure_is_found_in_the_page_s_own_pixels() -> None:
+    img, lines = _chart_page()
+    angle = 2.0
+    turned = img.rotate(-angle, expand=False, fillcolor="white")  # clockwise
+    centre = np.array([800.0, 800.0])
+    rad = math.radians(angle)
+    rot = np.array([[math.cos(rad), -math.sin(rad)], [math.sin(rad), math.cos(rad)]])
+    moved = [
+        [float(v) for p in np.asarray(line).reshape(-1, 2) for v in rot @ (p - centre) + centre]
+        for line in lines
+    ]
+    figures = find_figures(_bgr(turned), moved, angle)
+    assert len(figures) == 1
+    corners = np.array([[200, 250], [700, 250], [700, 650], [200, 650]], dtype=float)
+    expected = np.array([rot @ (c - centre) + centre for c in corners])
+    found = np.asarray(figures[0]).reshape(4, 2)
+    # Each corner lands within a few pixels (the search runs on a shrunk page).
+    assert np.abs(found - expected).max() < 20
+
+
+def test_no_lines_no_figures() -> None:
+    img, _ = _chart_page()
+    assert find_figures(_bgr(img), []) == []
