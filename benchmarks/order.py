@@ -677,9 +677,8 @@ def run_generated(args: argparse.Namespace) -> int:
             ref, hyp, verdict = score_page(page.lines, truth)
             tallies[system].add(p.name, ref, hyp, verdict)
         if earlier is not None:
-            # The earlier layout knew no figures.
             with _layout_swapped(earlier):
-                before = dataclasses.replace(analysis, figures=()).page("natural")
+                before = analysis.page("natural")
             ref, hyp, verdict = score_page(before.lines, truth)
             tallies["earlier"].add(p.name, ref, hyp, verdict)
             changed[p.kind] += [line.text for line in before.lines] != [

@@ -28,7 +28,9 @@ permutation of their indices.
      neighbour, and are not two lines of prose (columns of text on a baseline grid align too);
      or when the pieces are short blocks side by side with at most one of them prose (an
      invoice's addresses), unless one is a single line in larger type (a company's name,
-     read before the address beside it). Blocks of centred lines with as many lines each (a
+     read before the address beside it). Read by rows, a cell whose text wraps onto rows
+     where the cells beside it are empty (a footer's address beside its bank details) is
+     read whole before the next cell. Blocks of centred lines with as many lines each (a
      paper's authors) are blocks. Everything else (article columns, a side column of notes,
      an infobox beside the text, a spec sheet's columns of label/value rows) is read by
      columns.
@@ -113,6 +115,11 @@ _SMALLER = 1.15
 # many heights left of the item's first line.
 _MARKER_ASPECT = 2.5
 _MARKER_GAP = 3.0
+# A line at least this share of its column's widest line fills it (text wrapped there); so
+# does one that ends this many line heights or less before the next cell.
+_FILLED = 0.8
+_WRAP_GAP = 2.0
+_MIN_CELLS = 3
 # Pieces whose median line heights differ by less than this factor are set in one size.
 _SAME_SIZE = 1.4
 # Middles of centred lines agree within this many line heights; their left edges (the lines
@@ -573,7 +580,82 @@ class _Section:
         bands = _bands(boxes, self.lines + self.aside) if self.aside else self.bands
         if len(bands) == 1:
             return basic_order_of(boxes, bands[0])
-        return [i for band in bands for i in _order(boxes, band, min_gutter, drawn)]
+        if not self.gutters:
+            return [i for band in bands for i in _order(boxes, band, min_gutter, drawn)]
+        # A cell whose text wraps runs on into rows where the cells beside it are empty: its
+        # lines are read together, then the next cell's.
+        cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
+        out: list[int] = []
+        for rows in _wrapped_rows(boxes, bands, cuts):
+            if len(rows) == 1:
+                out.extend(_order(boxes, rows[0], min_gutter, drawn))
+                continue
+            for cell in _split(boxes, [i for row in rows for i in row], cuts, 0):
+                out.extend(basic_order_of(boxes, cell))
+        return out
+
+
+def _wrapped_rows(
+    boxes: Sequence[Box], bands: list[list[int]], cuts: list[float]
+) -> list[list[list[int]]]:
+    """``bands`` (rows of cells split at ``cuts``) grouped into table rows: a band runs on
+    the row above when each of its lines continues a cell there (under a line of that cell,
+    at a line's pitch, the line above filling its cell as wrapped text does) and some cell
+    of the row above has nothing more (the cells beside a wrapped one are done). A table's
+    row with empty cells under a short label is a row."""
+    piece = {
+        i: sum(1 for c in cuts if (boxes[i][0] + boxes[i][2]) / 2 > c) for b in bands for i in b
+    }
+    widest: dict[int, float] = {}
+    for i, k in piece.items():
+        widest[k] = max(widest.get(k, 0.0), _width(boxes[i]))
+    groups: list[list[list[int]]] = []
+    for band in bands:
+        if groups and _runs_on(boxes, groups[-1][-1], band, piece, widest):
+            groups[-1].append(band)
+        else:
+            groups.append([band])
+    return groups
+
+
+def _runs_on(
+    boxes: Sequence[Box],
+    above: list[int],
+    band: list[int],
+    piece: dict[int, int],
+    widest: dict[int, float],
+) -> bool:
+    # One line per cell on each row: lines side by side within one column are no grid.
+    cells_above, cells = {piece[i] for i in above}, {piece[i] for i in band}
+    if len(cells_above) < len(above) or len(cells) < len(band) or len(cells) >= len(cells_above):
+        return False
+    # A line the detector cut at a wide word space is two pieces on one row, not a row of
+    # cells: a row has at least three.
+    if len(cells_above) < _MIN_CELLS:
+        return False
+    for i in band:
+        over = [j for j in above if piece[j] == piece[i]]
+        if not over:
+            return False
+        last = max(over, key=lambda j: boxes[j][3])
+        if boxes[i][1] - boxes[last][3] > _PARAGRAPH_GAP * _height(boxes[i]):
+            return False
+        if not _fills_its_cell(boxes, last, above, widest[piece[i]]):
+            return False
+    return True
+
+
+def _fills_its_cell(boxes: Sequence[Box], line: int, row: list[int], widest: float) -> bool:
+    """True when ``line`` is prose-long and runs up to the cell beside it on ``row`` (within
+    ``_WRAP_GAP`` of its height), or, in the last column, is nearly its widest line: text
+    that wrapped there, not a short label."""
+    box = boxes[line]
+    if _aspect(box) < _PROSE_ASPECT:
+        return False
+    right = [boxes[j][0] for j in row if boxes[j][0] >= box[2]]
+    if right:
+        return min(right) - box[2] <= _WRAP_GAP * _height(box)
+    return _width(box) >= _FILLED * widest
 
 
 def _bands(boxes: Sequence[Box], idx: list[int]) -> list[list[int]]:

@@ -247,3 +247,23 @@ def test_a_logo_beside_an_address_changes_nothing() -> None:
     boxes = left + right
     logo = (0.0, 0.0, 100.0, 70.0)
     assert natural_order(boxes, figures=[logo]) == natural_order(boxes)
+
+
+def test_a_cell_whose_text_wraps_is_read_whole_before_the_next_cell() -> None:
+    # A letter's footer: three blocks on a grid row, the first wrapping onto a second line
+    # that the cells beside it do not share.
+    address = [_line(0, 0, 380), _line(0, 24, 200)]
+    bank = [_line(410, 0, 250)]
+    web = [_line(700, 0, 150)]
+    assert natural_order(address + bank + web) == [0, 1, 2, 3]
+
+
+def test_a_row_with_empty_cells_under_a_short_label_stays_a_row() -> None:
+    # A statement's rows: a label, then three values; a heading row with no values under the
+    # last row is the next row, not the label's second line.
+    rows = []
+    for r in range(3):
+        rows += [_line(0, 24 * r, 200), _line(500, 24 * r, 60), _line(650, 24 * r, 60)]
+        rows += [_line(800, 24 * r, 60)]
+    heading = [_line(0, 72, 120)]
+    assert natural_order(rows + heading) == list(range(13))
