@@ -45,14 +45,14 @@ _TEXT_MARGIN = 0.3
 # Strokes closer than this (line heights) belong to one figure.
 _CLOSE = 1.0
 # A figure is at least this many line heights wide and tall.
-_MIN_SIDE = 2.5
+_MIN_SIDE = 2.0
 # A figure holds at least this much ink (in square line heights) that is not a rule.
 _MIN_DRAWN = 1.0
 # Or its shades spread by at least this much (standard deviation, 0-255).
 _MIN_SPREAD = 8.0
 # Text lines cover at most this share of a figure's box; it holds at most this many lines,
 # and at most this many of them prose-long (this many heights long, a title or a note).
-_MAX_TEXT = 0.2
+_MAX_TEXT = 0.35
 _MAX_LABELS = 12
 _MAX_PROSE = 2
 _PROSE_ASPECT = 9.0

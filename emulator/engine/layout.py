@@ -536,7 +536,8 @@ class _Section:
         return smaller and white > _PARAGRAPH_GAP
 
     def split_off_last(self, boxes: Sequence[Box], band: list[int], min_gutter: float) -> list[int]:
-        """The last band, removed, when it and ``band`` start columns; else nothing."""
+        """The last band, removed, when it and ``band`` start columns (with the rows before it
+        that lie in a later column); else nothing."""
         if self.gutters or len(self.bands) < 2:
             return []
         if not _interior_gutters(boxes, self.bands[-1] + band, min_gutter):
@@ -550,9 +551,25 @@ class _Section:
             _height(boxes[i]) for i in band
         ):
             return []
-        last = self.bands.pop()
-        self.lines = [i for i in self.lines if i not in set(last)]
-        return last
+        carried = self.bands.pop()
+        # Rows before it that lie wholly right of the columns' first gutter run on into a
+        # later column too: the text beside a float starts above the float's ink (its box has
+        # a margin), while a paragraph's short last line over the columns sits at the left.
+        while len(self.bands) >= 2:
+            gutters = _interior_gutters(boxes, carried + band, min_gutter)
+            above = self.bands[-1]
+            if (
+                not gutters
+                or min(boxes[i][0] for i in above) < gutters[0][1]
+                or _white_between(boxes, above, carried) > _PARAGRAPH_GAP
+                or median(_height(boxes[i]) for i in above)
+                > _SAME_SIZE * median(_height(boxes[i]) for i in carried)
+            ):
+                break
+            carried = self.bands.pop() + carried
+        taken = set(carried)
+        self.lines = [i for i in self.lines if i not in taken]
+        return carried
 
     def _take(self, band: list[int], aside: list[int], gutters: list[tuple[float, float]]) -> None:
         if band:
@@ -814,10 +831,11 @@ def _looks_like_cells(
 
 
 def _mostly_figure(boxes: Sequence[Box], part: list[int], figures: frozenset[int]) -> bool:
-    """True when a figure in ``part`` is at least half its height (not a logo beside an
-    address)."""
-    extent = max(boxes[i][3] for i in part) - min(boxes[i][1] for i in part)
-    return any(i in figures and _height(boxes[i]) >= 0.5 * extent for i in part)
+    """True when ``part`` is mostly a figure: its figures cover at least half as much as its
+    lines do (a chart or a diagram with its labels and caption, not a logo over an address)."""
+    drawn = sum(_width(boxes[i]) * _height(boxes[i]) for i in part if i in figures)
+    text = sum(_width(boxes[i]) * _height(boxes[i]) for i in part if i not in figures)
+    return drawn > 0 and drawn >= 0.5 * text
 
 
 def basic_order_of(boxes: Sequence[Box], idx: Sequence[int]) -> list[int]:

@@ -267,3 +267,17 @@ def test_a_row_with_empty_cells_under_a_short_label_stays_a_row() -> None:
         rows += [_line(800, 24 * r, 60)]
     heading = [_line(0, 72, 120)]
     assert natural_order(rows + heading) == list(range(13))
+
+
+def test_text_beside_a_float_that_starts_above_its_ink_is_read_with_its_column() -> None:
+    # A paragraph across the page; then a diagram floated left whose box (its margin) starts
+    # two lines above its ink: the text beside it starts there, in the right half, and is
+    # read with the rest of its column, after the diagram's labels and caption.
+    paragraph = [_line(0, 30 * r, 800) for r in range(3)]
+    right = [_line(440, 90 + 30 * r, 360) for r in range(8)]
+    labels = [_line(40, 160, 60), _line(160, 160, 60)]
+    caption = [_line(20, 230, 300)]
+    diagram = (20.0, 150.0, 400.0, 195.0)
+    boxes = paragraph + right + labels + caption
+    order = natural_order(boxes, figures=[diagram])
+    assert order == [0, 1, 2, 11, 12, 13, 3, 4, 5, 6, 7, 8, 9, 10]
