@@ -40,7 +40,9 @@ permutation of their indices.
   and caption are lines of that column), so the text beside it is read whole, and a band of
   text that runs on under the float, below white under it while the text beside it ends at
   a line's pitch above, ends the columns. A piece that is mostly a figure counts as a column
-  as prose does; in a section read by rows (a logo beside an address) figures play no part.
+  as prose does, and is read where the text beside it breaks (the paragraph break nearest
+  its top), not inside a paragraph that began above it or runs on under it; in a section
+  read by rows (a logo beside an address) figures play no part.
 
   Every rule was chosen on generated pages of many kinds (``training/layouts``, measured by
   ``benchmarks/order.py``) together with the real pages of ``../shared/eval``.
@@ -357,7 +359,8 @@ def _order(boxes: Sequence[Box], idx: list[int], min_gutter: float, drawn: _Draw
         sections.append(_Section(boxes, carried + band, min_gutter))
     out: list[int] = []
     for section in sections:
-        out.extend(section.read(boxes, min_gutter, drawn))
+        before = boxes[out[-1]] if out else None
+        out.extend(section.read(boxes, min_gutter, drawn, before))
     return out
 
 
@@ -578,11 +581,38 @@ class _Section:
         self.aside.extend(aside)
         self.gutters = gutters
 
-    def read(self, boxes: Sequence[Box], min_gutter: float, drawn: _Drawn) -> list[int]:
+    def read(
+        self, boxes: Sequence[Box], min_gutter: float, drawn: _Drawn, before: Box | None = None
+    ) -> list[int]:
+        """The section's lines in reading order; ``before`` is the line read just before it
+        (a float is not put between it and a line that continues its paragraph)."""
         columns = self._columns(boxes, drawn.figures)
         if columns is None:
             return self._rows(boxes, min_gutter, drawn)
-        out = [i for col in columns for i in _order(boxes, col, min_gutter, drawn)]
+        floats = [c for c in columns if _mostly_figure(boxes, c, drawn.figures)]
+        if not floats or len(floats) == len(columns):
+            out = [i for col in columns for i in _order(boxes, col, min_gutter, drawn)]
+            return out + basic_order_of(boxes, self.aside)
+        # A float (a figure with its caption) is read where the text beside it breaks: at
+        # the paragraph break nearest its top, not between the lines of a paragraph that runs
+        # on under it or began above it.
+        text_columns = [c for c in columns if not any(c is f for f in floats)]
+        text = [i for col in text_columns for i in _order(boxes, col, min_gutter, drawn)]
+        column_of = {i: k for k, col in enumerate(text_columns) for i in col}
+        breaks = _paragraph_breaks(boxes, text, column_of)
+        right = max(boxes[i][2] for i in self.lines)
+        if before is not None and _runs_on_from(before, boxes[text[0]], right):
+            del breaks[0]
+        placed: dict[int, list[int]] = {}
+        for col in floats:
+            top = min(boxes[i][1] for i in col)
+            at = min(breaks, key=lambda b: abs(breaks[b] - top))
+            placed.setdefault(at, []).extend(_order(boxes, col, min_gutter, drawn))
+        out = []
+        for k in range(len(text) + 1):
+            out.extend(placed.get(k, []))
+            if k < len(text):
+                out.append(text[k])
         return out + basic_order_of(boxes, self.aside)
 
     def _rows(self, boxes: Sequence[Box], min_gutter: float, drawn: _Drawn) -> list[int]:
@@ -673,6 +703,31 @@ def _fills_its_cell(boxes: Sequence[Box], line: int, row: list[int], widest: flo
     if right:
         return min(right) - box[2] <= _WRAP_GAP * _height(box)
     return _width(box) >= _FILLED * widest
+
+
+def _paragraph_breaks(
+    boxes: Sequence[Box], text: list[int], column_of: dict[int, int]
+) -> dict[int, float]:
+    """Where the lines ``text`` (in reading order) may be interrupted, as ``position ->
+    height on the page``: before the first line, after the last, and between two lines in
+    different columns or with more white between them than a paragraph's line spacing."""
+    breaks = {0: boxes[text[0]][1], len(text): boxes[text[-1]][3]}
+    for k in range(1, len(text)):
+        upper, lower = boxes[text[k - 1]], boxes[text[k]]
+        white = (lower[1] - upper[3]) / max(min(_height(upper), _height(lower)), 1e-9)
+        if column_of[text[k - 1]] != column_of[text[k]] or white > _PARAGRAPH_GAP:
+            breaks[k] = lower[1]
+    return breaks
+
+
+def _runs_on_from(upper: Box, lower: Box, right: float) -> bool:
+    """True when ``lower`` follows ``upper`` in one paragraph: under it, at a line's pitch,
+    ``upper`` a line of prose that runs to ``right`` (the text's right edge), as a line
+    that wraps does (a paragraph's last line stops short)."""
+    white = (lower[1] - upper[3]) / max(min(_height(upper), _height(lower)), 1e-9)
+    stacked = upper[0] < lower[2] and lower[0] < upper[2]
+    full = upper[2] >= right - _FLUSH * _height(upper) and _aspect(upper) >= _PROSE_ASPECT
+    return stacked and full and -_CORE < white <= _PARAGRAPH_GAP
 
 
 def _bands(boxes: Sequence[Box], idx: list[int]) -> list[list[int]]:

@@ -229,9 +229,10 @@ def _float_beside_text() -> tuple[list[Box], Box]:
 def test_text_beside_a_figure_is_read_whole_and_runs_on_under_it() -> None:
     boxes, figure = _float_beside_text()
     order = natural_order(boxes, figures=[figure])
-    # The figure's column (its labels, its caption), then the text, its last line under the
-    # float included.
-    assert order == list(range(17))
+    # The figure's labels and caption (each whole, in either order), then the text, its last
+    # line under the float included.
+    assert sorted(order[:4]) == [0, 1, 2, 3] and order.index(3) == order.index(2) + 1
+    assert order[4:] == list(range(4, 17))
     # Without the figure, the labels and the caption are short lines beside the text, read
     # row by row between its lines.
     without = natural_order(boxes)
@@ -272,8 +273,9 @@ def test_a_row_with_empty_cells_under_a_short_label_stays_a_row() -> None:
 def test_text_beside_a_float_that_starts_above_its_ink_is_read_with_its_column() -> None:
     # A paragraph across the page; then a diagram floated left whose box (its margin) starts
     # two lines above its ink: the text beside it starts there, in the right half, and is
-    # read with the rest of its column, after the diagram's labels and caption.
-    paragraph = [_line(0, 30 * r, 800) for r in range(3)]
+    # read with the rest of its column, after the diagram's labels and caption (read where
+    # the paragraph above ends).
+    paragraph = [_line(0, 0, 800), _line(0, 30, 800), _line(0, 60, 500)]
     right = [_line(440, 90 + 30 * r, 360) for r in range(8)]
     labels = [_line(40, 160, 60), _line(160, 160, 60)]
     caption = [_line(20, 230, 300)]
@@ -281,3 +283,19 @@ def test_text_beside_a_float_that_starts_above_its_ink_is_read_with_its_column()
     boxes = paragraph + right + labels + caption
     order = natural_order(boxes, figures=[diagram])
     assert order == [0, 1, 2, 11, 12, 13, 3, 4, 5, 6, 7, 8, 9, 10]
+
+
+def test_a_float_is_read_where_the_text_beside_it_breaks() -> None:
+    # A chart floated right of a paragraph that began above it at full width and runs on
+    # beside it, then a new paragraph beside it, which runs on under it at full width: the
+    # chart and its caption are read at the break between the two paragraphs.
+    first = [_line(0, 0, 800), _line(0, 30, 800)]
+    beside = [_line(0, 60 + 30 * r, 440) for r in range(6)]  # the break is after row 2
+    beside[2] = _line(0, 120, 300)
+    beside[3:] = [_line(0, 160 + 30 * r, 440) for r in range(3)]
+    under = [_line(0, 250, 800), _line(0, 280, 300)]
+    caption = [_line(500, 220, 280)]
+    chart = (500.0, 60.0, 800.0, 200.0)
+    boxes = first + beside + under + caption
+    order = natural_order(boxes, figures=[chart])
+    assert order == [0, 1, 2, 3, 4, 10, 5, 6, 7, 8, 9]
