@@ -28,7 +28,8 @@ permutation of their indices.
      neighbour, and are not two lines of prose (columns of text on a baseline grid align too);
      or when the pieces are short blocks side by side with at most one of them prose (an
      invoice's addresses), unless one is a single line in larger type (a company's name,
-     read before the address beside it). Read by rows, a cell whose text wraps onto rows
+     read before the address beside it) or a paragraph in larger type (a pull quote beside
+     the text, read whole). Read by rows, a cell whose text wraps onto rows
      where the cells beside it are empty (a footer's address beside its bank details) is
      read whole before the next cell. Blocks of centred lines with as many lines each (a
      paper's authors) are blocks. Everything else (article columns, a side column of notes,
@@ -835,8 +836,15 @@ def _looks_like_cells(
     bottom too. Blocks of centred lines side by side, each with as many lines (a paper's
     authors, each with name, affiliation and address), are blocks, not a table's rows.
     """
-    # A piece that is mostly a figure (a float with its caption) is a column, as prose is.
-    columnar = [_is_prose(boxes, p) or _mostly_figure(boxes, p, figures) for p in parts]
+    # A piece that is mostly a figure (a float with its caption) is a column, as prose is;
+    # so is a paragraph in larger type (a pull quote).
+    smallest = min(median(_height(boxes[i]) for i in p) for p in parts)
+    columnar = [
+        _is_prose(boxes, p)
+        or _mostly_figure(boxes, p, figures)
+        or _display_block(boxes, p, smallest)
+        for p in parts
+    ]
     if all(columnar):
         return False
     if all(_centred_block(boxes, p) for p in parts) and len({len(p) for p in parts}) == 1:
@@ -883,6 +891,19 @@ def _looks_like_cells(
             for p, size in zip(parts, sizes, strict=True)
         )
     )
+
+
+def _display_block(boxes: Sequence[Box], part: list[int], body: float) -> bool:
+    """True when ``part`` is a paragraph (two or more rows of one line each at a line's
+    pitch, in one type size) in type at least ``_SAME_SIZE`` times ``body``: a pull quote,
+    not a label or a title."""
+    rows = group_rows(boxes, part)
+    if len(rows) < 2 or any(len(row) != 1 for row in rows):
+        return False
+    heights = [_height(boxes[i]) for i in part]
+    if max(heights) > _SMALLER * min(heights):
+        return False  # a title over a line of smaller type is no paragraph
+    return median(heights) >= _SAME_SIZE * body and _longest_run(boxes, part) == len(rows)
 
 
 def _mostly_figure(boxes: Sequence[Box], part: list[int], figures: frozenset[int]) -> bool:

@@ -299,3 +299,12 @@ def test_a_float_is_read_where_the_text_beside_it_breaks() -> None:
     boxes = first + beside + under + caption
     order = natural_order(boxes, figures=[chart])
     assert order == [0, 1, 2, 3, 4, 10, 5, 6, 7, 8, 9]
+
+
+def test_a_pull_quote_in_large_type_beside_the_text_is_read_whole() -> None:
+    # Five lines of a quote in 30 px type beside a heading and a paragraph in 20 px type, on
+    # their own line pitches: the quote, then the text, each whole.
+    quote = [_line(0, 40 * r, 200, 30) for r in range(5)]
+    heading = [_line(260, 0, 200, 22)]
+    text = [_line(260, 32 + 26 * r, 400) for r in range(6)]
+    assert natural_order(quote + heading + text) == list(range(12))
