@@ -97,6 +97,8 @@ def find_figures(
         (cx, cy), (rw, rh), turn = cv2.minAreaRect(p.astype(np.float32))
         grown = cv2.boxPoints(((cx, cy), (rw + 2 * margin, rh + 2 * margin), turn))
         cv2.fillPoly(text, [np.round(grown).astype(np.int32)], 1)
+    # Solid areas are measured with the text still on them.
+    fills = np.asarray(ink.copy(), dtype=np.uint8)
     ink[text > 0] = 0
     # What is drawn: edges that are neither text nor rules. A region of rules and flat tints
     # alone (a table's grid and shaded header, a box's frame and fill) is no figure, but a
@@ -111,6 +113,9 @@ def find_figures(
     rules = _rules(edges, line_height)
     drawn = edges.copy()
     drawn[(text > 0) | rules] = 0
+    # Solid shapes with no text on them (a chart's bars) are drawn too; a tint behind text
+    # (a table's header row, a shaded box) is not.
+    drawn[_bare_fills(fills, edges, polys, line_height)] = 1
     close = max(round(_CLOSE * line_height), 1)
     regions = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((close, close), dtype=np.uint8))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(regions, connectivity=8)
@@ -148,6 +153,24 @@ def find_figures(
         q = [float(v) for v in _apply(back, corners).reshape(-1)]
         out.append((q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]))
     return out
+
+
+def _bare_fills(
+    ink: UInt8Array, edges: UInt8Array, polys: list[npt.NDArray[np.float64]], line_height: float
+) -> npt.NDArray[np.bool_]:
+    """The pixels of solid areas of ``ink`` (text not wiped out) at least a line height wide
+    and tall that no text line's middle lies on."""
+    fill = np.asarray((ink > 0) & (edges == 0), dtype=np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(fill, connectivity=8)
+    keep = np.zeros(count, dtype=np.bool_)
+    middles = [p.mean(axis=0) for p in polys]
+    for k in range(1, count):
+        x, y, w, h = (int(v) for v in stats[k, :4])
+        if w < line_height or h < line_height:
+            continue
+        keep[k] = not any(x <= mx <= x + w and y <= my <= y + h for mx, my in middles)
+    bare: npt.NDArray[np.bool_] = keep[labels]
+    return bare
 
 
 def _spread(

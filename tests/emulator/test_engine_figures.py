@@ -65,6 +65,21 @@ def test_a_chart_beside_text_is_a_figure_and_the_text_is_not() -> None:
     assert _inside(figures[0], (200, 250, 700, 650))
 
 
+def test_a_bar_chart_of_flat_bars_is_a_figure() -> None:
+    """Bars are flat fills with straight edges, as a table's tinted header is, but no text
+    lies on them."""
+    img = Image.new("RGB", (1600, 1600), "white")
+    draw = ImageDraw.Draw(img)
+    lines = _column_of_text(draw, 820, 200, 650, 16)
+    draw.line([(200, 250), (200, 650), (700, 650)], fill="black", width=2)
+    for k, top in enumerate((500, 420, 300, 560)):
+        draw.rectangle([(240 + 115 * k, top), (320 + 115 * k, 650)], fill=(184, 184, 184))
+    lines += [_text(draw, 240 + 115 * k, 660, 80) for k in range(4)]  # the bars' names
+    figures = find_figures(_bgr(img), lines)
+    assert len(figures) == 1
+    assert _inside(figures[0], (200, 250, 700, 650), slack=20)
+
+
 def test_a_picture_with_smooth_shades_is_a_figure() -> None:
     img = Image.new("RGB", (1600, 1600), "white")
     draw = ImageDraw.Draw(img)
