@@ -40,6 +40,8 @@ _MIN_CHROMA = 40
 _TILES = 8
 # A straight run of edge this many line heights long is a rule (or a tint's edge).
 _RULE_LENGTH = 3.0
+# Gaps this many line heights long in a rule's edge are bridged.
+_RULE_GAP = 0.5
 # Text lines are wiped out with this margin (line heights) around them.
 _TEXT_MARGIN = 0.3
 # Strokes closer than this (line heights) belong to one figure.
@@ -48,6 +50,8 @@ _CLOSE = 1.0
 _MIN_SIDE = 2.0
 # A figure holds at least this much ink (in square line heights) that is not a rule.
 _MIN_DRAWN = 1.0
+# A solid area with no text on it of at least this many square line heights is drawn (a bar).
+_MIN_FILL = 2.0
 # Or its shades spread by at least this much (standard deviation, 0-255).
 _MIN_SPREAD = 8.0
 # Text lines cover at most this share of a figure's box; it holds at most this many lines,
@@ -122,7 +126,7 @@ def find_figures(
     drawn_in = np.bincount(labels.reshape(-1), weights=drawn.reshape(-1), minlength=count)
     # A picture's shades vary across it; a tint is one flat shade (measured away from edges:
     # a rule or a letter beside a tint is no shade of it).
-    spread = _spread(np.asarray(labels, dtype=np.int32), count, gray, (ink > 0) & (edges == 0))
+    spread = _spread(np.asarray(labels, dtype=np.int32), count, gray, _solid(ink, edges))
     back = np.asarray(cv2.invertAffineTransform(to_small), dtype=np.float64)
     boxes = [cv2.boundingRect(p.astype(np.float32)) for p in polys]
     out: list[Quad] = []
@@ -155,18 +159,26 @@ def find_figures(
     return out
 
 
+def _solid(ink: UInt8Array, edges: UInt8Array) -> npt.NDArray[np.bool_]:
+    """Ink away from edges, thin strokes left out (a rule softened by turning a scan, too
+    faint to count as an edge, is no area of shade)."""
+    core = np.asarray((ink > 0) & (edges == 0), dtype=np.uint8)
+    eroded = np.asarray(cv2.erode(core, np.ones((3, 3), dtype=np.uint8)))
+    return np.asarray(eroded > 0, dtype=np.bool_)
+
+
 def _bare_fills(
     ink: UInt8Array, edges: UInt8Array, polys: list[npt.NDArray[np.float64]], line_height: float
 ) -> npt.NDArray[np.bool_]:
     """The pixels of solid areas of ``ink`` (text not wiped out) at least a line height wide
-    and tall that no text line's middle lies on."""
-    fill = np.asarray((ink > 0) & (edges == 0), dtype=np.uint8)
+    and tall, of ``_MIN_FILL`` square line heights, that no text line's middle lies on."""
+    fill = np.asarray(_solid(ink, edges), dtype=np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(fill, connectivity=8)
     keep = np.zeros(count, dtype=np.bool_)
     middles = [p.mean(axis=0) for p in polys]
     for k in range(1, count):
-        x, y, w, h = (int(v) for v in stats[k, :4])
-        if w < line_height or h < line_height:
+        x, y, w, h, area = (int(v) for v in stats[k])
+        if w < line_height or h < line_height or area < _MIN_FILL * line_height**2:
             continue
         keep[k] = not any(x <= mx <= x + w and y <= my <= y + h for mx, my in middles)
     bare: npt.NDArray[np.bool_] = keep[labels]
@@ -210,9 +222,17 @@ def _rules(edges: UInt8Array, line_height: float) -> npt.NDArray[np.bool_]:
     """Long straight horizontal and vertical runs of ``edges`` (rules, a box's frame or a
     tint's edge, a table's grid, a chart's axes)."""
     length = max(round(_RULE_LENGTH * line_height), 3)
-    horizontal = cv2.morphologyEx(edges, cv2.MORPH_OPEN, np.ones((1, length), dtype=np.uint8))
-    vertical = cv2.morphologyEx(edges, cv2.MORPH_OPEN, np.ones((length, 1), dtype=np.uint8))
-    return np.asarray((np.asarray(horizontal) > 0) | (np.asarray(vertical) > 0), dtype=np.bool_)
+    # A noisy scan breaks a rule's edge here and there: short gaps are bridged first.
+    gap = max(round(_RULE_GAP * line_height), 1)
+    runs = []
+    for along in ((1, gap), (gap, 1)):
+        bridged = cv2.morphologyEx(edges, cv2.MORPH_CLOSE, np.ones(along, dtype=np.uint8))
+        kernel = np.ones((1, length) if along[0] == 1 else (length, 1), dtype=np.uint8)
+        runs.append(np.asarray(cv2.morphologyEx(bridged, cv2.MORPH_OPEN, kernel)) > 0)
+    # A soft rule shows as two edges side by side, and a turned one wanders by a pixel.
+    found = np.asarray(runs[0] | runs[1], dtype=np.uint8)
+    grown = np.asarray(cv2.dilate(found, np.ones((3, 3), dtype=np.uint8)))
+    return np.asarray(grown > 0, dtype=np.bool_)
 
 
 def _apply(

@@ -438,14 +438,20 @@ class _Section:
     def _below_a_figure(
         self, boxes: Sequence[Box], band: list[int], figures: frozenset[int]
     ) -> bool:
-        """True when ``band`` lies under a figure's column, below white wider than
-        ``_BLOCK_GAP`` under every line of the section above it: text that runs on under a
-        figure and its caption (while the column beside them ends at a line's pitch above),
-        not the figure's column going on."""
+        """True when ``band`` lies under a float's column (a column that is mostly a
+        figure), below white wider than ``_BLOCK_GAP`` under every line of the section above
+        it: text that runs on under a figure and its caption (while the column beside them
+        ends at a line's pitch above), not the figure's column going on. A figure inside a
+        column of text is no float: the text under it is that column's."""
+        cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
+        floats = [
+            col for col in _split(boxes, self.lines, cuts, 0) if _mostly_figure(boxes, col, figures)
+        ]
         if not any(
-            i in figures
-            and any(_overlap((boxes[i][0], boxes[i][2]), (boxes[j][0], boxes[j][2])) for j in band)
-            for i in self.lines
+            any(_overlap((boxes[i][0], boxes[i][2]), (boxes[j][0], boxes[j][2])) for j in band)
+            for col in floats
+            for i in col
+            if i in figures
         ):
             return False
         for i in band:

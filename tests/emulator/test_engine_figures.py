@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFilter
 
 from emulator.engine.figures import Quad, find_figures
 
@@ -109,6 +109,38 @@ def test_a_ruled_table_and_a_tinted_box_of_text_are_no_figures() -> None:
     draw.rectangle([(150, 600), (1450, 1100)], fill=(235, 235, 225), outline="black")
     lines += _column_of_text(draw, 200, 640, 1200, 13)
     assert find_figures(_bgr(img), lines) == []
+
+
+def test_a_blurred_turned_scan_of_a_sparse_ruled_table_is_no_figure() -> None:
+    """A grey scan turned by a degree: the table's rules come out soft and broken by noise,
+    and its wide empty cells hold little text; still no figure."""
+    img = Image.new("RGB", (1600, 1600), "white")
+    draw = ImageDraw.Draw(img)
+    lines: list[list[float]] = []
+    for r in range(7):
+        draw.line([(150, 200 + 40 * r), (1450, 200 + 40 * r)], fill=(90, 90, 90), width=2)
+    for x in (150, 800, 1100, 1450):
+        draw.line([(x, 200), (x, 440)], fill=(90, 90, 90), width=2)
+    for r in range(5):
+        lines.append(_text(draw, 165, 208 + 40 * r, 160))
+        lines.append(_text(draw, 815, 208 + 40 * r, 120))
+    scan = np.asarray(img.convert("L"), dtype=np.float64) * 0.55 + 100  # grey, low contrast
+    scan = np.asarray(
+        Image.fromarray(np.clip(scan, 0, 255).astype(np.uint8))
+        .rotate(-1.3, resample=Image.Resampling.BILINEAR, fillcolor=215)
+        .filter(ImageFilter.GaussianBlur(1.5)),
+        dtype=np.float64,
+    )
+    scan += np.random.default_rng(0).normal(0, 6, scan.shape)
+    grey = Image.fromarray(np.clip(scan, 0, 255).astype(np.uint8)).convert("RGB")
+    centre = np.array([800.0, 800.0])
+    rad = math.radians(1.3)
+    rot = np.array([[math.cos(rad), -math.sin(rad)], [math.sin(rad), math.cos(rad)]])
+    moved = [
+        [float(v) for p in np.asarray(line).reshape(-1, 2) for v in rot @ (p - centre) + centre]
+        for line in lines
+    ]
+    assert find_figures(_bgr(grey), moved, 1.3) == []
 
 
 def test_a_box_of_prose_on_a_shaded_ground_is_no_figure() -> None:
