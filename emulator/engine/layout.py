@@ -49,8 +49,10 @@ permutation of their indices.
   ``benchmarks/order.py``) together with the real pages of ``../shared/eval``.
 
   Lines the detector merged across a gutter are cut there first (:func:`gutter_cuts`), where
-  lines of their own type run flush on both sides; and a list marker the detector found apart
-  from its item rides with the item's first line, taking no part in the layout.
+  lines of their own type run flush on both sides; pieces of one line it cut at a wide word
+  space (justified text: the lines around run across the white, none starts or ends in it)
+  are one unit; and a list marker the detector found apart from its item rides with the
+  item's first line, taking no part in the layout.
 """
 
 from __future__ import annotations
@@ -114,6 +116,8 @@ _BLOCK_GAP = 1.0
 # Type this many times smaller than a section's (footnotes under its columns) is set apart
 # under a paragraph break.
 _SMALLER = 1.15
+# Pieces of one line split at a wide word space are at most this many line heights apart.
+_PIECE_GAP = 2.0
 # A list marker found apart from its item: at most this many line heights long, at most this
 # many heights left of the item's first line.
 _MARKER_ASPECT = 2.5
@@ -276,8 +280,12 @@ def natural_order(
     line_height = median(_height(b) for b in boxes)
     # A marker rides with its item and takes no part in the layout: a column of bullets, or
     # of affiliation numbers hanging in a gutter, is neither a column nor a caption.
-    units = _with_markers(boxes)
-    unit_boxes = [boxes[unit[-1]] for unit in units]
+    # Pieces of one line that the detector split at a wide word space are one unit too.
+    pieces = _pieces_of_lines(boxes)
+    joined = [_union([boxes[i] for i in piece]) for piece in pieces]
+    marked = _with_markers(joined)
+    units = [[i for k in unit for i in pieces[k]] for unit in marked]
+    unit_boxes = [joined[unit[-1]] for unit in marked]
     # A figure is a unit without lines: it holds its place (the column beside the text it
     # floats in), and its labels are lines of that column like any other.
     drawn = _Drawn(rules, frozenset(range(len(units), len(units) + len(figures))))
@@ -292,6 +300,72 @@ class _Drawn(NamedTuple):
 
     rules: Sequence[Rule]
     figures: frozenset[int]
+
+
+def _union(boxes: Sequence[Box]) -> Box:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )
+
+
+def _pieces_of_lines(boxes: Sequence[Box]) -> list[list[int]]:
+    """The lines grouped into the lines of text they are pieces of, each group left to right:
+    two lines on one row, in one type size, at most ``_PIECE_GAP`` heights apart, are pieces
+    of one line when a line right above or below runs across the white between them and
+    none there starts or ends in it (justified text the detector cut at a wide word space,
+    not a table's cells or a gutter between columns)."""
+    parent = list(range(len(boxes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(boxes):
+        height = _height(a)
+        right = [
+            j
+            for j, b in enumerate(boxes)
+            if j != i
+            and _same_row(a, b)
+            and a[2] <= b[0] <= a[2] + _PIECE_GAP * height
+            and abs(_height(b) - height) <= (_SMALLER - 1) * height
+        ]
+        if right:
+            j = min(right, key=lambda j: boxes[j][0])
+            if _bridged(boxes, i, j):
+                parent[root(j)] = root(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(boxes)):
+        groups.setdefault(root(i), []).append(i)
+    return [sorted(g, key=lambda i: boxes[i][0]) for g in groups.values()]
+
+
+def _bridged(boxes: Sequence[Box], left: int, right: int) -> bool:
+    """True when a line right above or below ``left`` and ``right`` runs across the white
+    between them, and none there starts or ends within a line height of it."""
+    a, b = boxes[left], boxes[right]
+    height = _height(a)
+    gap0, gap1 = a[2], b[0]
+    top, bottom = min(a[1], b[1]), max(a[3], b[3])
+    crossed = False
+    for k, other in enumerate(boxes):
+        if k in (left, right) or other[2] <= a[0] or other[0] >= b[2]:
+            continue
+        # Lines at a line's pitch may touch or overlap a little.
+        slack = (1 - _ROW_OVERLAP) * height
+        above = -slack <= top - other[3] <= _PARAGRAPH_GAP * height
+        below = -slack <= other[1] - bottom <= _PARAGRAPH_GAP * height
+        if not (above or below):
+            continue
+        if gap0 - height < other[2] < gap1 + height or gap0 - height < other[0] < gap1 + height:
+            return False
+        crossed = crossed or (other[0] < gap0 and other[2] > gap1)
+    return crossed
 
 
 def _with_markers(boxes: Sequence[Box]) -> list[list[int]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emulator.engine.layout import Box, basic_order, group_rows, natural_order
+from emulator.engine.layout import Box, _pieces_of_lines, basic_order, group_rows, natural_order
 
 
 def _line(x: float, y: float, width: float, height: float = 20.0) -> Box:
@@ -308,3 +308,16 @@ def test_a_pull_quote_in_large_type_beside_the_text_is_read_whole() -> None:
     heading = [_line(260, 0, 200, 22)]
     text = [_line(260, 32 + 26 * r, 400) for r in range(6)]
     assert natural_order(quote + heading + text) == list(range(12))
+
+
+def test_pieces_of_a_line_split_at_a_wide_space_are_joined_and_cells_are_not() -> None:
+    # A justified paragraph with one line cut at a wide word space (the lines around it run
+    # across the white), and a table under a header spanning its two columns, whose cells
+    # sit as far apart (the rows around each row have their cells' edges there).
+    paragraph = [_line(0, 0, 380), _line(0, 30, 200), _line(235, 30, 145), _line(0, 60, 380)]
+    table = [_line(0, 170, 380)]
+    table += [_line(0, 200 + 30 * r, 200) for r in range(3)]
+    table += [_line(235, 200 + 30 * r, 145) for r in range(3)]
+    pieces = _pieces_of_lines(paragraph + table)
+    assert [1, 2] in pieces
+    assert all(len(p) == 1 for p in pieces if p != [1, 2])
