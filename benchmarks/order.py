@@ -64,7 +64,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.accuracy import normalise  # noqa: E402
 from emulator import documents  # noqa: E402
+from emulator.engine import figures as figures_module  # noqa: E402
 from emulator.engine import rapid  # noqa: E402
+from emulator.engine import separators as separators_module  # noqa: E402
 from emulator.engine.base import TextLine, TextWord  # noqa: E402
 from emulator.engine.figures import find_figures  # noqa: E402
 from emulator.engine.rapid import Orientation, PageAnalysis  # noqa: E402
@@ -489,13 +491,17 @@ def with_drawings(analysis: PageAnalysis, bgr: np.ndarray) -> PageAnalysis:
     return dataclasses.replace(analysis, separators=separators, figures=figures)
 
 
-def drawings_version() -> str:
+def _drawings_version() -> str:
     """A digest of the code that finds what is drawn on a page: cached drawings are found
-    again when it changes, while the (slow) OCR stays cached."""
+    again when it changes, while the (slow) OCR stays cached. Taken once, when this module
+    is loaded with the code it runs (an edit during a run must not label old results new)."""
     digest = hashlib.sha256()
-    for module in ("separators.py", "figures.py"):
-        digest.update((ROOT / "emulator" / "engine" / module).read_bytes())
+    for module in (separators_module, figures_module):
+        digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()[:12]
+
+
+DRAWINGS_VERSION = _drawings_version()
 
 
 def _drawn_one(args: tuple[Path, Path, Path]) -> float:
@@ -522,7 +528,7 @@ def _drawn_one(args: tuple[Path, Path, Path]) -> float:
 
 
 def _drawn_path(analysed: Path) -> Path:
-    return analysed.parent / f"{analysed.name}.drawn-{drawings_version()}"
+    return analysed.parent / f"{analysed.name}.drawn-{DRAWINGS_VERSION}"
 
 
 def _find_drawings(jobs: list[tuple[Path, Path]], workers: int) -> None:
