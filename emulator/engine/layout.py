@@ -57,6 +57,7 @@ permutation of their indices.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 from collections.abc import Sequence
 from statistics import median
@@ -325,19 +326,27 @@ def _pieces_of_lines(boxes: Sequence[Box]) -> list[list[int]]:
             i = parent[i]
         return i
 
+    by_top = sorted(range(len(boxes)), key=lambda i: boxes[i][1])
+    tops = [boxes[i][1] for i in by_top]
+
+    def near(y0: float, y1: float) -> list[int]:
+        """The lines whose tops lie between ``y0`` and ``y1``."""
+        return by_top[bisect.bisect_left(tops, y0) : bisect.bisect_right(tops, y1)]
+
     for i, a in enumerate(boxes):
         height = _height(a)
+        around = near(a[1] - 4 * height, a[3] + 2 * height)
         right = [
             j
-            for j, b in enumerate(boxes)
+            for j in around
             if j != i
-            and _same_row(a, b)
-            and a[2] <= b[0] <= a[2] + _PIECE_GAP * height
-            and abs(_height(b) - height) <= (_SMALLER - 1) * height
+            and _same_row(a, boxes[j])
+            and a[2] <= boxes[j][0] <= a[2] + _PIECE_GAP * height
+            and abs(_height(boxes[j]) - height) <= (_SMALLER - 1) * height
         ]
         if right:
             j = min(right, key=lambda j: boxes[j][0])
-            if _bridged(boxes, i, j):
+            if _bridged(boxes, i, j, around):
                 parent[root(j)] = root(i)
     groups: dict[int, list[int]] = {}
     for i in range(len(boxes)):
@@ -345,19 +354,21 @@ def _pieces_of_lines(boxes: Sequence[Box]) -> list[list[int]]:
     return [sorted(g, key=lambda i: boxes[i][0]) for g in groups.values()]
 
 
-def _bridged(boxes: Sequence[Box], left: int, right: int) -> bool:
-    """True when a line right above or below ``left`` and ``right`` runs across the white
-    between them, and none there starts or ends within a line height of it."""
+def _bridged(boxes: Sequence[Box], left: int, right: int, around: Sequence[int]) -> bool:
+    """True when a line right above or below ``left`` and ``right`` (among ``around``) runs
+    across the white between them, and none there starts or ends within a line height of
+    it."""
     a, b = boxes[left], boxes[right]
     height = _height(a)
     gap0, gap1 = a[2], b[0]
     top, bottom = min(a[1], b[1]), max(a[3], b[3])
+    # Lines at a line's pitch may touch or overlap a little.
+    slack = (1 - _ROW_OVERLAP) * height
     crossed = False
-    for k, other in enumerate(boxes):
+    for k in around:
+        other = boxes[k]
         if k in (left, right) or other[2] <= a[0] or other[0] >= b[2]:
             continue
-        # Lines at a line's pitch may touch or overlap a little.
-        slack = (1 - _ROW_OVERLAP) * height
         above = -slack <= top - other[3] <= _PARAGRAPH_GAP * height
         below = -slack <= other[1] - bottom <= _PARAGRAPH_GAP * height
         if not (above or below):
