@@ -303,6 +303,20 @@ class _Drawn(NamedTuple):
     figures: frozenset[int]
 
 
+class _ByTop:
+    """Boxes indexed by their tops, to find the ones near a row without looking at all."""
+
+    def __init__(self, boxes: Sequence[Box], idx: Sequence[int]) -> None:
+        self._order = sorted(idx, key=lambda i: boxes[i][1])
+        self._tops = [boxes[i][1] for i in self._order]
+        self._tallest = max((_height(boxes[i]) for i in idx), default=0.0)
+
+    def overlapping(self, y0: float, y1: float) -> list[int]:
+        """The boxes that may reach into the rows from ``y0`` to ``y1`` (a superset)."""
+        lo = bisect.bisect_left(self._tops, y0 - self._tallest)
+        return self._order[lo : bisect.bisect_right(self._tops, y1)]
+
+
 def _union(boxes: Sequence[Box]) -> Box:
     return (
         min(b[0] for b in boxes),
@@ -386,29 +400,25 @@ def _with_markers(boxes: Sequence[Box]) -> list[list[int]]:
     ``_MARKER_ASPECT`` heights long with, on its row and at most ``_MARKER_GAP`` heights to
     its right, a line several times longer."""
     partner: dict[int, int] = {}
+    by_top = _ByTop(boxes, range(len(boxes)))
     for i, box in enumerate(boxes):
         height = _height(box)
         if _width(box) > _MARKER_ASPECT * height:
             continue
+        reach = _MARKER_GAP * height
+        around = by_top.overlapping(box[1] - reach, box[3] + reach)
+        wide = [j for j in around if j != i and _width(boxes[j]) >= 3 * _width(box)]
         right = [
-            j
-            for j, other in enumerate(boxes)
-            if j != i
-            and _same_row(box, other)
-            and box[2] <= other[0] <= box[2] + _MARKER_GAP * height
-            and _width(other) >= 3 * _width(box)
+            j for j in wide if _same_row(box, boxes[j]) and box[2] <= boxes[j][0] <= box[2] + reach
         ]
         # A paragraph's short last line has the paragraph's lines above or below it; a
         # marker has only markers (or nothing) there, its item's lines being indented.
-        reach = _MARKER_GAP * height
         stacked = any(
-            _width(other) >= 3 * _width(box)
-            and other[0] < box[2]
-            and other[2] > box[0]
-            and other[3] > box[1] - reach
-            and other[1] < box[3] + reach
-            for j, other in enumerate(boxes)
-            if j != i
+            boxes[j][0] < box[2]
+            and boxes[j][2] > box[0]
+            and boxes[j][3] > box[1] - reach
+            and boxes[j][1] < box[3] + reach
+            for j in wide
         )
         if right and not stacked:
             partner[i] = min(right, key=lambda j: boxes[j][0])
@@ -943,7 +953,7 @@ def _looks_like_cells(
     spans = [(min(boxes[i][1] for i in p), max(boxes[i][3] for i in p)) for p in parts]
     aligned = facing = total = 0
     for k, part in enumerate(parts):
-        others = [j for m, p in enumerate(parts) if m != k for j in p]
+        others = _ByTop(boxes, [j for m, p in enumerate(parts) if m != k for j in p])
         for i in part:
             total += 1
             middle = (boxes[i][1] + boxes[i][3]) / 2
@@ -954,7 +964,8 @@ def _looks_like_cells(
             # (a side note two columns away is no cell of the body's lines); two lines of
             # prose side by side are columns on a baseline grid, not cells.
             prose = _aspect(boxes[i]) >= _PROSE_ASPECT
-            row = [j for j in others if _same_row(boxes[i], boxes[j])]
+            around = others.overlapping(boxes[i][1], boxes[i][3])
+            row = [j for j in around if _same_row(boxes[i], boxes[j])]
             left = [j for j in row if boxes[j][2] <= boxes[i][0]]
             right = [j for j in row if boxes[j][0] >= boxes[i][2]]
             near = [max(left, key=lambda j: boxes[j][2])] if left else []
