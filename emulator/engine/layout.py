@@ -311,10 +311,14 @@ class _ByTop:
         self._tops = [boxes[i][1] for i in self._order]
         self._tallest = max((_height(boxes[i]) for i in idx), default=0.0)
 
+    def between(self, y0: float, y1: float) -> list[int]:
+        """The boxes whose tops lie from ``y0`` to ``y1``."""
+        lo = bisect.bisect_left(self._tops, y0)
+        return self._order[lo : bisect.bisect_right(self._tops, y1)]
+
     def overlapping(self, y0: float, y1: float) -> list[int]:
         """The boxes that may reach into the rows from ``y0`` to ``y1`` (a superset)."""
-        lo = bisect.bisect_left(self._tops, y0 - self._tallest)
-        return self._order[lo : bisect.bisect_right(self._tops, y1)]
+        return self.between(y0 - self._tallest, y1)
 
 
 def _union(boxes: Sequence[Box]) -> Box:
@@ -340,16 +344,10 @@ def _pieces_of_lines(boxes: Sequence[Box]) -> list[list[int]]:
             i = parent[i]
         return i
 
-    by_top = sorted(range(len(boxes)), key=lambda i: boxes[i][1])
-    tops = [boxes[i][1] for i in by_top]
-
-    def near(y0: float, y1: float) -> list[int]:
-        """The lines whose tops lie between ``y0`` and ``y1``."""
-        return by_top[bisect.bisect_left(tops, y0) : bisect.bisect_right(tops, y1)]
-
+    by_top = _ByTop(boxes, range(len(boxes)))
     for i, a in enumerate(boxes):
         height = _height(a)
-        around = near(a[1] - 4 * height, a[3] + 2 * height)
+        around = by_top.between(a[1] - 4 * height, a[3] + 2 * height)
         right = [
             j
             for j in around
@@ -538,7 +536,9 @@ class _Section:
         it: text that runs on under a figure and its caption (while the column beside them
         ends at a line's pitch above), not the figure's column going on. A figure inside a
         column of text is no float: the text under it is that column's."""
-        cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
+        if not any(i in figures for i in self.lines):
+            return False  # most sections: every band is asked, and most pages show no figure
+        cuts = self._cuts()
         floats = [
             col for col in _split(boxes, self.lines, cuts, 0) if _mostly_figure(boxes, col, figures)
         ]
@@ -585,7 +585,7 @@ class _Section:
         column up against author blocks, not a caption)."""
         if _width(boxes[line]) > _ASIDE_WIDTH * width:
             return True
-        cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
+        cuts = self._cuts()
         columns = _split(boxes, self.lines, cuts, 0)
         widest = max(max(boxes[i][2] for i in c) - min(boxes[i][0] for i in c) for c in columns)
         return _width(boxes[line]) > widest
@@ -618,7 +618,7 @@ class _Section:
         row by row (no gutter, a table's cells, or a form's fields)."""
         if not self.gutters:
             return None
-        cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
+        cuts = self._cuts()
         columns = _split(boxes, self.lines, cuts, 0)
         if _looks_like_cells(boxes, columns, figures):
             return None
@@ -675,6 +675,10 @@ class _Section:
         taken = set(carried)
         self.lines = [i for i in self.lines if i not in taken]
         return carried
+
+    def _cuts(self) -> list[float]:
+        """Where the section's gutters split it into columns: their middles."""
+        return [(g0 + g1) / 2 for g0, g1 in self.gutters]
 
     def _take(self, band: list[int], aside: list[int], gutters: list[tuple[float, float]]) -> None:
         if band:
@@ -733,7 +737,7 @@ class _Section:
             return [i for band in bands for i in _order(boxes, band, min_gutter, drawn)]
         # A cell whose text wraps runs on into rows where the cells beside it are empty: its
         # lines are read together, then the next cell's.
-        cuts = [(g0 + g1) / 2 for g0, g1 in self.gutters]
+        cuts = self._cuts()
         out: list[int] = []
         for rows in _wrapped_rows(boxes, bands, cuts):
             if len(rows) == 1:
@@ -816,17 +820,22 @@ def _paragraph_breaks(
     breaks = {0: boxes[text[0]][1], len(text): boxes[text[-1]][3]}
     for k in range(1, len(text)):
         upper, lower = boxes[text[k - 1]], boxes[text[k]]
-        white = (lower[1] - upper[3]) / max(min(_height(upper), _height(lower)), 1e-9)
+        white = _white(upper, lower)
         if column_of[text[k - 1]] != column_of[text[k]] or white > _PARAGRAPH_GAP:
             breaks[k] = lower[1]
     return breaks
+
+
+def _white(upper: Box, lower: Box) -> float:
+    """The white from ``upper``'s bottom to ``lower``'s top, in the smaller one's height."""
+    return (lower[1] - upper[3]) / max(min(_height(upper), _height(lower)), 1e-9)
 
 
 def _runs_on_from(upper: Box, lower: Box, right: float) -> bool:
     """True when ``lower`` follows ``upper`` in one paragraph: under it, at a line's pitch,
     ``upper`` a line of prose that runs to ``right`` (the text's right edge), as a line
     that wraps does (a paragraph's last line stops short)."""
-    white = (lower[1] - upper[3]) / max(min(_height(upper), _height(lower)), 1e-9)
+    white = _white(upper, lower)
     stacked = upper[0] < lower[2] and lower[0] < upper[2]
     full = upper[2] >= right - _FLUSH * _height(upper) and _aspect(upper) >= _PROSE_ASPECT
     return stacked and full and -_CORE < white <= _PARAGRAPH_GAP
@@ -1011,6 +1020,8 @@ def _display_block(boxes: Sequence[Box], part: list[int], body: float) -> bool:
 def _mostly_figure(boxes: Sequence[Box], part: list[int], figures: frozenset[int]) -> bool:
     """True when ``part`` is mostly a figure: its figures cover at least half as much as its
     lines do (a chart or a diagram with its labels and caption, not a logo over an address)."""
+    if not any(i in figures for i in part):
+        return False
     drawn = sum(_width(boxes[i]) * _height(boxes[i]) for i in part if i in figures)
     text = sum(_width(boxes[i]) * _height(boxes[i]) for i in part if i not in figures)
     return drawn > 0 and drawn >= 0.5 * text
