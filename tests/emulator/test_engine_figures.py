@@ -4,6 +4,7 @@ or the desk around a photographed page; upright and turned."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -30,6 +31,16 @@ def _column_of_text(
     draw: ImageDraw.ImageDraw, x: int, y: int, width: int, rows: int
 ) -> list[list[float]]:
     return [_text(draw, x, y + 34 * r, width) for r in range(rows)]
+
+
+def _turned(polygon: Sequence[float], angle: float) -> np.ndarray:
+    """``polygon``'s points (N x 2) where turning the 1600 x 1600 page clockwise by ``angle``
+    degrees about its centre (PIL's ``rotate(-angle)``) puts them."""
+    centre = np.array([800.0, 800.0])
+    rad = math.radians(angle)
+    rot = np.array([[math.cos(rad), -math.sin(rad)], [math.sin(rad), math.cos(rad)]])
+    points = np.asarray(polygon, dtype=np.float64).reshape(-1, 2)
+    return np.asarray((points - centre) @ rot.T + centre)
 
 
 def _inside(quad: Quad, box: tuple[float, float, float, float], slack: float = 12) -> bool:
@@ -133,13 +144,7 @@ def test_a_blurred_turned_scan_of_a_sparse_ruled_table_is_no_figure() -> None:
     )
     scan += np.random.default_rng(0).normal(0, 6, scan.shape)
     grey = Image.fromarray(np.clip(scan, 0, 255).astype(np.uint8)).convert("RGB")
-    centre = np.array([800.0, 800.0])
-    rad = math.radians(1.3)
-    rot = np.array([[math.cos(rad), -math.sin(rad)], [math.sin(rad), math.cos(rad)]])
-    moved = [
-        [float(v) for p in np.asarray(line).reshape(-1, 2) for v in rot @ (p - centre) + centre]
-        for line in lines
-    ]
+    moved = [_turned(line, 1.3).reshape(-1).tolist() for line in lines]
     assert find_figures(_bgr(grey), moved, 1.3) == []
 
 
@@ -170,17 +175,10 @@ def test_on_a_turned_scan_the_figure_is_found_in_the_page_s_own_pixels() -> None
     img, lines = _chart_page()
     angle = 2.0
     turned = img.rotate(-angle, expand=False, fillcolor="white")  # clockwise
-    centre = np.array([800.0, 800.0])
-    rad = math.radians(angle)
-    rot = np.array([[math.cos(rad), -math.sin(rad)], [math.sin(rad), math.cos(rad)]])
-    moved = [
-        [float(v) for p in np.asarray(line).reshape(-1, 2) for v in rot @ (p - centre) + centre]
-        for line in lines
-    ]
+    moved = [_turned(line, angle).reshape(-1).tolist() for line in lines]
     figures = find_figures(_bgr(turned), moved, angle)
     assert len(figures) == 1
-    corners = np.array([[200, 250], [700, 250], [700, 650], [200, 650]], dtype=float)
-    expected = np.array([rot @ (c - centre) + centre for c in corners])
+    expected = _turned([200, 250, 700, 250, 700, 650, 200, 650], angle)
     found = np.asarray(figures[0]).reshape(4, 2)
     # Each corner lands within a few pixels (the search runs on a shrunk page).
     assert np.abs(found - expected).max() < 20
