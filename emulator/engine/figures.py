@@ -9,7 +9,9 @@ least a few lines tall and wide with little text inside. Reading order then trea
 as one block holding the text inside it (:func:`emulator.engine.layout.natural_order`).
 
 A tinted box holding a paragraph is not a figure: text covers much of it. A ruled table is
-not one either: its rules are long and straight, and its cells' text covers the rest.
+not one either: its rules are long and straight, and its cells' text covers the rest. Rules
+that lie around a figure with no text between (a chart's axes, a diagram's frame) are part
+of it; a rule past a heading or a table's row under a picture is not.
 
 The image is shrunk first (800 px on its long side). With the separators, finding figures
 costs 92 CPU ms a page on generated pages (docs/performance.md).
@@ -47,6 +49,10 @@ _RULE_GAP = 0.5
 _TEXT_MARGIN = 0.3
 # Strokes closer than this (line heights) belong to one figure.
 _CLOSE = 1.0
+# Rules within this many line heights, or this share of its side, around a figure (its axes,
+# its frame) are part of it.
+_AXIS_REACH = 3.0
+_AXIS_SHARE = 0.5
 # A figure is at least this many line heights wide and tall.
 _MIN_SIDE = 2.0
 # A figure holds at least this much ink (in square line heights) that is not a rule.
@@ -130,7 +136,7 @@ def find_figures(
     spread = _spread(np.asarray(labels, dtype=np.int32), count, gray, _solid(ink, edges))
     back = np.asarray(cv2.invertAffineTransform(to_small), dtype=np.float64)
     boxes = [cv2.boundingRect(p.astype(np.float32)) for p in polys]
-    out: list[Quad] = []
+    found: list[tuple[int, int, int, int]] = []
     min_side = _MIN_SIDE * line_height
     for k in range(1, count):
         x, y, bw, bh = (int(v) for v in stats[k, :4])
@@ -154,7 +160,39 @@ def find_figures(
         # not.
         if drawn_in[k] < _MIN_DRAWN * line_height**2 and spread[k] < _MIN_SPREAD:
             continue
-        corners = np.array([[x, y], [x + bw, y], [x + bw, y + bh], [x, y + bh]], dtype=np.float64)
+        found.append((x, y, x + bw, y + bh))
+    # A chart's axes and a diagram's frames (rules alone, no figure of their own) belong to the
+    # figure they lie beside, within a few lines (or half its side) of it.
+    reach = _AXIS_REACH * line_height
+    middles = [(tx + tw / 2, ty + th / 2) for tx, ty, tw, th in boxes]
+    extended = list(found)
+    for k in range(1, count):
+        if drawn_in[k] >= _MIN_DRAWN * line_height**2:
+            continue
+        x, y, bw, bh = (int(v) for v in stats[k, :4])
+        for n, (x0, y0, x1, y1) in enumerate(found):
+            rx, ry = max(reach, _AXIS_SHARE * (x1 - x0)), max(reach, _AXIS_SHARE * (y1 - y0))
+            if not (x0 - rx <= x and y0 - ry <= y and x + bw <= x1 + rx and y + bh <= y1 + ry):
+                continue
+            # Text between them (a heading, a table's row under a picture) sets a rule apart
+            # from the figure; an axis has its labels outside it.
+            g = (min(x0, x), min(y0, y), max(x1, x + bw), max(y1, y + bh))
+            if not any(
+                g[0] <= cx <= g[2]
+                and g[1] <= cy <= g[3]
+                and not (x0 <= cx <= x1 and y0 <= cy <= y1)
+                for cx, cy in middles
+            ):
+                extended[n] = (
+                    min(extended[n][0], g[0]),
+                    min(extended[n][1], g[1]),
+                    max(extended[n][2], g[2]),
+                    max(extended[n][3], g[3]),
+                )
+            break
+    out: list[Quad] = []
+    for x0, y0, x1, y1 in extended:
+        corners = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=np.float64)
         q = [float(v) for v in _apply(back, corners).reshape(-1)]
         out.append((q[0], q[1], q[2], q[3], q[4], q[5], q[6], q[7]))
     return out

@@ -36,14 +36,16 @@ permutation of their indices.
      an infobox beside the text, a spec sheet's columns of label/value rows) is read by
      columns.
 
-  Figures (pictures, charts, diagrams: :mod:`emulator.engine.figures`) take part as blocks
-  without lines of their own: a float makes a column beside the text it stands in (its labels
-  and caption are lines of that column), so the text beside it is read whole, and a band of
-  text that runs on under the float, below white under it while the text beside it ends at
-  a line's pitch above, ends the columns. A piece that is mostly a figure counts as a column
-  as prose does, and is read where the text beside it breaks (the paragraph break nearest
-  its top), not inside a paragraph that began above it or runs on under it; in a section
-  read by rows (a logo beside an address) figures play no part.
+  Figures (pictures, charts, diagrams: :mod:`emulator.engine.figures`) take part as blocks;
+  figures that touch are one (the bars of a chart), and the short lines within a line's height
+  of a figure are its labels, read with it, top to bottom. A float makes a column beside the
+  text it stands in (its caption is a line of that column), so the text beside it is read
+  whole, and a band of text that runs on under the float, below white under it while the text
+  beside it ends at a line's pitch above, ends the columns. A piece that is mostly a figure
+  (with at most a caption's few lines of prose) counts as a column as prose does, and is read
+  where the text beside it breaks (the paragraph break nearest its top), not inside a
+  paragraph that began above it or runs on under it; in a section read by rows (a logo beside
+  an address) a figure is read before the first line under its top.
 
   Every rule was chosen on generated pages of many kinds (``training/layouts``, measured by
   ``benchmarks/order.py``) together with the real pages of ``../shared/eval``.
@@ -133,6 +135,14 @@ _SAME_SIZE = 1.4
 # Middles of centred lines agree within this many line heights; their left edges (the lines
 # being of different widths) differ by more.
 _CENTRE_TOLERANCE = 0.25
+# A figure's labels: lines at most this many heights long, their middles at most this many
+# line heights outside the figure.
+_LABEL_ASPECT = 5.0
+_LABEL_REACH = 1.0
+# A float's caption is at most this many lines of prose.
+_MAX_CAPTION = 4
+# Figures closer than this many line heights are one (the bars of a chart).
+_FIGURE_TOUCH = 0.5
 
 
 def _height(box: Box) -> float:
@@ -287,13 +297,82 @@ def natural_order(
     marked = _with_markers(joined)
     units = [[i for k in unit for i in pieces[k]] for unit in marked]
     unit_boxes = [joined[unit[-1]] for unit in marked]
-    # A figure is a unit without lines: it holds its place (the column beside the text it
-    # floats in), and its labels are lines of that column like any other.
-    drawn = _Drawn(rules, frozenset(range(len(units), len(units) + len(figures))))
-    units += [[] for _ in figures]
-    unit_boxes += figures
+    # A figure is a unit that holds its place (the column beside the text it floats in);
+    # its labels (tick labels, a diagram's words) are read with it, not as lines of the
+    # layout.
+    figures, labels = _labels(unit_boxes, figures, line_height)
+    labelled = {u for held in labels for u in held}
+    kept = [u for u in range(len(units)) if u not in labelled]
+    figure_units = [
+        [i for u in basic_order_of(unit_boxes, held) for i in units[u]] for held in labels
+    ]
+    figure_boxes = [
+        _union([box, *(unit_boxes[u] for u in held)])
+        for box, held in zip(figures, labels, strict=True)
+    ]
+    units = [units[u] for u in kept] + figure_units
+    unit_boxes = [unit_boxes[u] for u in kept] + figure_boxes
+    drawn = _Drawn(rules, frozenset(range(len(kept), len(units))))
     order = _order(unit_boxes, list(range(len(units))), line_height * _MIN_GUTTER, drawn)
     return [i for u in order for i in units[u]]
+
+
+def _labels(
+    boxes: Sequence[Box], figures: Sequence[Box], line_height: float
+) -> tuple[list[Box], list[list[int]]]:
+    """The figures, those that touch merged (the bars of one chart), each with the short lines
+    that label it: lines at most ``_LABEL_ASPECT`` heights long whose middle lies within
+    ``_LABEL_REACH`` line heights of the figure (a chart's tick labels beside its axes, the
+    words in a diagram's boxes), given to the nearest figure. A paragraph's short last line
+    (right under a prose line) labels nothing."""
+    merged = list(figures)
+    touch = _FIGURE_TOUCH * line_height
+    joined = True
+    while joined:
+        joined = False
+        for a, b in itertools.combinations(range(len(merged)), 2):
+            if _within(merged[a], merged[b], touch):
+                merged[a] = _union([merged[a], merged[b]])
+                del merged[b]
+                joined = True
+                break
+    held: list[list[int]] = [[] for _ in merged]
+    if not merged:
+        return merged, held
+    reach = _LABEL_REACH * line_height
+    by_top = _ByTop(boxes, range(len(boxes)))
+    for i, box in enumerate(boxes):
+        if _width(box) > _LABEL_ASPECT * _height(box):
+            continue
+        x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        near = [
+            (max(f[0] - x, x - f[2], f[1] - y, y - f[3]), k)
+            for k, f in enumerate(merged)
+            if _within(f, (x, y, x, y), reach)
+        ]
+        if near and not _ends_a_paragraph(boxes, i, by_top):
+            held[min(near)[1]].append(i)
+    return merged, held
+
+
+def _within(a: Box, b: Box, gap: float) -> bool:
+    """True when boxes ``a`` and ``b`` overlap or lie at most ``gap`` apart both ways."""
+    return a[0] <= b[2] + gap and b[0] <= a[2] + gap and a[1] <= b[3] + gap and b[1] <= a[3] + gap
+
+
+def _ends_a_paragraph(boxes: Sequence[Box], i: int, by_top: _ByTop) -> bool:
+    """True when line ``i`` sits right under a line of prose (a paragraph's short last line)."""
+    box = boxes[i]
+    height = _height(box)
+    return any(
+        j != i
+        and boxes[j][3] <= box[1] + (1 - _ROW_OVERLAP) * height
+        and box[1] - boxes[j][3] <= _PARAGRAPH_GAP * height
+        and boxes[j][0] < box[2]
+        and boxes[j][2] > box[0]
+        and _aspect(boxes[j]) >= _PROSE_ASPECT
+        for j in by_top.overlapping(box[1] - 2 * height, box[1])
+    )
 
 
 class _Drawn(NamedTuple):
@@ -726,10 +805,19 @@ class _Section:
         own, such as the notes beside a table's key under the table). Lines set aside as
         captions go back to their rows: without columns there is nothing to set them aside
         from. A figure takes no part in rows (a logo beside an address is no line of it):
-        the lines are ordered without it."""
+        the lines are ordered without it, and the figure (with its labels) is read before
+        the first of them that starts below its top."""
         if any(i in drawn.figures for i in self.lines + self.aside):
             rest = [i for i in self.lines + self.aside if i not in drawn.figures]
-            return _order(boxes, rest, min_gutter, drawn) if rest else []
+            placed = _order(boxes, rest, min_gutter, drawn) if rest else []
+            for f in sorted(
+                (i for i in self.lines + self.aside if i in drawn.figures),
+                key=lambda i: -boxes[i][1],
+            ):
+                top = boxes[f][1]
+                at = next((k for k, i in enumerate(placed) if boxes[i][1] > top), len(placed))
+                placed.insert(at, f)
+            return placed
         bands = _bands(boxes, self.lines + self.aside) if self.aside else self.bands
         if len(bands) == 1:
             return basic_order_of(boxes, bands[0])
@@ -1024,7 +1112,8 @@ def _mostly_figure(boxes: Sequence[Box], part: list[int], figures: frozenset[int
         return False
     drawn = sum(_width(boxes[i]) * _height(boxes[i]) for i in part if i in figures)
     text = sum(_width(boxes[i]) * _height(boxes[i]) for i in part if i not in figures)
-    return drawn > 0 and drawn >= 0.5 * text
+    prose = sum(1 for i in part if i not in figures and _aspect(boxes[i]) >= _PROSE_ASPECT)
+    return drawn > 0 and drawn >= 0.5 * text and prose <= _MAX_CAPTION
 
 
 def basic_order_of(boxes: Sequence[Box], idx: Sequence[int]) -> list[int]:

@@ -187,3 +187,36 @@ def test_on_a_turned_scan_the_figure_is_found_in_the_page_s_own_pixels() -> None
 def test_no_lines_no_figures() -> None:
     img, _ = _chart_page()
     assert find_figures(_bgr(img), []) == []
+
+
+def test_a_chart_s_axes_apart_from_its_plot_are_part_of_the_figure() -> None:
+    # The plot starts two lines away from its axes, and the label at the origin, wiped with
+    # the text, cuts the axes apart: the figure still spans the axes.
+    img = Image.new("RGB", (1600, 1600), "white")
+    draw = ImageDraw.Draw(img)
+    lines = _column_of_text(draw, 820, 200, 650, 16)
+    draw.line([(200, 250), (200, 650), (700, 650)], fill="black", width=2)  # axes
+    points = [(270, 560), (380, 420), (480, 470), (590, 330), (650, 350)]
+    draw.line(points, fill=(30, 60, 160), width=4)
+    lines.append(_text(draw, 170, 636, 30))  # "0", over the axes' corner
+    lines += [_text(draw, 260 + 130 * k, 662, 60) for k in range(3)]  # the ticks' labels
+    figures = find_figures(_bgr(img), lines)
+    assert len(figures) == 1
+    xs, ys = figures[0][0::2], figures[0][1::2]
+    assert min(xs) <= 205 and max(ys) >= 645
+
+
+def test_a_rule_beyond_text_under_a_picture_is_not_the_picture_s() -> None:
+    # A picture, a heading under it, and a table's rule under the heading: the rule is the
+    # table's, the heading between them sets it apart.
+    img = Image.new("RGB", (1600, 1600), "white")
+    draw = ImageDraw.Draw(img)
+    lines = _column_of_text(draw, 820, 200, 650, 16)
+    for y in range(300, 600):
+        shade = 215 - (y - 300) // 8
+        draw.line([(150, y), (700, y)], fill=(shade, shade + 10, shade))
+    lines.append(_text(draw, 150, 612, 200))  # the heading
+    draw.line([(150, 648), (700, 648)], fill="black", width=2)
+    figures = find_figures(_bgr(img), lines)
+    assert len(figures) == 1
+    assert _inside(figures[0], (150, 300, 700, 600))

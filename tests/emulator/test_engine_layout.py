@@ -301,6 +301,34 @@ def test_a_float_is_read_where_the_text_beside_it_breaks() -> None:
     assert order == [0, 1, 2, 3, 4, 10, 5, 6, 7, 8, 9]
 
 
+def test_a_chart_s_label_is_read_with_it_and_the_columns_under_it_whole() -> None:
+    # A chart across the page with a short label under its right corner (an axis's last
+    # tick), its caption under it, and two columns of prose under the caption: the label
+    # belongs to the chart, so it neither starts a column of its own over the right column
+    # nor makes the columns' rows read across.
+    chart = (80.0, 0.0, 690.0, 150.0)
+    label = [_line(590, 150, 40, 16)]
+    caption = [_line(40, 176, 540, 18)]
+    left = [_line(0, 230 + 26 * r, 360) for r in range(12)]
+    right = [_line(380, 230 + 26 * r, 360) for r in range(12)]
+    assert natural_order(label + caption + left + right, figures=[chart]) == list(range(26))
+
+
+def test_the_labels_of_a_chart_drawn_in_pieces_are_read_together() -> None:
+    # A bar chart found as three touching figures (its bars), each bar's name under it, and
+    # a value label on the middle bar, between two paragraphs: one chart, its labels read
+    # together, top to bottom and left to right.
+    above = [_line(0, 0, 700), _line(0, 26, 120)]
+    bars = [(100.0 + 150 * k, 80.0, 250.0 + 150 * k, 260.0) for k in range(3)]
+    names = [_line(150 + 150 * k, 266, 50) for k in range(3)]
+    value = [_line(310, 90, 30)]
+    below = [_line(0, 320 + 26 * r, 700) for r in range(3)]
+    boxes = above + names + value + below
+    order = natural_order(boxes, figures=bars)
+    assert order[:2] == [0, 1] and order[-3:] == [6, 7, 8]
+    assert order[2:6] == [5, 2, 3, 4]
+
+
 def test_a_pull_quote_in_large_type_beside_the_text_is_read_whole() -> None:
     # Five lines of a quote in 30 px type beside a heading and a paragraph in 20 px type, on
     # their own line pitches: the quote, then the text, each whole.
