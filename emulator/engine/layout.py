@@ -16,9 +16,11 @@ permutation of their indices.
      than any of its columns (a heading, a paragraph or footnotes across the columns, even
      where another gutter stays open beside it; the next column's first lines beside author
      blocks), when a rule drawn across the whole section runs above it (a box's edge, a
-     table's rule), when it lies below a line's height of white under every column (a block
-     of its own, a footer) or below a paragraph break in smaller type (footnotes), or when
-     the section's rows above are a title in larger type that closes the band's gutter. A
+     table's rule) or a rule within one column over a line there while every other column
+     ends a few lines above and goes no further (a footnotes' separator over a short note),
+     when it lies below a line's height of white under every column (a block of its own, a
+     footer) or below a paragraph break in smaller type (footnotes), or when the section's
+     rows above are a title in larger type that closes the band's gutter. A
      few short lines across the gutter, or a band that lies in the gutter itself (a caption,
      a heading centred between author blocks), are set aside and read after the section.
   3. A section with gutters is read either **column by column** (each column ordered the same
@@ -100,8 +102,12 @@ _MIN_CUT_GAP = 0.15
 # How far (in line heights) into the lines around it a rule may be drawn and still run
 # between them (a box's edge sits close to its first line).
 _RULE_SLACK = 0.3
-# A rule ends a section when it spans this share of the section's width.
+# A rule ends a section when it spans this share of the section's width; so does one across
+# this share of a column over a band in that column, when the other columns end at most this
+# many lines above the band (footnotes under the columns' ends).
 _RULE_SPAN = 0.85
+_FOOTNOTE_RULE = 0.2
+_FOOTNOTE_REACH = 3.0
 # Share of a box's height (around its middle) that must clear the next line for a cut.
 _CORE = 0.6
 # Share of the lines facing another piece that are aligned with a line there, above which the
@@ -521,10 +527,10 @@ def _order(boxes: Sequence[Box], idx: list[int], min_gutter: float, drawn: _Draw
     left = min(boxes[i][0] for i in idx)
     right = max(boxes[i][2] for i in idx)
     sections: list[_Section] = []
-    for band in bands:
+    for k, band in enumerate(bands):
         if (
             sections
-            and not sections[-1].ruled_off(boxes, band, drawn.rules, min_gutter)
+            and not sections[-1].ruled_off(boxes, band, drawn.rules, bands[k + 1 :])
             and sections[-1].absorb(boxes, band, min_gutter, right - left, drawn.figures)
         ):
             continue
@@ -670,13 +676,18 @@ class _Section:
         return _width(boxes[line]) > widest
 
     def ruled_off(
-        self, boxes: Sequence[Box], band: list[int], rules: Sequence[Rule], min_gutter: float
+        self,
+        boxes: Sequence[Box],
+        band: list[int],
+        rules: Sequence[Rule],
+        later: Sequence[list[int]],
     ) -> bool:
         """True when a rule drawn across the whole section runs between its last band and
         ``band``: the edge of a box or a line under a block ends the columns even when the
         white there is no wider than a paragraph break; so do the rules between a table's rows
         (each part is then read row by row on its own). A rule across part of it (a picture
-        set over the gutter, a line under one column's table row) does not."""
+        set over the gutter, a line under one column's table row) does not, unless it is a
+        footnotes' separator (``later`` are the bands under ``band``)."""
         if not self.gutters or not rules:
             return False
         bottom = max(boxes[i][3] for i in self.bands[-1])
@@ -690,7 +701,54 @@ class _Section:
         left = min(boxes[i][0] for i in self.lines + band)
         right = max(boxes[i][2] for i in self.lines + band)
         reach = _RULE_SPAN * (right - left)
-        return any(x0 <= right - reach and x1 >= left + reach for x0, x1 in between)
+        if any(x0 <= right - reach and x1 >= left + reach for x0, x1 in between):
+            return True
+        return self._footnote_rule(boxes, band, between, top + slack, later)
+
+    def _footnote_rule(
+        self,
+        boxes: Sequence[Box],
+        band: list[int],
+        between: list[tuple[float, float]],
+        top: float,
+        later: Sequence[list[int]],
+    ) -> bool:
+        """True when ``band`` lies in one column under a rule drawn within that column, and
+        every other column ends a few lines above it and does not go on under it: notes under
+        the columns' ends (under the first column alone when they are short), not a rule in
+        one column while the others run on."""
+        columns = _split(boxes, self.lines + band, self._cuts(), 0)
+        own = next((c for c in columns if band[0] in c), None)
+        if own is None or not all(i in own for i in band):
+            return False
+        text = [i for i in own if i not in band]
+        others = [c for c in columns if c is not own]
+        if not text or not others:
+            return False
+        x0 = min(boxes[i][0] for i in own)
+        x1 = max(boxes[i][2] for i in own)
+        height = median(_height(boxes[i]) for i in text)
+        if any(_height(boxes[i]) > _SAME_SIZE * height for i in band):
+            return False  # a figure under its frame's top edge
+        if any(len(row) > 1 for row in group_rows(boxes, band)):
+            return False  # a table's row of cells under its rule
+        if not any(
+            r0 >= x0 - height and r1 <= x1 + height and r1 - r0 >= _FOOTNOTE_RULE * (x1 - x0)
+            for r0, r1 in between
+        ):
+            return False
+        ends = [max(boxes[i][3] for i in c) for c in others]
+        if not all(top - _FOOTNOTE_REACH * height <= end <= top for end in ends):
+            return False
+        # A column that goes on under it (its next paragraph or heading, flush with its left
+        # edge, not a page footer centred under it) has not ended.
+        lefts = [min(boxes[i][0] for i in c) for c in others]
+        return not any(
+            abs(boxes[i][0] - x) <= height and boxes[i][1] - end <= _FOOTNOTE_REACH * height
+            for rows in later
+            for i in rows
+            for x, end in zip(lefts, ends, strict=True)
+        )
 
     def _columns(self, boxes: Sequence[Box], figures: frozenset[int]) -> list[list[int]] | None:
         """The section's columns when it is read column by column; ``None`` when it is read

@@ -329,6 +329,23 @@ def test_the_labels_of_a_chart_drawn_in_pieces_are_read_together() -> None:
     assert order[2:6] == [5, 2, 3, 4]
 
 
+def test_a_short_footnote_under_the_first_column_is_read_after_the_columns() -> None:
+    # Three columns of text running on from one to the next; under the first column's end a
+    # rule and a one-line note (as tall as the text, as the detector's boxes often are), level
+    # with the other columns' last lines; a page footer under the middle column.
+    columns = [[_line(300 * c, 30 * r, 270) for r in range(9 if c == 0 else 10)] for c in range(3)]
+    note = [_line(0, 300, 200)]
+    footer = [_line(380, 345, 110)]
+    rule = [(0.0, 240.0, 285.0)]
+    boxes = [b for column in columns for b in column] + note + footer
+    assert natural_order(boxes, rule) == list(range(31))
+    # A rule in one column while the next column runs on below it is no footnotes' separator.
+    columns[1] += [_line(300, 300 + 30 * r, 270) for r in range(3)]
+    boxes = [b for column in columns for b in column] + note
+    order = natural_order(boxes, rule)
+    assert order[: order.index(9)] == [*range(9), len(boxes) - 1]
+
+
 def test_a_pull_quote_in_large_type_beside_the_text_is_read_whole() -> None:
     # Five lines of a quote in 30 px type beside a heading and a paragraph in 20 px type, on
     # their own line pitches: the quote, then the text, each whole.
