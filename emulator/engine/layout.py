@@ -36,7 +36,9 @@ permutation of their indices.
      read whole before the next cell. Blocks of centred lines with as many lines each (a
      paper's authors) are blocks. Everything else (article columns, a side column of notes,
      an infobox beside the text, a spec sheet's columns of label/value rows) is read by
-     columns.
+     columns, except that columns of blocks on a grid (every column starts a block at one
+     height, and one of them shows a hole of two lines above it, as article columns never
+     do) are read one row of blocks after another.
 
   Figures (pictures, charts, diagrams: :mod:`emulator.engine.figures`) take part as blocks;
   figures that touch are one (the bars of a chart), and the short lines within a line's height
@@ -122,6 +124,11 @@ _MIN_COLUMN_LINES = 15
 _PARAGRAPH_GAP = 0.8
 # White wider than this (line heights) under every column sets a band apart from the section.
 _BLOCK_GAP = 1.0
+# A column with white of this many lines above a row where every column starts a block
+# (tops aligned) shows blocks set on a grid.
+_GRID_HOLE = 2.0
+# White of this many lines between blocks of the grid (a paragraph break with little space).
+_GRID_BREAK = 0.5
 # Type this many times smaller than a section's (footnotes under its columns) is set apart
 # under a paragraph break.
 _SMALLER = 1.15
@@ -834,7 +841,14 @@ class _Section:
             return self._rows(boxes, min_gutter, drawn)
         floats = [c for c in columns if _mostly_figure(boxes, c, drawn.figures)]
         if not floats or len(floats) == len(columns):
-            out = [i for col in columns for i in _order(boxes, col, min_gutter, drawn)]
+            cuts = _grid_cuts(boxes, columns, drawn.figures) if not floats else []
+            if cuts:
+                # Blocks set on a grid (cards two by two, terms beside their notes) are read
+                # row of blocks by row of blocks.
+                slabs = _split(boxes, self.lines, cuts, 1)
+                out = [i for slab in slabs for i in _order(boxes, slab, min_gutter, drawn)]
+            else:
+                out = [i for col in columns for i in _order(boxes, col, min_gutter, drawn)]
             return out + basic_order_of(boxes, self.aside)
         # A float (a figure with its caption) is read where the text beside it breaks: at
         # the paragraph break nearest its top, not between the lines of a paragraph that runs
@@ -892,6 +906,44 @@ class _Section:
             for cell in _split(boxes, [i for row in rows for i in row], cuts, 0):
                 out.extend(basic_order_of(boxes, cell))
         return out
+
+
+def _grid_cuts(
+    boxes: Sequence[Box], columns: list[list[int]], figures: frozenset[int]
+) -> list[float]:
+    """Heights at which columns are rows of blocks on a grid: white runs across every column
+    there, every column starts a block of text just under it with their tops aligned, and
+    some column shows a hole of at least ``_GRID_HOLE`` lines above it (its block ended
+    early). Article columns fill their height (a figure fills its place), so their
+    paragraphs never leave such a hole."""
+    if len(columns) < 2:
+        return []
+    height = median(_height(boxes[i]) for c in columns for i in c if i not in figures)
+    starts: list[dict[float, float]] = []  # per column: block top -> white above it
+    for col in columns:
+        ordered = sorted(col, key=lambda i: boxes[i][1])
+        found: dict[float, float] = {}
+        bottom = boxes[ordered[0]][3]
+        for i in ordered[1:]:
+            white = boxes[i][1] - bottom
+            if white > _GRID_BREAK * height and i not in figures:
+                found[boxes[i][1]] = white
+            bottom = max(bottom, boxes[i][3])
+        starts.append(found)
+    cuts: list[float] = []
+    for top, white in starts[0].items():
+        whites = [white]
+        for found in starts[1:]:
+            near = [t for t in found if abs(t - top) <= _ALIGN_TOLERANCE * height]
+            if not near:
+                break
+            whites.append(found[near[0]])
+        else:
+            if max(whites) >= _GRID_HOLE * height:
+                y = top - min(whites) / 2
+                if not any(boxes[i][1] < y < boxes[i][3] for c in columns for i in c):
+                    cuts.append(y)
+    return sorted(cuts)
 
 
 def _wrapped_rows(

@@ -346,6 +346,18 @@ def test_a_short_footnote_under_the_first_column_is_read_after_the_columns() -> 
     assert order[: order.index(9)] == [*range(9), len(boxes) - 1]
 
 
+def test_blocks_on_a_grid_are_read_row_of_blocks_by_row_of_blocks() -> None:
+    # Terms and their notes two by two: a label over a block of lines in each cell; the
+    # right-hand block of the first row ends early, leaving a hole of three lines above the
+    # second row, whose blocks start level with each other; the left column runs on into it
+    # with no more white than a loose line space.
+    def block(x: float, y: float, rows: int) -> list[Box]:
+        return [_line(x, y, 200, 22)] + [_line(x, y + 26 + 26 * r, 280) for r in range(rows)]
+
+    boxes = block(0, 0, 6) + block(340, 0, 2) + block(0, 189, 4) + block(340, 189, 3)
+    assert natural_order(boxes) == list(range(len(boxes)))
+
+
 def test_a_pull_quote_in_large_type_beside_the_text_is_read_whole() -> None:
     # Five lines of a quote in 30 px type beside a heading and a paragraph in 20 px type, on
     # their own line pitches: the quote, then the text, each whole.
