@@ -795,10 +795,13 @@ class _Section:
         # set apart by white (the end of a heading or an abstract) stays above them.
         if _white_between(boxes, self.bands[-1], band) > _PARAGRAPH_GAP:
             return []
-        # Nor does a row in larger type (a title's last line over the columns).
-        if median(_height(boxes[i]) for i in self.bands[-1]) > _SAME_SIZE * median(
-            _height(boxes[i]) for i in band
-        ):
+        # Nor does a row in larger type (a title's last line over the columns), nor one in
+        # smaller type than every piece of the band (a paragraph's last line over a pull quote
+        # and a heading).
+        last = median(_height(boxes[i]) for i in self.bands[-1])
+        if last > _SAME_SIZE * median(_height(boxes[i]) for i in band):
+            return []
+        if all(last * _SMALLER < _height(boxes[i]) for i in band):
             return []
         carried = self.bands.pop()
         # Rows before it that lie wholly right of the columns' first gutter run on into a

@@ -367,6 +367,17 @@ def test_a_pull_quote_in_large_type_beside_the_text_is_read_whole() -> None:
     assert natural_order(quote + heading + text) == list(range(12))
 
 
+def test_a_paragraph_s_last_line_over_a_pull_quote_stays_with_the_paragraph() -> None:
+    # A paragraph across the page, its short last line a loose line space above a pull quote
+    # (five lines in 30 px type) beside a heading and the text: the last line is the
+    # paragraph's, not the quote's first, so the quote is read whole, then the text.
+    paragraph = [_line(0, 0, 800), _line(0, 26, 800), _line(0, 52, 200)]
+    quote = [_line(40, 92 + 36 * r, 260, 30) for r in range(5)]
+    heading = [_line(340, 92, 300, 26)]
+    text = [_line(340, 126 + 26 * r, 460) for r in range(6)]
+    assert natural_order(paragraph + quote + heading + text) == list(range(15))
+
+
 def test_pieces_of_a_line_split_at_a_wide_space_are_joined_and_cells_are_not() -> None:
     # A justified paragraph with one line cut at a wide word space (the lines around it run
     # across the white), and a table under a header spanning its two columns, whose cells
