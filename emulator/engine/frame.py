@@ -15,10 +15,17 @@ line's rise ``d(u1, v) - d(u0, v) = slope * (u1 - u0)``, weighted by length. Box
 measured with ``v - d(u, v)``. On a flat or merely turned page the fit is a plain tilt and
 nothing changes: a bend is applied only when it moves some line by more than a quarter of a
 line height beyond the best single tilt.
+
+A photo taken at a slant also shears the page: its lines run level in the turned frame, but
+the edges of its columns lean, so a column's lines start further left the lower they are, and
+a narrow gutter closes. The shear is the lean under which the lines' left edges line up best
+(most pairs of lines start at one place); it is taken out of ``u`` when it lines them up far
+better than none does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +50,15 @@ _MIN_SPREAD = 0.0065
 _EXPLAINED = 0.5
 # Lines needed to fit a bend.
 _MIN_LINES = 12
+# Shears tried (``u`` moved by this much per unit of ``v``), and the step between them.
+_MAX_SHEAR = 0.08
+_SHEAR_STEP = 0.002
+# Left edges within this share of a line height start at one place.
+_EDGE_TOLERANCE = 0.3
+# A shear is applied when it lines up this many times the pairs of edges that none does, and
+# is at least this steep (the detector's own spread stays below it).
+_SHEAR_GAIN = 1.5
+_MIN_SHEAR = 0.006
 
 
 def along(angle: float) -> FloatArray:
@@ -71,6 +87,7 @@ class ReadingFrame:
     bend: tuple[float, ...] = ()
     origin: tuple[float, float] = (0.0, 0.0)
     scale: tuple[float, float] = (1.0, 1.0)
+    shear: float = 0.0
 
     @property
     def along(self) -> FloatArray:
@@ -87,6 +104,8 @@ class ReadingFrame:
         v = pts @ self.down
         if self.bend:
             v = v - self.displacement(u, v)
+        if self.shear:
+            u = u - self.shear * v
         return u, v
 
     def box(self, polygon: Polygon) -> Box:
@@ -103,7 +122,14 @@ class ReadingFrame:
     @staticmethod
     def fit(polygons: Sequence[Polygon], angle: float) -> ReadingFrame:
         """The frame for lines ``polygons`` (clockwise from their top-left as read) on a page
-        turned by ``angle``; with a bend when the lines show one."""
+        turned by ``angle``; with a bend when the lines show one, and a shear when their
+        left edges lean."""
+        frame = ReadingFrame._fit_bend(polygons, angle)
+        shear = _fit_shear(polygons, frame)
+        return dataclasses.replace(frame, shear=shear) if shear else frame
+
+    @staticmethod
+    def _fit_bend(polygons: Sequence[Polygon], angle: float) -> ReadingFrame:
         flat = ReadingFrame(angle)
         found: list[tuple[float, float, float, float, float]] = []
         for polygon in polygons:
@@ -167,6 +193,35 @@ class ReadingFrame:
             (float(origin[0]), float(origin[1])),
             (float(scale[0]), float(scale[1])),
         )
+
+
+def _fit_shear(polygons: Sequence[Polygon], frame: ReadingFrame) -> float:
+    """The lean of the columns' edges in ``frame`` (0.0 when they stand upright): the shear
+    under which most pairs of lines start within ``_EDGE_TOLERANCE`` of a line height of each
+    other, when it lines up ``_SHEAR_GAIN`` times the pairs that no shear does."""
+    boxes = [frame.box(p) for p in polygons if len(p) == 8]
+    if len(boxes) < _MIN_LINES:
+        return 0.0
+    lefts = np.array([b[0] for b in boxes])
+    middles = np.array([(b[1] + b[3]) / 2 for b in boxes])
+    middles -= float(np.median(middles))
+    tolerance = _EDGE_TOLERANCE * float(np.median([b[3] - b[1] for b in boxes]))
+    shears = np.arange(-_MAX_SHEAR, _MAX_SHEAR + _SHEAR_STEP / 2, _SHEAR_STEP)
+
+    def aligned(shear: float) -> int:
+        edges = np.sort(lefts - shear * middles)
+        # Pairs within the tolerance: for each edge, the edges after it up to edge + tolerance.
+        return int(
+            (np.searchsorted(edges, edges + tolerance, side="right") - 1).sum()
+            - np.arange(len(edges)).sum()
+        )
+
+    scores = np.array([aligned(float(k)) for k in shears])
+    best = int(np.argmax(scores))
+    upright = aligned(0.0)
+    if abs(float(shears[best])) < _MIN_SHEAR or scores[best] < _SHEAR_GAIN * max(upright, 1):
+        return 0.0
+    return float(shears[best])
 
 
 def _terms(t: FloatArray, s: FloatArray) -> FloatArray:

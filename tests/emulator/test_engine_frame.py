@@ -74,3 +74,39 @@ def test_a_flat_page_turned_a_few_degrees_has_no_bend() -> None:
         assert [line.text for line in ordered] == [line.text for line in lines]
     finally:
         _bend = saved
+
+
+def _leaning_columns(lean: float) -> list[TextLine]:
+    """Four narrow columns of ragged lines whose left edges lean by ``lean`` (pixels across
+    per pixel down), as on a photo taken at a slant; their gutters are 24 px wide."""
+    lines = []
+    for column in range(4):
+        x0 = 100.0 + column * 424.0
+        for row in range(40):
+            y = 100.0 + 36.0 * row
+            shift = lean * (y - 800.0)
+            width = 400.0 - (row * 37 % 5) * 30.0
+            name = f"c{column}r{row}"
+            box = (x0 + shift, y, x0 + shift + width, y + HEIGHT)
+            quad = (box[0], box[1], box[2], box[1], box[2], box[3], box[0], box[3])
+            lines.append(TextLine(name, quad, (TextWord(name, quad, 1.0),)))
+    return lines
+
+
+def test_columns_that_lean_on_a_photo_are_still_read_column_by_column() -> None:
+    lines = _leaning_columns(0.04)
+    frame = reading_frame(lines, Orientation(0.0))
+    assert abs(frame.shear - 0.04) <= 0.004, frame.shear
+    ordered = order_lines(lines, Orientation(0.0), "natural")
+    assert [line.text for line in ordered] == [line.text for line in lines]
+    # Upright, the lean closes the gutters: lines of two columns share rows.
+    flat = ReadingFrame(0.0)
+    boxes = [flat.box(line.polygon) for line in lines]
+    right_of_first = max(b[2] for b in boxes[:40] if b[2] - b[0] == 400.0)
+    assert right_of_first > min(b[0] for b in boxes[40:80])
+
+
+def test_upright_columns_get_no_shear() -> None:
+    lines = _leaning_columns(0.0)
+    assert reading_frame(lines, Orientation(0.0)).shear == 0.0
+    assert reading_frame(_two_columns(), Orientation(0.0)).shear == 0.0
