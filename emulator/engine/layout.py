@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 from collections.abc import Sequence
 from statistics import median
 from typing import NamedTuple
@@ -122,6 +123,9 @@ _MIN_FACING = 0.3
 _MIN_COLUMN_LINES = 15
 # Lines closer than this (line heights) follow each other in one paragraph.
 _PARAGRAPH_GAP = 0.8
+# Lines further apart than this (times the text's usual line pitch) are in two paragraphs,
+# even when the white between them is narrow (paragraphs set with a small space).
+_PARAGRAPH_PITCH = 1.25
 # White wider than this (line heights) under every column sets a band apart from the section.
 _BLOCK_GAP = 1.0
 # A column with white of this many lines above a row where every column starts a block
@@ -1019,10 +1023,21 @@ def _paragraph_breaks(
     height on the page``: before the first line, after the last, and between two lines in
     different columns or with more white between them than a paragraph's line spacing."""
     breaks = {0: boxes[text[0]][1], len(text): boxes[text[-1]][3]}
+    pitches = [
+        boxes[text[k]][1] - boxes[text[k - 1]][1]
+        for k in range(1, len(text))
+        if column_of[text[k - 1]] == column_of[text[k]]
+        and -_CORE < _white(boxes[text[k - 1]], boxes[text[k]]) <= _PARAGRAPH_GAP
+    ]
+    pitch = median(pitches) if pitches else math.inf
     for k in range(1, len(text)):
         upper, lower = boxes[text[k - 1]], boxes[text[k]]
         white = _white(upper, lower)
-        if column_of[text[k - 1]] != column_of[text[k]] or white > _PARAGRAPH_GAP:
+        if (
+            column_of[text[k - 1]] != column_of[text[k]]
+            or white > _PARAGRAPH_GAP
+            or (white > 0 and lower[1] - upper[1] > _PARAGRAPH_PITCH * pitch)
+        ):
             breaks[k] = lower[1]
     return breaks
 

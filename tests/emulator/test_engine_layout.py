@@ -389,3 +389,15 @@ def test_pieces_of_a_line_split_at_a_wide_space_are_joined_and_cells_are_not() -
     pieces = _pieces_of_lines(paragraph + table)
     assert [1, 2] in pieces
     assert all(len(p) == 1 for p in pieces if p != [1, 2])
+
+
+def test_a_float_goes_to_a_paragraph_break_set_with_little_white() -> None:
+    # Paragraphs set 0.7 of a line apart (a larger pitch, not a wider white than some line
+    # spacing): a photo floated right of the second paragraph is read after the first one's
+    # short last line, which lies above the photo, not between it and its paragraph.
+    first = [_line(0, 0, 800), _line(0, 26, 800), _line(0, 52, 300)]
+    second = [_line(0, 86 + 26 * r, 440) for r in range(4)] + [_line(0, 190, 200)]
+    caption = [_line(500, 210, 280)]
+    photo = (500.0, 90.0, 800.0, 200.0)
+    order = natural_order(first + second + caption, figures=[photo])
+    assert order == [0, 1, 2, 8, 3, 4, 5, 6, 7]
