@@ -84,6 +84,10 @@ _ROW_OVERLAP = 0.5
 # Lines sharing this share of the narrower one's width across the page are stacked, not side
 # by side.
 _STACK_OVERLAP = 0.1
+# Boxes sharing this much of the shorter one's width, with middles further apart than this
+# share of a line, are one over the other even when their boxes overlap as a row's do.
+_OVER_OVERLAP = 0.5
+_MIDDLES_APART = 0.25
 # Lines this many heights wide (about 15 characters) are prose; table cells are shorter.
 _PROSE_ASPECT = 9.0
 # Lines crossing a column gutter that are narrower than this share of the region (and than
@@ -195,7 +199,7 @@ def group_rows(boxes: Sequence[Box], indices: Sequence[int] | None = None) -> li
         best_overlap = 0.0
         # Only the most recent rows can still overlap a line that starts lower down.
         for r in range(len(rows) - 1, max(len(rows) - 4, -1), -1):
-            if any(_stacked(boxes[i], boxes[j]) for j in rows[r]):
+            if any(_stacked(boxes[i], boxes[j]) or _over(boxes[i], boxes[j]) for j in rows[r]):
                 continue
             for j in rows[r]:
                 if _same_row(boxes[i], boxes[j]):
@@ -214,6 +218,16 @@ def _stacked(a: Box, b: Box) -> bool:
     """One line above the other: they share a stretch across the page and not a row."""
     across = min(a[2], b[2]) - max(a[0], b[0]) > _STACK_OVERLAP * min(_width(a), _width(b))
     return across and not _same_row(a, b)
+
+
+def _over(a: Box, b: Box) -> bool:
+    """One line over the other although their boxes share a row: most of the shorter one
+    lies under the other, their middles apart by more than ``_MIDDLES_APART`` of a line (a
+    curved page's long line, its box left tall by the bend, over a paragraph's short last
+    line). Two boxes of one row lie side by side."""
+    across = min(a[2], b[2]) - max(a[0], b[0]) > _OVER_OVERLAP * min(_width(a), _width(b))
+    apart = abs(a[1] + a[3] - b[1] - b[3]) / 2 > _MIDDLES_APART * min(_height(a), _height(b))
+    return across and apart
 
 
 def basic_order(boxes: Sequence[Box]) -> list[int]:

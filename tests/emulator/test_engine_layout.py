@@ -26,6 +26,18 @@ def test_rows_tolerate_the_slope_of_a_slightly_skewed_scan() -> None:
     assert group_rows(boxes) == [[0, 1, 2], [3]]
 
 
+def test_a_short_last_line_under_a_tall_box_is_the_next_row() -> None:
+    # On a curved page the bend leaves a long line's box tall (53 px for a 37 px line), so it
+    # overlaps half of the paragraph's short last line under it: still two rows, the long line
+    # first, not one row read from the short line's left edge.
+    boxes = [(219.0, 521.0, 1307.0, 574.0), (217.0, 555.0, 678.0, 592.0)]
+    assert group_rows(boxes) == [[0], [1]]
+    assert basic_order(boxes) == [0, 1]
+    assert natural_order(boxes) == [0, 1]
+    # Two words of one row whose boxes touch stay one row.
+    assert group_rows([_line(0, 0, 100), _line(98, 4, 60)]) == [[0, 1]]
+
+
 def _two_columns(rows: int = 6) -> list[Box]:
     # Lines of both columns on a shared baseline grid, 16 characters wide or more (prose).
     left = [_line(0, 30 * r, 380) for r in range(rows)]
