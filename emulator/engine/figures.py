@@ -57,8 +57,11 @@ _AXIS_SHARE = 0.5
 _MIN_SIDE = 2.0
 # A figure holds at least this much ink (in square line heights) that is not a rule.
 _MIN_DRAWN = 1.0
-# A solid area with no text on it of at least this many square line heights is drawn (a bar).
+# A solid area with no text on it of at least this many square line heights, and at least
+# this many line heights across, is drawn (a bar; a chart's bars are often narrower than a
+# line is tall).
 _MIN_FILL = 2.0
+_MIN_FILL_SIDE = 0.5
 # Or its shades spread by at least this much (standard deviation, 0-255).
 _MIN_SPREAD = 8.0
 # Text lines cover at most this share of a figure's box; it holds at most this many lines,
@@ -209,15 +212,17 @@ def _solid(ink: UInt8Array, edges: UInt8Array) -> npt.NDArray[np.bool_]:
 def _bare_fills(
     ink: UInt8Array, edges: UInt8Array, polys: list[npt.NDArray[np.float64]], line_height: float
 ) -> npt.NDArray[np.bool_]:
-    """The pixels of solid areas of ``ink`` (text not wiped out) at least a line height wide
-    and tall, of ``_MIN_FILL`` square line heights, that no text line's middle lies on."""
+    """The pixels of solid areas of ``ink`` (text not wiped out) at least ``_MIN_FILL_SIDE``
+    of a line height wide and tall, of ``_MIN_FILL`` square line heights, that no text line's
+    middle lies on."""
     fill = np.asarray(_solid(ink, edges), dtype=np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(fill, connectivity=8)
     keep = np.zeros(count, dtype=np.bool_)
     middles = [p.mean(axis=0) for p in polys]
     for k in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[k])
-        if w < line_height or h < line_height or area < _MIN_FILL * line_height**2:
+        side = _MIN_FILL_SIDE * line_height
+        if w < side or h < side or area < _MIN_FILL * line_height**2:
             continue
         keep[k] = not any(x <= mx <= x + w and y <= my <= y + h for mx, my in middles)
     bare: npt.NDArray[np.bool_] = keep[labels]

@@ -91,6 +91,20 @@ def test_a_bar_chart_of_flat_bars_is_a_figure() -> None:
     assert _inside(figures[0], (200, 250, 700, 650), slack=20)
 
 
+def test_a_bar_chart_of_bars_narrower_than_a_line_is_a_figure() -> None:
+    """Thin bars show almost no edge that is not a rule (their sides are long and straight):
+    their fills make the chart, though each is narrower than a line is tall."""
+    img = Image.new("RGB", (1600, 1600), "white")
+    draw = ImageDraw.Draw(img)
+    lines = _column_of_text(draw, 820, 200, 650, 16)
+    for k, top in enumerate((500, 420, 300, 560, 380, 450, 330)):
+        draw.rectangle([(220 + 40 * k, top), (242 + 40 * k, 650)], fill=(200, 140, 140))
+    lines += [_text(draw, 210 + 80 * k, 660, 40) for k in range(4)]  # the bars' years
+    figures = find_figures(_bgr(img), lines)
+    assert len(figures) == 1
+    assert _inside(figures[0], (220, 300, 482, 650), slack=20)
+
+
 def test_a_picture_with_smooth_shades_is_a_figure() -> None:
     img = Image.new("RGB", (1600, 1600), "white")
     draw = ImageDraw.Draw(img)
