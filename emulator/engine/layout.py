@@ -392,7 +392,9 @@ def _within(a: Box, b: Box, gap: float) -> bool:
 
 
 def _ends_a_paragraph(boxes: Sequence[Box], i: int, by_top: _ByTop) -> bool:
-    """True when line ``i`` sits right under a line of prose (a paragraph's short last line)."""
+    """True when line ``i`` sits right under a line of prose, flush with its left edge (a
+    paragraph's short last line), not a label set further along (a chart's top tick label
+    under the text beside the chart)."""
     box = boxes[i]
     height = _height(box)
     return any(
@@ -402,6 +404,7 @@ def _ends_a_paragraph(boxes: Sequence[Box], i: int, by_top: _ByTop) -> bool:
         and boxes[j][0] < box[2]
         and boxes[j][2] > box[0]
         and _aspect(boxes[j]) >= _PROSE_ASPECT
+        and abs(boxes[j][0] - box[0]) <= _FLUSH * height
         for j in by_top.overlapping(box[1] - 2 * height, box[1])
     )
 
