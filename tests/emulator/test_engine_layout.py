@@ -413,3 +413,15 @@ def test_a_float_goes_to_a_paragraph_break_set_with_little_white() -> None:
     photo = (500.0, 90.0, 800.0, 200.0)
     order = natural_order(first + second + caption, figures=[photo])
     assert order == [0, 1, 2, 8, 3, 4, 5, 6, 7]
+
+
+def test_a_chart_s_top_tick_label_under_the_prose_above_is_the_chart_s() -> None:
+    # A paragraph across the page; under its last line, set in from the line's left edge,
+    # the top tick label of a chart floated right; text beside the chart on the left. The
+    # label is read with the chart's other labels, not as the paragraph's last line.
+    prose = [_line(0, 0, 800), _line(0, 30, 800)]
+    top_tick, bottom_tick = _line(515, 62, 30), _line(525, 210, 20)
+    beside = [_line(0, 70 + 30 * r, 440) for r in range(6)]
+    chart = (550.0, 75.0, 800.0, 225.0)
+    boxes = prose + [top_tick, bottom_tick] + beside
+    assert natural_order(boxes, figures=[chart]) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
