@@ -125,6 +125,8 @@ _ALIGN_TOLERANCE = 0.3
 _MIN_FACING = 0.3
 # Pieces that are not on a grid are columns when one of them has at least this many lines.
 _MIN_COLUMN_LINES = 15
+# A block beside such a column, at most this share of its height, is a box set beside it.
+_BOX_SPAN = 0.6
 # Lines closer than this (line heights) follow each other in one paragraph.
 _PARAGRAPH_GAP = 0.8
 # Lines further apart than this (times the text's usual line pitch) are in two paragraphs,
@@ -786,7 +788,7 @@ class _Section:
         cuts = self._cuts()
         columns = _split(boxes, self.lines, cuts, 0)
         if _looks_like_cells(boxes, columns, figures):
-            return None
+            return _beside_a_box(boxes, self.lines, cuts)
         return columns
 
     def _set_apart(
@@ -930,6 +932,27 @@ class _Section:
             for cell in _split(boxes, [i for row in rows for i in row], cuts, 0):
                 out.extend(basic_order_of(boxes, cell))
         return out
+
+
+def _beside_a_box(
+    boxes: Sequence[Box], lines: list[int], cuts: list[float]
+) -> list[list[int]] | None:
+    """The two sides of the gutter between a long run of prose and a shorter block beside it
+    (a box of label and value fields set beside an article's top), when such a gutter splits
+    ``lines``; else ``None``. The block's fields line up as cells among themselves, not with
+    the article's lines, and each side is read on its own."""
+    for cut in cuts:
+        left, right = _split(boxes, lines, [cut], 0)
+        for text, block in ((left, right), (right, left)):
+            if len(text) < _MIN_COLUMN_LINES or not _is_prose(boxes, text):
+                continue
+            if len(block) < _MIN_CELLS or median(_aspect(boxes[i]) for i in block) < _MARKER_ASPECT:
+                continue  # a footer's line, or list markers out of line with their items
+            text_span = max(boxes[i][3] for i in text) - min(boxes[i][1] for i in text)
+            block_span = max(boxes[i][3] for i in block) - min(boxes[i][1] for i in block)
+            if block_span <= _BOX_SPAN * text_span:
+                return [left, right]
+    return None
 
 
 def _grid_cuts(

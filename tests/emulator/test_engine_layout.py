@@ -425,3 +425,17 @@ def test_a_chart_s_top_tick_label_under_the_prose_above_is_the_chart_s() -> None
     chart = (550.0, 75.0, 800.0, 225.0)
     boxes = prose + [top_tick, bottom_tick] + beside
     assert natural_order(boxes, figures=[chart]) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+
+
+def test_a_box_of_fields_beside_an_article_is_read_whole_and_the_article_too() -> None:
+    # An article of 20 prose lines; beside its top, a box of three label/value fields whose
+    # rows line up with the article's lines. The fields are cells among themselves, not
+    # cells of the article's rows.
+    article = [_line(0, 30 * r, 600) for r in range(20)]
+    fields = [
+        box
+        for r in range(3)
+        for box in (_line(700, 30 + 60 * r, 50), _line(780, 30 + 60 * r, 120))
+    ]
+    order = natural_order(article + fields)
+    assert order == list(range(26)) or order == list(range(20, 26)) + list(range(20))
