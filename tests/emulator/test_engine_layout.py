@@ -423,7 +423,7 @@ def test_a_chart_s_top_tick_label_under_the_prose_above_is_the_chart_s() -> None
     top_tick, bottom_tick = _line(515, 62, 30), _line(525, 210, 20)
     beside = [_line(0, 70 + 30 * r, 440) for r in range(6)]
     chart = (550.0, 75.0, 800.0, 225.0)
-    boxes = prose + [top_tick, bottom_tick] + beside
+    boxes = [*prose, top_tick, bottom_tick, *beside]
     assert natural_order(boxes, figures=[chart]) == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
 
 
