@@ -753,11 +753,17 @@ def _layout_at(revision: str) -> types.ModuleType:
     module.__dict__["__name__"] = module.__name__
     sys.modules[module.__name__] = module
     exec(compile(source, f"layout.py@{revision}", "exec"), module.__dict__)
-    if "figures" not in inspect.signature(module.natural_order).parameters:
-        # A layout from before figures were found: it orders the lines alone.
+    known = inspect.signature(module.natural_order).parameters
+    if "uprights" not in known:
+        # A layout from before figures or vertical rules were passed: it orders with what it
+        # knows of.
         ordered = module.natural_order
 
-        def natural_order(boxes: Any, rules: Any = (), figures: Any = ()) -> list[int]:
+        def natural_order(
+            boxes: Any, rules: Any = (), figures: Any = (), uprights: Any = ()
+        ) -> list[int]:
+            if "figures" in known:
+                return ordered(boxes, rules, figures)  # type: ignore[no-any-return]
             return ordered(boxes, rules)  # type: ignore[no-any-return]
 
         module.__dict__["natural_order"] = natural_order

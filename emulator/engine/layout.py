@@ -38,7 +38,9 @@ permutation of their indices.
      an infobox beside the text, a spec sheet's columns of label/value rows) is read by
      columns, except that columns of blocks on a grid (every column starts a block at one
      height, and one of them shows a hole of two lines above it, as article columns never
-     do) are read one row of blocks after another.
+     do) are read one row of blocks after another. A section with a vertical rule drawn down
+     each of its gutters (and no horizontal rule across it: a table's grid) is read by
+     columns, whatever lines up across them.
 
   Figures (pictures, charts, diagrams: :mod:`emulator.engine.figures`) take part as blocks;
   figures that touch are one (the bars of a chart), and the short lines within a line's height
@@ -73,8 +75,10 @@ from typing import NamedTuple
 Box = tuple[float, float, float, float]
 #: A horizontal rule in the reading frame: ``(left, right, y)``.
 Rule = tuple[float, float, float]
+#: A vertical rule in the reading frame: ``(x, top, bottom)``.
+Upright = tuple[float, float, float]
 
-__all__ = ["Box", "Rule", "basic_order", "group_rows", "gutter_cuts", "natural_order"]
+__all__ = ["Box", "Rule", "Upright", "basic_order", "group_rows", "gutter_cuts", "natural_order"]
 
 # A gutter must be at least this many median line heights wide to separate columns; word
 # spaces inside a detected line never reach it, column gutters in print always do.
@@ -109,6 +113,10 @@ _MIN_CUT_GAP = 0.15
 # How far (in line heights) into the lines around it a rule may be drawn and still run
 # between them (a box's edge sits close to its first line).
 _RULE_SLACK = 0.3
+# A vertical rule at least this many lines long, drawn in a gutter, draws columns apart.
+_MIN_UPRIGHT = 3.0
+# Such a rule runs down a gutter when it runs beside this share of the section's height.
+_RULED_SHARE = 0.8
 # A rule ends a section when it spans this share of the section's width; so does one across
 # this share of a column over a band in that column, when the other columns end at most this
 # many lines above the band (footnotes under the columns' ends).
@@ -312,13 +320,19 @@ def _flush_both_sides(near: list[Box], gap0: float, gap1: float, height: float) 
 
 
 def natural_order(
-    boxes: Sequence[Box], rules: Sequence[Rule] = (), figures: Sequence[Box] = ()
+    boxes: Sequence[Box],
+    rules: Sequence[Rule] = (),
+    figures: Sequence[Box] = (),
+    uprights: Sequence[Upright] = (),
 ) -> list[int]:
     """Columns and blocks in reading order (``readingOrder=natural``), as the module's
     docstring describes. ``rules`` are the horizontal rules drawn on the page, in the same
     frame; a rule across a column section ends it. ``figures`` are the boxes of pictures,
     charts and diagrams (:mod:`emulator.engine.figures`), in the same frame: each holds its
-    place in the layout as a block (the column a float makes beside the text)."""
+    place in the layout as a block (the column a float makes beside the text). ``uprights``
+    are the vertical rules: where one is drawn down each gutter of a section (text beside it
+    on both sides, none across it), the section is read column by column, however its lines
+    line up across the gutters (narrow justified columns the detector cut into pieces)."""
     if not boxes:
         return []
     line_height = median(_height(b) for b in boxes)
@@ -345,7 +359,11 @@ def natural_order(
     ]
     units = [units[u] for u in kept] + figure_units
     unit_boxes = [unit_boxes[u] for u in kept] + figure_boxes
-    drawn = _Drawn(rules, frozenset(range(len(kept), len(units))))
+    drawn = _Drawn(
+        rules,
+        frozenset(range(len(kept), len(units))),
+        _column_rules(unit_boxes, uprights, line_height),
+    )
     order = _order(unit_boxes, list(range(len(units))), line_height * _MIN_GUTTER, drawn)
     return [i for u in order for i in units[u]]
 
@@ -412,10 +430,52 @@ def _ends_a_paragraph(boxes: Sequence[Box], i: int, by_top: _ByTop) -> bool:
 
 
 class _Drawn(NamedTuple):
-    """What the page shows besides its lines: rules, and which layout units are figures."""
+    """What the page shows besides its lines: rules, which layout units are figures, and
+    the vertical rules drawn between columns."""
 
     rules: Sequence[Rule]
     figures: frozenset[int]
+    column_rules: Sequence[Upright] = ()
+
+
+def _column_rules(
+    boxes: Sequence[Box], uprights: Sequence[Upright], line_height: float
+) -> list[Upright]:
+    """The vertical rules at least ``_MIN_UPRIGHT`` lines long that run in a gutter: at least
+    ``_MIN_CELLS`` lines beside them on each side (not the edge of a box holding a note),
+    none across them."""
+    found: list[Upright] = []
+    slack = _RULE_SLACK * line_height
+    for x, top, bottom in uprights:
+        if bottom - top < _MIN_UPRIGHT * line_height:
+            continue
+        beside = [b for b in boxes if b[1] < bottom and b[3] > top]
+        if any(b[0] < x - slack and b[2] > x + slack for b in beside):
+            continue
+        left = sum(1 for b in beside if b[2] <= x + slack)
+        right = sum(1 for b in beside if b[0] >= x - slack)
+        if min(left, right) >= _MIN_CELLS:
+            found.append((x, top, bottom))
+    return found
+
+
+def _ruled_columns(
+    boxes: Sequence[Box], lines: list[int], gutters: list[tuple[float, float]], drawn: _Drawn
+) -> bool:
+    """True when a column rule runs down each of ``gutters`` beside most of ``lines``'
+    height, and no horizontal rule crosses it there (a table's grid does): the columns are
+    drawn apart, whatever lines up across them."""
+    if not drawn.column_rules:
+        return False
+    top = min(boxes[i][1] for i in lines)
+    bottom = max(boxes[i][3] for i in lines)
+    down = [
+        x
+        for x, y0, y1 in drawn.column_rules
+        if min(y1, bottom) - max(y0, top) >= _RULED_SHARE * (bottom - top)
+        and not any(r0 < x < r1 and top < y < bottom for r0, r1, y in drawn.rules)
+    ]
+    return all(any(g0 <= x <= g1 for x in down) for g0, g1 in gutters)
 
 
 class _ByTop:
@@ -780,14 +840,17 @@ class _Section:
             for x, end in zip(lefts, ends, strict=True)
         )
 
-    def _columns(self, boxes: Sequence[Box], figures: frozenset[int]) -> list[list[int]] | None:
+    def _columns(self, boxes: Sequence[Box], drawn: _Drawn) -> list[list[int]] | None:
         """The section's columns when it is read column by column; ``None`` when it is read
-        row by row (no gutter, a table's cells, or a form's fields)."""
+        row by row (no gutter, a table's cells, or a form's fields). Columns with a rule drawn
+        down every gutter are columns."""
         if not self.gutters:
             return None
         cuts = self._cuts()
         columns = _split(boxes, self.lines, cuts, 0)
-        if _looks_like_cells(boxes, columns, figures):
+        if _ruled_columns(boxes, self.lines, self.gutters, drawn):
+            return columns
+        if _looks_like_cells(boxes, columns, drawn.figures):
             return _beside_a_box(boxes, self.lines, cuts)
         return columns
 
@@ -862,7 +925,7 @@ class _Section:
     ) -> list[int]:
         """The section's lines in reading order; ``before`` is the line read just before it
         (a float is not put between it and a line that continues its paragraph)."""
-        columns = self._columns(boxes, drawn.figures)
+        columns = self._columns(boxes, drawn)
         if columns is None:
             return self._rows(boxes, min_gutter, drawn)
         floats = [c for c in columns if _mostly_figure(boxes, c, drawn.figures)]

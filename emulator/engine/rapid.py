@@ -1138,6 +1138,20 @@ def _frame_rules(
     return rules
 
 
+def _frame_uprights(
+    separators: Sequence[Separator], orientation: Orientation | ReadingFrame
+) -> list[layout.Upright]:
+    """The separators that run across the text (down the page) in the reading frame."""
+    frame = _as_frame(orientation)
+    uprights: list[layout.Upright] = []
+    for sep in separators:
+        u, v = frame.points((sep.x0, sep.y0, sep.x1, sep.y1))
+        length = abs(float(v[1] - v[0]))
+        if length > 0 and abs(float(u[1] - u[0])) <= _RULE_SLOPE * length:
+            uprights.append((float(u.mean()), float(v.min()), float(v.max())))
+    return uprights
+
+
 def split_at_gutters(lines: list[TextLine], orientation: Orientation) -> list[TextLine]:
     """Cut lines the detector merged across a column gutter (see :func:`layout.gutter_cuts`).
 
@@ -1201,7 +1215,12 @@ def order_lines(
     boxes = [_layout_box(line, frame) for line in along]
     if reading_order == "natural":
         figure_boxes = [frame.box(figure) for figure in figures]
-        order = layout.natural_order(boxes, _frame_rules(separators, frame), figure_boxes)
+        order = layout.natural_order(
+            boxes,
+            _frame_rules(separators, frame),
+            figure_boxes,
+            _frame_uprights(separators, frame),
+        )
     else:
         order = layout.basic_order(boxes)
     across.sort(key=lambda line: _frame_box(line.polygon, orientation)[1::-1])

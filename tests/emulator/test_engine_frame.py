@@ -8,6 +8,7 @@ import math
 from emulator.engine.base import TextLine, TextWord
 from emulator.engine.frame import ReadingFrame
 from emulator.engine.rapid import Orientation, order_lines, reading_frame
+from emulator.engine.separators import Separator
 
 HEIGHT = 24.0
 
@@ -110,3 +111,32 @@ def test_upright_columns_get_no_shear() -> None:
     lines = _leaning_columns(0.0)
     assert reading_frame(lines, Orientation(0.0)).shear == 0.0
     assert reading_frame(_two_columns(), Orientation(0.0)).shear == 0.0
+
+
+def test_rules_drawn_down_the_gutters_of_a_turned_page_keep_its_columns() -> None:
+    # Three narrow columns of short lines on one baseline grid (they line up across the
+    # gutters as cells do), turned 2 degrees, with a rule drawn down each gutter: the rules,
+    # turned into the reading frame, keep the columns apart.
+    turn = 2.0
+    c, s = math.cos(math.radians(turn)), math.sin(math.radians(turn))
+
+    def turned(points: list[tuple[float, float]]) -> tuple[float, ...]:
+        return tuple(v for x, y in points for v in (x * c - y * s, x * s + y * c))
+
+    lines = []
+    for column in range(3):
+        for row in range(10):
+            x0, y0 = 100.0 + 300.0 * column, 100.0 + 30.0 * row
+            x1 = x0 + 100.0 + (row * 37 % 5) * 30.0
+            quad = turned([(x0, y0), (x1, y0), (x1, y0 + 20.0), (x0, y0 + 20.0)])
+            name = f"c{column}r{row}"
+            lines.append(TextLine(name, quad, (TextWord(name, quad, 1.0),)))
+    rules = []
+    for x in (380.0, 680.0):
+        x0, y0, x1, y1 = turned([(x, 100.0), (x, 390.0)])
+        rules.append(Separator(x0, y0, x1, y1))
+    names = [line.text for line in lines]
+    without = order_lines(lines, Orientation(turn), "natural")
+    assert [line.text for line in without][:2] == ["c0r0", "c1r0"]
+    ordered = order_lines(lines, Orientation(turn), "natural", separators=rules)
+    assert [line.text for line in ordered] == names

@@ -433,9 +433,31 @@ def test_a_box_of_fields_beside_an_article_is_read_whole_and_the_article_too() -
     # cells of the article's rows.
     article = [_line(0, 30 * r, 600) for r in range(20)]
     fields = [
-        box
-        for r in range(3)
-        for box in (_line(700, 30 + 60 * r, 50), _line(780, 30 + 60 * r, 120))
+        box for r in range(3) for box in (_line(700, 30 + 60 * r, 50), _line(780, 30 + 60 * r, 120))
     ]
     order = natural_order(article + fields)
     assert order == list(range(26)) or order == list(range(20, 26)) + list(range(20))
+
+
+def _short_lines_in_rows() -> list[Box]:
+    # Three narrow columns of short lines (the pieces the detector makes of narrow justified
+    # lines, or a glossary's terms) on one baseline grid: they line up across the gutters
+    # as a table's cells do.
+    return [_line(300 * c, 30 * r, 100 + (r * 37 % 5) * 30) for c in range(3) for r in range(10)]
+
+
+def test_columns_with_a_rule_down_each_gutter_are_read_column_by_column() -> None:
+    boxes = _short_lines_in_rows()
+    assert natural_order(boxes)[:3] == [0, 10, 20]
+    rules = [(280.0, 0.0, 290.0), (580.0, 0.0, 290.0)]
+    assert natural_order(boxes, uprights=rules) == list(range(30))
+
+
+def test_a_table_s_grid_of_rules_is_still_read_row_by_row() -> None:
+    # The same lines with rules between the rows too: a table's cells.
+    boxes = _short_lines_in_rows()
+    uprights = [(280.0, 0.0, 290.0), (580.0, 0.0, 290.0)]
+    rules = [(0.0, 860.0, 30.0 * r - 5) for r in range(1, 10)]
+    assert natural_order(boxes, rules=rules, uprights=uprights)[:3] == [0, 10, 20]
+    # A rule at the edge of a box holding two lines beside the text is no column rule.
+    assert natural_order(boxes, uprights=[(280.0, 0.0, 50.0)])[:3] == [0, 10, 20]
