@@ -20,14 +20,18 @@ permutation of their indices.
      ends a few lines above and goes no further (a footnotes' separator over a short note),
      when it lies below a line's height of white under every column (a block of its own, a
      footer) or below a paragraph break in smaller type (footnotes), or when the section's
-     rows above are a title in larger type that closes the band's gutter. A
+     rows above are a title in larger type that closes the band's gutter. The row just
+     above the first band with gutters joins the columns when it runs on into them at a
+     line's distance (it is their first row), unless it crosses one of their gutters and
+     starts at none of their left edges (a centred subtitle's last line). A
      few short lines across the gutter, or a band that lies in the gutter itself (a caption,
      a heading centred between author blocks), are set aside and read after the section.
   3. A section with gutters is read either **column by column** (each column ordered the same
      way, recursively) or **row by row** (each band ordered on its own). It is read by rows
      when its pieces are a table's cells or a form's fields: the lines that face each other
      across a gutter are aligned top and bottom (not merely overlapping) with their nearest
-     neighbour, and are not two lines of prose (columns of text on a baseline grid align too);
+     neighbour, and are not two lines of prose (columns of text on a baseline grid align too;
+     so do narrow ones, whose lines are shorter than prose but fill a long column);
      or when the pieces are short blocks side by side with at most one of them prose (an
      invoice's addresses), unless one is a single line in larger type (a company's name,
      read before the address beside it) or a paragraph in larger type (a pull quote beside
@@ -133,6 +137,8 @@ _ALIGN_TOLERANCE = 0.3
 _MIN_FACING = 0.3
 # Pieces that are not on a grid are columns when one of them has at least this many lines.
 _MIN_COLUMN_LINES = 15
+# Lines of a narrow column of text are at least this many heights long.
+_NARROW_ASPECT = 6.0
 # A block beside such a column, at most this share of its height, is a box set beside it.
 _BOX_SPAN = 0.6
 # Lines closer than this (line heights) follow each other in one paragraph.
@@ -875,7 +881,16 @@ class _Section:
         that lie in a later column); else nothing."""
         if self.gutters or len(self.bands) < 2:
             return []
-        if not _interior_gutters(boxes, self.bands[-1] + band, min_gutter):
+        gutters = _interior_gutters(boxes, self.bands[-1] + band, min_gutter)
+        if not gutters:
+            return []
+        # Nor does a row across a gutter of the band that starts at none of its columns' left
+        # edges (a centred subtitle's last line over the columns); a row across the band's
+        # cells that starts at a column's edge (a heading beside a table's caption) does.
+        height = median(_height(boxes[i]) for i in band)
+        if len(gutters) < len(_interior_gutters(boxes, band, min_gutter)) and not any(
+            abs(boxes[i][0] - boxes[j][0]) <= _FLUSH * height for i in self.bands[-1] for j in band
+        ):
             return []
         # Only a row that runs on into the columns at a line's distance belongs to them; one
         # set apart by white (the end of a heading or an abstract) stays above them.
@@ -1239,6 +1254,20 @@ def _is_prose(boxes: Sequence[Box], part: list[int]) -> bool:
     return median(_aspect(boxes[i]) for i in part) >= _PROSE_ASPECT
 
 
+def _narrow_column(boxes: Sequence[Box], part: list[int]) -> bool:
+    """True when ``part`` is a narrow column of text: a long run of lines (at least
+    ``_MIN_COLUMN_LINES``) that fill its width (the median at least ``_FILLED`` of it), too
+    short to be prose-long but longer than ``_NARROW_ASPECT`` heights, as a table's column of
+    numbers or dates is not."""
+    if len(part) < _MIN_COLUMN_LINES:
+        return False
+    width = max(boxes[i][2] for i in part) - min(boxes[i][0] for i in part)
+    return (
+        median(_aspect(boxes[i]) for i in part) >= _NARROW_ASPECT
+        and median(_width(boxes[i]) for i in part) >= _FILLED * width
+    )
+
+
 def _centred_block(boxes: Sequence[Box], part: list[int]) -> bool:
     """True when ``part`` is one block of lines set centred: at least two rows following
     each other at a line pitch, their middles on one axis while their left edges are not."""
@@ -1270,6 +1299,7 @@ def _looks_like_cells(
     smallest = min(median(_height(boxes[i]) for i in p) for p in parts)
     columnar = [
         _is_prose(boxes, p)
+        or _narrow_column(boxes, p)
         or _mostly_figure(boxes, p, figures)
         or _display_block(boxes, p, smallest)
         for p in parts

@@ -461,3 +461,19 @@ def test_a_table_s_grid_of_rules_is_still_read_row_by_row() -> None:
     assert natural_order(boxes, rules=rules, uprights=uprights)[:3] == [0, 10, 20]
     # A rule at the edge of a box holding two lines beside the text is no column rule.
     assert natural_order(boxes, uprights=[(280.0, 0.0, 50.0)])[:3] == [0, 10, 20]
+
+
+def test_narrow_columns_of_text_on_a_baseline_grid_are_columns_not_cells() -> None:
+    # Four narrow columns of twenty ragged lines, each line 6 to 7.5 heights long (too short
+    # to count as prose) and filling its column: a column of text, not a table's column.
+    boxes = [_line(300 * c, 30 * r, 150 - (r * 37 % 5) * 6) for c in range(4) for r in range(20)]
+    assert natural_order(boxes) == list(range(80))
+
+
+def test_a_centred_subtitle_s_last_line_is_not_carried_into_the_columns() -> None:
+    # A two-line subtitle over three columns, its short last line centred a third of a line
+    # above them and across the second gutter: it stays with the subtitle, and the columns
+    # keep that gutter.
+    subtitle = [_line(100, -64, 700), _line(330, -28, 290)]
+    columns = [_line(300 * c, 30 * r, 260 - (r * 37 % 5) * 10) for c in range(3) for r in range(20)]
+    assert natural_order(subtitle + columns) == list(range(62))
