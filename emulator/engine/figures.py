@@ -5,7 +5,8 @@ few short lines floating in white, and a column of text beside them as lines on 
 rows: it reads the labels and the caption between the text's lines. The page shows where the
 figure is, so :func:`find_figures` looks for it: ink that is not text (the lines the detector
 found are wiped out first) and not a long straight rule, closed into regions, each region at
-least a few lines tall and wide with little text inside. Reading order then treats each figure
+least a few lines tall and wide (or, drawn in a row like words in frames joined by arrows, a
+line and a half tall and six long) with little text inside. Reading order then treats each figure
 as one block holding the text inside it (:func:`emulator.engine.layout.natural_order`).
 
 A tinted box holding a paragraph is not a figure: text covers much of it. A ruled table is
@@ -53,8 +54,11 @@ _CLOSE = 1.0
 # its frame) are part of it.
 _AXIS_REACH = 3.0
 _AXIS_SHARE = 0.5
-# A figure is at least this many line heights wide and tall.
+# A figure is at least this many line heights wide and tall; or, drawn in a row (a diagram of
+# framed words joined by arrows), this many tall and this many long.
 _MIN_SIDE = 2.0
+_MIN_ROW_SIDE = 1.5
+_MIN_ROW_LENGTH = 6.0
 # A figure holds at least this much ink (in square line heights) that is not a rule.
 _MIN_DRAWN = 1.0
 # A solid area with no text on it of at least this many square line heights, and at least
@@ -143,7 +147,10 @@ def find_figures(
     min_side = _MIN_SIDE * line_height
     for k in range(1, count):
         x, y, bw, bh = (int(v) for v in stats[k, :4])
-        if bw < min_side or bh < min_side:
+        short, long = sorted((bw, bh))
+        if short < min_side and not (
+            short >= _MIN_ROW_SIDE * line_height and long >= _MIN_ROW_LENGTH * line_height
+        ):
             continue
         # What runs off the image is the desk or the room around a photographed page.
         if x == 0 or y == 0 or x + bw == gray.shape[1] or y + bh == gray.shape[0]:

@@ -105,6 +105,36 @@ def test_a_bar_chart_of_bars_narrower_than_a_line_is_a_figure() -> None:
     assert _inside(figures[0], (220, 300, 482, 650), slack=20)
 
 
+def _framed_words(arrows: bool) -> tuple[Image.Image, list[list[float]]]:
+    """A column of text, and under it three words in frames under two lines tall, in a row;
+    joined by arrows (a diagram) or not (a form's fields)."""
+    img = Image.new("RGB", (1600, 1600), "white")
+    draw = ImageDraw.Draw(img)
+    lines = _column_of_text(draw, 150, 200, 1300, 12)
+    for k in range(3):
+        x = 150 + 250 * k
+        draw.rounded_rectangle([(x, 700), (x + 160, 744)], radius=6, outline="black", width=2)
+        lines.append(_text(draw, x + 30, 710, 100))
+        if arrows and k < 2:
+            draw.line([(x + 164, 722), (x + 240, 722)], fill="black", width=2)
+            draw.polygon([(x + 246, 722), (x + 232, 715), (x + 232, 729)], fill="black")
+    return img, lines
+
+
+def test_a_diagram_of_framed_words_joined_by_arrows_is_a_figure() -> None:
+    """Its frames are rules and its words text: the arrows make it drawn, though the row is
+    less than two lines tall."""
+    img, lines = _framed_words(arrows=True)
+    figures = find_figures(_bgr(img), lines)
+    assert len(figures) == 1
+    assert _inside(figures[0], (150, 700, 810, 744), slack=20)
+
+
+def test_a_row_of_framed_fields_is_no_figure() -> None:
+    img, lines = _framed_words(arrows=False)
+    assert find_figures(_bgr(img), lines) == []
+
+
 def test_a_picture_with_smooth_shades_is_a_figure() -> None:
     img = Image.new("RGB", (1600, 1600), "white")
     draw = ImageDraw.Draw(img)
