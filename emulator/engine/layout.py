@@ -53,9 +53,11 @@ permutation of their indices.
   whole, and a band of text that runs on under the float, below white under it while the text
   beside it ends at a line's pitch above, ends the columns. A piece that is mostly a figure
   (with at most a caption's few lines of prose) counts as a column as prose does, and is read
-  where the text beside it breaks (the paragraph break nearest its top), not inside a
-  paragraph that began above it or runs on under it; in a section read by rows (a logo beside
-  an address) a figure is read before the first line under its top.
+  where the text beside it breaks (the paragraph break nearest its top: more white than a
+  paragraph's line spacing, or a pitch a quarter larger than the text's usual one), not
+  inside a paragraph that began above it or runs on under it (when the paragraph beside it
+  runs on under the section, it is read where that paragraph ends); in a section read by
+  rows (a logo beside an address) a figure is read before the first line under its top.
 
   Every rule was chosen on generated pages of many kinds (``training/layouts``, measured by
   ``benchmarks/order.py``) together with the real pages of ``../shared/eval``.
@@ -633,10 +635,34 @@ def _order(boxes: Sequence[Box], idx: list[int], min_gutter: float, drawn: _Draw
         carried = sections[-1].split_off_last(boxes, band, min_gutter) if sections else []
         sections.append(_Section(boxes, carried + band, min_gutter))
     out: list[int] = []
+    deferred: list[int] = []
     for section in sections:
         before = boxes[out[-1]] if out else None
-        out.extend(section.read(boxes, min_gutter, drawn, before))
-    return out
+        lines = section.read(boxes, min_gutter, drawn, before)
+        if deferred:
+            lines = _after_paragraph(boxes, out[-1], lines, deferred, drawn)
+        out.extend(lines)
+        deferred = section.deferred
+    return out + deferred
+
+
+def _after_paragraph(
+    boxes: Sequence[Box], previous: int, lines: list[int], floats: list[int], drawn: _Drawn
+) -> list[int]:
+    """``lines`` (read after line ``previous``, which reached the edge of its text) with
+    ``floats`` put where the paragraph that runs on into them ends: before the first line
+    that does not follow the one before it; before the first, when it lies a paragraph
+    break under ``previous``."""
+    if not lines or _breaks_between(
+        boxes[previous], boxes[lines[0]], _line_pitch(boxes, [previous, *lines])
+    ):
+        return floats + lines
+    text = [i for i in lines if i not in drawn.figures]
+    right = max((boxes[i][2] for i in text), default=0.0)
+    for k in range(1, len(lines)):
+        if not _runs_on_from(boxes[lines[k - 1]], boxes[lines[k]], right):
+            return lines[:k] + floats + lines[k:]
+    return lines + floats
 
 
 class _Section:
@@ -646,6 +672,8 @@ class _Section:
         self.bands = [band]
         self.lines = list(band)
         self.aside: list[int] = []
+        # Floats read after the paragraph that runs on under the section (set by read).
+        self.deferred: list[int] = []
         self.gutters = _interior_gutters(boxes, self.lines, min_gutter)
 
     def absorb(
@@ -961,14 +989,22 @@ class _Section:
         text = [i for col in text_columns for i in _order(boxes, col, min_gutter, drawn)]
         column_of = {i: k for k, col in enumerate(text_columns) for i in col}
         breaks = _paragraph_breaks(boxes, text, column_of)
-        right = max(boxes[i][2] for i in self.lines)
+        right = max(boxes[i][2] for i in text)
         if before is not None and _runs_on_from(before, boxes[text[0]], right):
             del breaks[0]
+        # The text's last line running to its edge runs on under the section: a float whose
+        # break is that end waits for the paragraph's end there (:func:`_after_paragraph`).
+        last = boxes[text[-1]]
+        runs_on = _aspect(last) >= _PROSE_ASPECT and last[2] >= right - _FLUSH * _height(last)
         placed: dict[int, list[int]] = {}
         for col in floats:
             top = min(boxes[i][1] for i in col)
             at = min(breaks, key=lambda b: abs(breaks[b] - top))
-            placed.setdefault(at, []).extend(_order(boxes, col, min_gutter, drawn))
+            ordered = _order(boxes, col, min_gutter, drawn)
+            if at == len(text) and runs_on:
+                self.deferred.extend(ordered)
+            else:
+                placed.setdefault(at, []).extend(ordered)
         out = []
         for k in range(len(text) + 1):
             out.extend(placed.get(k, []))
@@ -1141,23 +1177,34 @@ def _paragraph_breaks(
     height on the page``: before the first line, after the last, and between two lines in
     different columns or with more white between them than a paragraph's line spacing."""
     breaks = {0: boxes[text[0]][1], len(text): boxes[text[-1]][3]}
-    pitches = [
-        boxes[text[k]][1] - boxes[text[k - 1]][1]
-        for k in range(1, len(text))
-        if column_of[text[k - 1]] == column_of[text[k]]
-        and -_CORE < _white(boxes[text[k - 1]], boxes[text[k]]) <= _PARAGRAPH_GAP
-    ]
-    pitch = median(pitches) if pitches else math.inf
+    pitch = _line_pitch(boxes, text, column_of)
     for k in range(1, len(text)):
         upper, lower = boxes[text[k - 1]], boxes[text[k]]
-        white = _white(upper, lower)
-        if (
-            column_of[text[k - 1]] != column_of[text[k]]
-            or white > _PARAGRAPH_GAP
-            or (white > 0 and lower[1] - upper[1] > _PARAGRAPH_PITCH * pitch)
-        ):
+        if column_of[text[k - 1]] != column_of[text[k]] or _breaks_between(upper, lower, pitch):
             breaks[k] = lower[1]
     return breaks
+
+
+def _line_pitch(
+    boxes: Sequence[Box], lines: list[int], column_of: dict[int, int] | None = None
+) -> float:
+    """The usual distance from one line's top to the next's among ``lines`` (in reading
+    order; pairs in one column of ``column_of``, when given, that follow at a line's
+    spacing)."""
+    pitches = [
+        boxes[b][1] - boxes[a][1]
+        for a, b in itertools.pairwise(lines)
+        if (column_of is None or column_of[a] == column_of[b])
+        and -_CORE < _white(boxes[a], boxes[b]) <= _PARAGRAPH_GAP
+    ]
+    return median(pitches) if pitches else math.inf
+
+
+def _breaks_between(upper: Box, lower: Box, pitch: float) -> bool:
+    """True when a paragraph break lies between the lines ``upper`` and ``lower``: more white
+    than a paragraph's line spacing, or a pitch ``_PARAGRAPH_PITCH`` times the usual one."""
+    white = _white(upper, lower)
+    return white > _PARAGRAPH_GAP or (white > 0 and lower[1] - upper[1] > _PARAGRAPH_PITCH * pitch)
 
 
 def _white(upper: Box, lower: Box) -> float:

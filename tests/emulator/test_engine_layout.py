@@ -477,3 +477,30 @@ def test_a_centred_subtitle_s_last_line_is_not_carried_into_the_columns() -> Non
     subtitle = [_line(100, -64, 700), _line(330, -28, 290)]
     columns = [_line(300 * c, 30 * r, 260 - (r * 37 % 5) * 10) for c in range(3) for r in range(20)]
     assert natural_order(subtitle + columns) == list(range(62))
+
+
+def test_a_float_wider_than_the_text_is_not_read_inside_the_paragraph_above_it() -> None:
+    # A paragraph whose first line lies above a photo floated right, the photo reaching past
+    # the text's right edge: the first line is full (it runs to the text's edge, not the
+    # photo's), so the paragraph runs on into the column beside the photo and the caption
+    # is read after it, not after its first line.
+    above = [_line(0, -60, 900), _line(0, -30, 500)]
+    paragraph = [_line(0, 10 + 30 * r, 440) for r in range(6)] + [_line(0, 190, 200)]
+    after = [_line(0, 230, 900), _line(0, 260, 900)]
+    caption = [_line(480, 170, 300)]
+    photo = (480.0, 75.0, 900.0, 160.0)
+    order = natural_order(above + paragraph + after + caption, figures=[photo])
+    assert order == [0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 9, 10]
+
+
+def test_a_float_beside_a_paragraph_that_runs_on_under_it_waits_for_its_end() -> None:
+    # A paragraph that starts above a photo floated right, runs on beside it and then under
+    # it at full width: no break beside the photo is a paragraph's, so the photo's caption
+    # is read after the paragraph ends under it, not inside it.
+    above = [_line(0, -70, 900), _line(0, -40, 500)]
+    paragraph = [_line(0, 30 * r, 440) for r in range(7)] + [_line(0, 210, 900), _line(0, 240, 300)]
+    after = [_line(0, 290, 900), _line(0, 320, 500)]
+    caption = [_line(480, 160, 300)]
+    photo = (480.0, 45.0, 900.0, 150.0)
+    order = natural_order(above + paragraph + after + caption, figures=[photo])
+    assert order == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 11, 12]
