@@ -158,6 +158,9 @@ _GRID_BREAK = 0.5
 # Type this many times smaller than a section's (footnotes under its columns) is set apart
 # under a paragraph break.
 _SMALLER = 1.15
+# Lines of one paragraph in display type differ in height by at most this factor (a line
+# without descenders is shorter), a title and the smaller line under it by more.
+_LINE_SPREAD = 1.25
 # Pieces of one line split at a wide word space are at most this many line heights apart.
 _PIECE_GAP = 2.0
 # A list marker found apart from its item: at most this many line heights long, at most this
@@ -1408,7 +1411,7 @@ def _display_block(boxes: Sequence[Box], part: list[int], body: float) -> bool:
     if len(rows) < 2 or any(len(row) != 1 for row in rows):
         return False
     heights = [_height(boxes[i]) for i in part]
-    if max(heights) > _SMALLER * min(heights):
+    if max(heights) > _LINE_SPREAD * min(heights):
         return False  # a title over a line of smaller type is no paragraph
     return median(heights) >= _SAME_SIZE * body and _longest_run(boxes, part) == len(rows)
 

@@ -379,6 +379,14 @@ def test_a_pull_quote_in_large_type_beside_the_text_is_read_whole() -> None:
     assert natural_order(quote + heading + text) == list(range(12))
 
 
+def test_a_pull_quote_whose_lines_differ_in_height_is_still_read_whole() -> None:
+    # The detector's boxes of a quote's lines differ with their descenders (a line without
+    # one is a fifth shorter): still one paragraph in display type, not a title.
+    quote = [_line(0, 50 * r, 300, h) for r, h in enumerate((44.0, 50.0, 41.0))]
+    text = [_line(400, -15 + 33 * r, 500, 29) for r in range(5)]
+    assert natural_order(quote + text) == list(range(8))
+
+
 def test_a_paragraph_s_last_line_over_a_pull_quote_stays_with_the_paragraph() -> None:
     # A paragraph across the page, its short last line a loose line space above a pull quote
     # (five lines in 30 px type) beside a heading and the text: the last line is the
