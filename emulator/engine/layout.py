@@ -243,12 +243,15 @@ def _stacked(a: Box, b: Box) -> bool:
 
 def _over(a: Box, b: Box) -> bool:
     """One line over the other although their boxes share a row: most of the shorter one
-    lies under the other, their middles apart by more than ``_MIDDLES_APART`` of a line (a
-    curved page's long line, its box left tall by the bend, over a paragraph's short last
-    line). Two boxes of one row lie side by side."""
+    lies under the other, the upper one's top and bottom both above the lower one's, and
+    their middles apart by more than ``_MIDDLES_APART`` of a line (a curved page's long line,
+    its box left tall by the bend, over a paragraph's short last line). Two boxes of one row
+    lie side by side, and a speck within a line's height is on its row."""
     across = min(a[2], b[2]) - max(a[0], b[0]) > _OVER_OVERLAP * min(_width(a), _width(b))
+    upper, lower = (a, b) if a[1] + a[3] < b[1] + b[3] else (b, a)
+    stepped = upper[1] < lower[1] and upper[3] < lower[3]
     apart = abs(a[1] + a[3] - b[1] - b[3]) / 2 > _MIDDLES_APART * min(_height(a), _height(b))
-    return across and apart
+    return across and stepped and apart
 
 
 def basic_order(boxes: Sequence[Box]) -> list[int]:
