@@ -226,9 +226,9 @@ def _bare_fills(
     count, labels, stats, _ = cv2.connectedComponentsWithStats(fill, connectivity=8)
     keep = np.zeros(count, dtype=np.bool_)
     middles = [p.mean(axis=0) for p in polys]
+    side = _MIN_FILL_SIDE * line_height
     for k in range(1, count):
         x, y, w, h, area = (int(v) for v in stats[k])
-        side = _MIN_FILL_SIDE * line_height
         if w < side or h < side or area < _MIN_FILL * line_height**2:
             continue
         keep[k] = not any(x <= mx <= x + w and y <= my <= y + h for mx, my in middles)

@@ -1000,8 +1000,7 @@ class _Section:
             del breaks[0]
         # The text's last line running to its edge runs on under the section: a float whose
         # break is that end waits for the paragraph's end there (:func:`_after_paragraph`).
-        last = boxes[text[-1]]
-        runs_on = _aspect(last) >= _PROSE_ASPECT and last[2] >= right - _FLUSH * _height(last)
+        runs_on = _reaches(boxes[text[-1]], right)
         placed: dict[int, list[int]] = {}
         for col in floats:
             top = min(boxes[i][1] for i in col)
@@ -1224,8 +1223,13 @@ def _runs_on_from(upper: Box, lower: Box, right: float) -> bool:
     that wraps does (a paragraph's last line stops short)."""
     white = _white(upper, lower)
     stacked = upper[0] < lower[2] and lower[0] < upper[2]
-    full = upper[2] >= right - _FLUSH * _height(upper) and _aspect(upper) >= _PROSE_ASPECT
-    return stacked and full and -_CORE < white <= _PARAGRAPH_GAP
+    return stacked and _reaches(upper, right) and -_CORE < white <= _PARAGRAPH_GAP
+
+
+def _reaches(line: Box, right: float) -> bool:
+    """True when ``line`` is prose that runs to ``right`` (its text's right edge), as a line
+    that wraps does."""
+    return line[2] >= right - _FLUSH * _height(line) and _aspect(line) >= _PROSE_ASPECT
 
 
 def _bands(boxes: Sequence[Box], idx: list[int]) -> list[list[int]]:

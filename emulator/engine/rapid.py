@@ -1124,32 +1124,21 @@ def reading_frame(lines: Sequence[TextLine], orientation: Orientation) -> Readin
     return ReadingFrame.fit(along, orientation.angle)
 
 
-def _frame_rules(
-    separators: Sequence[Separator], orientation: Orientation | ReadingFrame
-) -> list[layout.Rule]:
-    """The separators that run along the text in the reading frame, as layout rules."""
-    frame = _as_frame(orientation)
+def _frame_separators(
+    separators: Sequence[Separator], frame: ReadingFrame
+) -> tuple[list[layout.Rule], list[layout.Upright]]:
+    """The separators in the reading frame: those that run along the text as layout rules,
+    and those that run across it (down the page) as uprights."""
     rules: list[layout.Rule] = []
-    for sep in separators:
-        u, v = frame.points((sep.x0, sep.y0, sep.x1, sep.y1))
-        length = abs(float(u[1] - u[0]))
-        if length > 0 and abs(float(v[1] - v[0])) <= _RULE_SLOPE * length:
-            rules.append((float(u.min()), float(u.max()), float(v.mean())))
-    return rules
-
-
-def _frame_uprights(
-    separators: Sequence[Separator], orientation: Orientation | ReadingFrame
-) -> list[layout.Upright]:
-    """The separators that run across the text (down the page) in the reading frame."""
-    frame = _as_frame(orientation)
     uprights: list[layout.Upright] = []
     for sep in separators:
         u, v = frame.points((sep.x0, sep.y0, sep.x1, sep.y1))
-        length = abs(float(v[1] - v[0]))
-        if length > 0 and abs(float(u[1] - u[0])) <= _RULE_SLOPE * length:
+        across, down = abs(float(u[1] - u[0])), abs(float(v[1] - v[0]))
+        if across > 0 and down <= _RULE_SLOPE * across:
+            rules.append((float(u.min()), float(u.max()), float(v.mean())))
+        elif down > 0 and across <= _RULE_SLOPE * down:
             uprights.append((float(u.mean()), float(v.min()), float(v.max())))
-    return uprights
+    return rules, uprights
 
 
 def split_at_gutters(lines: list[TextLine], orientation: Orientation) -> list[TextLine]:
@@ -1215,12 +1204,8 @@ def order_lines(
     boxes = [_layout_box(line, frame) for line in along]
     if reading_order == "natural":
         figure_boxes = [frame.box(figure) for figure in figures]
-        order = layout.natural_order(
-            boxes,
-            _frame_rules(separators, frame),
-            figure_boxes,
-            _frame_uprights(separators, frame),
-        )
+        rules, uprights = _frame_separators(separators, frame)
+        order = layout.natural_order(boxes, rules, figure_boxes, uprights)
     else:
         order = layout.basic_order(boxes)
     across.sort(key=lambda line: _frame_box(line.polygon, orientation)[1::-1])
