@@ -754,17 +754,18 @@ def _layout_at(revision: str) -> types.ModuleType:
     sys.modules[module.__name__] = module
     exec(compile(source, f"layout.py@{revision}", "exec"), module.__dict__)
     known = inspect.signature(module.natural_order).parameters
-    if "uprights" not in known:
-        # A layout from before figures or vertical rules were passed: it orders with what it
-        # knows of.
+    if "texts" not in known:
+        # A layout from before figures, vertical rules or the lines' words were passed: it
+        # orders with what it knows of.
         ordered = module.natural_order
 
         def natural_order(
-            boxes: Any, rules: Any = (), figures: Any = (), uprights: Any = ()
+            boxes: Any, rules: Any = (), figures: Any = (), uprights: Any = (), texts: Any = ()
         ) -> list[int]:
-            if "figures" in known:
-                return ordered(boxes, rules, figures)  # type: ignore[no-any-return]
-            return ordered(boxes, rules)  # type: ignore[no-any-return]
+            given = {"figures": figures, "uprights": uprights}
+            return ordered(  # type: ignore[no-any-return]
+                boxes, rules, *(v for k, v in given.items() if k in known)
+            )
 
         module.__dict__["natural_order"] = natural_order
     return module

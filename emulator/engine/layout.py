@@ -58,6 +58,9 @@ permutation of their indices.
   inside a paragraph that began above it or runs on under it (when the paragraph beside it
   runs on under the section, it is read where that paragraph ends); in a section read by
   rows (a logo beside an address) a figure is read before the first line under its top.
+  A pull quote (a paragraph in display type) beside the text is placed the same way. Where
+  the lines' words are known, a line that starts with a small letter goes on with the
+  sentence before it, whatever white or float lies between: no float is read before it.
 
   Every rule was chosen on generated pages of many kinds (``training/layouts``, measured by
   ``benchmarks/order.py``) together with the real pages of ``../shared/eval``.
@@ -338,6 +341,7 @@ def natural_order(
     rules: Sequence[Rule] = (),
     figures: Sequence[Box] = (),
     uprights: Sequence[Upright] = (),
+    texts: Sequence[str] = (),
 ) -> list[int]:
     """Columns and blocks in reading order (``readingOrder=natural``), as the module's
     docstring describes. ``rules`` are the horizontal rules drawn on the page, in the same
@@ -346,7 +350,9 @@ def natural_order(
     place in the layout as a block (the column a float makes beside the text). ``uprights``
     are the vertical rules: where one is drawn down each gutter of a section (text beside it
     on both sides, none across it), the section is read column by column, however its lines
-    line up across the gutters (narrow justified columns the detector cut into pieces)."""
+    line up across the gutters (narrow justified columns the detector cut into pieces).
+    ``texts``, when given, are the lines' words: a line that starts with a small letter goes
+    on with a sentence begun before it, so no float is read before it."""
     if not boxes:
         return []
     line_height = median(_height(b) for b in boxes)
@@ -377,6 +383,11 @@ def natural_order(
         rules,
         frozenset(range(len(kept), len(units))),
         _column_rules(unit_boxes, uprights, line_height),
+        frozenset(
+            u
+            for u, unit in enumerate(units[: len(kept)])
+            if texts and _goes_on(texts[min(unit, key=lambda i: boxes[i][0])])
+        ),
     )
     order = _order(unit_boxes, list(range(len(units))), line_height * _MIN_GUTTER, drawn)
     return [i for u in order for i in units[u]]
@@ -450,6 +461,15 @@ class _Drawn(NamedTuple):
     rules: Sequence[Rule]
     figures: frozenset[int]
     column_rules: Sequence[Upright] = ()
+    #: The units whose text starts with a small letter: they go on with a sentence.
+    going_on: frozenset[int] = frozenset()
+
+
+def _goes_on(text: str) -> bool:
+    """True when ``text`` starts with a small letter: the rest of a sentence begun on a line
+    before it (scripts without case never do)."""
+    first = text.lstrip()[:1]
+    return first.isalpha() and first.islower()
 
 
 def _column_rules(
@@ -642,31 +662,45 @@ def _order(boxes: Sequence[Box], idx: list[int], min_gutter: float, drawn: _Draw
         sections.append(_Section(boxes, carried + band, min_gutter))
     out: list[int] = []
     deferred: list[int] = []
+    runs_on = False
     for section in sections:
         before = boxes[out[-1]] if out else None
         lines = section.read(boxes, min_gutter, drawn, before)
         if deferred:
-            lines = _after_paragraph(boxes, out[-1], lines, deferred, drawn)
+            lines = _after_paragraph(boxes, out[-1], lines, deferred, drawn, runs_on)
         out.extend(lines)
-        deferred = section.deferred
+        deferred, runs_on = section.deferred, section.runs_on
     return out + deferred
 
 
 def _after_paragraph(
-    boxes: Sequence[Box], previous: int, lines: list[int], floats: list[int], drawn: _Drawn
+    boxes: Sequence[Box],
+    previous: int,
+    lines: list[int],
+    floats: list[int],
+    drawn: _Drawn,
+    runs_on: bool,
 ) -> list[int]:
-    """``lines`` (read after line ``previous``, which reached the edge of its text) with
-    ``floats`` put where the paragraph that runs on into them ends: before the first line
-    that does not follow the one before it; before the first, when it lies a paragraph
-    break under ``previous``."""
-    if not lines or _breaks_between(
-        boxes[previous], boxes[lines[0]], _line_pitch(boxes, [previous, *lines])
+    """``lines`` (read after line ``previous``) with ``floats`` put where the paragraph that
+    runs on into them ends: before the first line that does not follow the one before it.
+    The first follows ``previous`` when it goes on with a sentence, or when ``previous``
+    reached the edge of its text (``runs_on``) and no paragraph break lies between them."""
+    if not lines or not (
+        lines[0] in drawn.going_on
+        or (
+            runs_on
+            and not _breaks_between(
+                boxes[previous], boxes[lines[0]], _line_pitch(boxes, [previous, *lines])
+            )
+        )
     ):
         return floats + lines
     text = [i for i in lines if i not in drawn.figures]
     right = max((boxes[i][2] for i in text), default=0.0)
     for k in range(1, len(lines)):
-        if not _runs_on_from(boxes[lines[k - 1]], boxes[lines[k]], right):
+        if lines[k] not in drawn.going_on and not _runs_on_from(
+            boxes[lines[k - 1]], boxes[lines[k]], right
+        ):
             return lines[:k] + floats + lines[k:]
     return lines + floats
 
@@ -680,6 +714,7 @@ class _Section:
         self.aside: list[int] = []
         # Floats read after the paragraph that runs on under the section (set by read).
         self.deferred: list[int] = []
+        self.runs_on = False
         self.gutters = _interior_gutters(boxes, self.lines, min_gutter)
 
     def absorb(
@@ -978,6 +1013,13 @@ class _Section:
         if columns is None:
             return self._rows(boxes, min_gutter, drawn)
         floats = [c for c in columns if _mostly_figure(boxes, c, drawn.figures)]
+        # A paragraph in display type beside prose is a pull quote, a float too (beside a
+        # form's fields or a code, such type is the page's title).
+        smallest = min(median(_height(boxes[i]) for i in c) for c in columns)
+        quotes = [c for c in columns if _display_block(boxes, c, smallest)]
+        rest = [c for c in columns if not any(c is f for f in floats + quotes)]
+        if rest and all(_is_prose(boxes, c) for c in rest):
+            floats += [c for c in quotes if not any(c is f for f in floats)]
         if not floats or len(floats) == len(columns):
             cuts = _grid_cuts(boxes, columns, drawn.figures) if not floats else []
             if cuts:
@@ -988,9 +1030,9 @@ class _Section:
             else:
                 out = [i for col in columns for i in _order(boxes, col, min_gutter, drawn)]
             return out + basic_order_of(boxes, self.aside)
-        # A float (a figure with its caption) is read where the text beside it breaks: at
-        # the paragraph break nearest its top, not between the lines of a paragraph that runs
-        # on under it or began above it.
+        # A float (a figure with its caption, a pull quote) is read where the text beside it
+        # breaks: at the paragraph break nearest its top, not between the lines of a
+        # paragraph that runs on under it or began above it.
         text_columns = [c for c in columns if not any(c is f for f in floats)]
         text = [i for col in text_columns for i in _order(boxes, col, min_gutter, drawn)]
         column_of = {i: k for k, col in enumerate(text_columns) for i in col}
@@ -998,15 +1040,20 @@ class _Section:
         right = max(boxes[i][2] for i in text)
         if before is not None and _runs_on_from(before, boxes[text[0]], right):
             del breaks[0]
-        # The text's last line running to its edge runs on under the section: a float whose
-        # break is that end waits for the paragraph's end there (:func:`_after_paragraph`).
-        runs_on = _reaches(boxes[text[-1]], right)
+        # Nor is a float read before a line that goes on with a sentence.
+        for k in [k for k in breaks if k < len(text) and text[k] in drawn.going_on]:
+            if k > 0 or before is not None:
+                del breaks[k]
+        # A float whose break is the text's end waits for the paragraph's end after the
+        # section (:func:`_after_paragraph`): where the text's last line runs to its edge, or
+        # the section's next line goes on with its sentence, the paragraph runs on there.
+        self.runs_on = _reaches(boxes[text[-1]], right)
         placed: dict[int, list[int]] = {}
         for col in floats:
             top = min(boxes[i][1] for i in col)
             at = min(breaks, key=lambda b: abs(breaks[b] - top))
             ordered = _order(boxes, col, min_gutter, drawn)
-            if at == len(text) and runs_on:
+            if at == len(text):
                 self.deferred.extend(ordered)
             else:
                 placed.setdefault(at, []).extend(ordered)

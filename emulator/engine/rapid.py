@@ -1205,7 +1205,8 @@ def order_lines(
     if reading_order == "natural":
         figure_boxes = [frame.box(figure) for figure in figures]
         rules, uprights = _frame_separators(separators, frame)
-        order = layout.natural_order(boxes, rules, figure_boxes, uprights)
+        texts = [line.text for line in along]
+        order = layout.natural_order(boxes, rules, figure_boxes, uprights, texts)
     else:
         order = layout.basic_order(boxes)
     across.sort(key=lambda line: _frame_box(line.polygon, orientation)[1::-1])

@@ -514,3 +514,45 @@ def test_a_float_beside_a_paragraph_that_runs_on_under_it_waits_for_its_end() ->
     photo = (480.0, 45.0, 900.0, 150.0)
     order = natural_order(above + paragraph + after + caption, figures=[photo])
     assert order == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 11, 12]
+
+
+def _ragged_text_beside_a_photo() -> tuple[list[Box], list[str], Box]:
+    # Text set ragged right beside a photo floated right, paragraphs marked by nothing but
+    # their short last lines: a paragraph's end, then a new paragraph that starts beside the
+    # photo and goes on under it at full width; a last paragraph after it.
+    beside = [_line(0, 30 * r, w) for r, w in enumerate((430, 400, 440, 260, 410, 420, 370))]
+    under = [_line(0, 210, 900), _line(0, 240, 300), _line(0, 290, 900), _line(0, 320, 300)]
+    caption = [_line(480, 150, 300)]
+    texts = ["The photo beside the text", "shows what this paragraph", "says of it and", "ends."]
+    texts += ["A new paragraph starts", "beside the caption and", "its last line beside"]
+    texts += ["goes on under the photo", "and ends here.", "Another one starts", "here."]
+    texts += ["Figure 3: What it shows"]
+    return beside + under + caption, texts, (480.0, 120.0, 900.0, 145.0)
+
+
+def test_a_float_is_not_read_before_a_line_that_goes_on_with_a_sentence() -> None:
+    # The last line beside the photo stops short, as ragged lines do, so only the words tell
+    # that the paragraph goes on under the photo (its next line starts with a small letter):
+    # the photo's caption is read after that paragraph, not inside it.
+    boxes, texts, photo = _ragged_text_beside_a_photo()
+    assert natural_order(boxes, figures=[photo], texts=texts) == [*range(9), 11, 9, 10]
+    # Without the words, the float goes to the end of the text beside it.
+    assert natural_order(boxes, figures=[photo]) == [*range(7), 11, 7, 8, 9, 10]
+    # A line that starts a sentence there starts a paragraph.
+    texts[7] = "Goes on under the photo"
+    assert natural_order(boxes, figures=[photo], texts=texts) == [*range(7), 11, 7, 8, 9, 10]
+
+
+def test_a_pull_quote_beside_a_paragraph_is_read_where_the_paragraph_ends() -> None:
+    # A heading and the first lines of a paragraph beside a pull quote in large type; the
+    # paragraph goes on under both at full width: the quote is read before the heading,
+    # not between the paragraph's lines.
+    heading = [_line(0, 0, 400, 26)]
+    beside = [_line(0, 40 + 26 * r, 440) for r in range(3)]
+    under = [_line(0, 130 + 26 * r, 900) for r in range(3)]
+    quote = [_line(520, 10 + 40 * r, 300, 30) for r in range(2)]
+    texts = ["Friend Threat Road", "We box happy popular", "flow piece. Animal", "sister new if"]
+    texts += ["check despite coach remain", "sure affect food", "face five."]
+    texts += ["\u201cSit quality should staff", "food pretty adult fly.\u201d"]
+    order = natural_order(heading + beside + under + quote, texts=texts)
+    assert order == [7, 8, *range(7)]
