@@ -31,20 +31,20 @@ permutation of their indices.
      when its pieces are a table's cells or a form's fields: the lines that face each other
      across a gutter are aligned top and bottom (not merely overlapping) with their nearest
      neighbour, and are not two lines of prose (columns of text on a baseline grid align too;
-     so do narrow ones, whose lines are shorter than prose but fill a long column);
-     or when the pieces are short blocks side by side with at most one of them prose (an
-     invoice's addresses), unless one is a single line in larger type (a company's name,
-     read before the address beside it) or a paragraph in larger type (a pull quote beside
-     the text, read whole). Read by rows, a cell whose text wraps onto rows
-     where the cells beside it are empty (a footer's address beside its bank details) is
-     read whole before the next cell. Blocks of centred lines with as many lines each (a
-     paper's authors) are blocks. Everything else (article columns, a side column of notes,
-     an infobox beside the text, a spec sheet's columns of label/value rows) is read by
+     so do narrow ones, whose lines are shorter than prose but fill a long column); or when the
+     pieces are short blocks side by side with at most one of them prose (an invoice's
+     addresses; not text wrapped a word to a line beside a float), unless one is a single line
+     in larger type (a company's name, read before the address beside it) or a paragraph in
+     larger type (a pull quote beside the text, read whole). Read by rows, a cell whose text
+     wraps onto rows where the cells beside it are empty (a footer's address beside its bank
+     details) is read whole before the next cell. Blocks of centred lines with as many lines
+     each (a paper's authors) are blocks. Everything else (article columns, a side column of
+     notes, an infobox beside the text, a spec sheet's columns of label/value rows) is read by
      columns, except that columns of blocks on a grid (every column starts a block at one
-     height, and one of them shows a hole of two lines above it, as article columns never
-     do) are read one row of blocks after another. A section with a vertical rule drawn down
-     each of its gutters (and no horizontal rule across it: a table's grid) is read by
-     columns, whatever lines up across them.
+     height, and one of them shows a hole of two lines above it, as article columns never do)
+     are read one row of blocks after another. A section with a vertical rule drawn down each
+     of its gutters (and no horizontal rule across it: a table's grid) is read by columns,
+     whatever lines up across them.
 
   Figures (pictures, charts, diagrams: :mod:`emulator.engine.figures`) take part as blocks;
   figures that touch are one (the bars of a chart), and the short lines within a line's height
@@ -184,6 +184,8 @@ _CENTRE_TOLERANCE = 0.25
 # line heights outside the figure.
 _LABEL_ASPECT = 5.0
 _LABEL_REACH = 1.0
+# Text wrapped beside a float in a strip of a word or two per line runs this many rows.
+_MIN_STRIP = 4
 # A float's caption is at most this many lines of prose.
 _MAX_CAPTION = 4
 # Figures closer than this many line heights are one (the bars of a chart).
@@ -1293,6 +1295,18 @@ def _white_between(boxes: Sequence[Box], upper: list[int], lower: list[int]) -> 
     return gap / median(_height(boxes[i]) for i in upper + lower)
 
 
+def _wrapped_strip(boxes: Sequence[Box], part: list[int]) -> bool:
+    """True when ``part`` is a paragraph wrapped in a narrow strip: at least
+    ``_MIN_STRIP`` rows of one line each, every one following the one above at a line's
+    pitch."""
+    rows = group_rows(boxes, part)
+    return (
+        len(rows) >= _MIN_STRIP
+        and all(len(row) == 1 for row in rows)
+        and _longest_run(boxes, part) == len(rows)
+    )
+
+
 def _longest_run(boxes: Sequence[Box], part: list[int]) -> int:
     """The most lines of ``part`` that follow each other at a line pitch (a paragraph)."""
     rows = group_rows(boxes, part)
@@ -1446,6 +1460,11 @@ def _looks_like_cells(
     # long run, or beside two columns of prose, a block is a side column.
     # A single line in larger type beside a block (a company's name beside its address) is
     # read before it, not between its lines.
+    # Text wrapped beside a float, in strips of a word or two, is a column: lines that follow
+    # each other at a line's pitch, one to a row, as a form's fields beside a logo are not.
+    floats = [p for p in parts if _mostly_figure(boxes, p, figures)]
+    if floats and all(_wrapped_strip(boxes, p) for p in parts if not any(p is f for f in floats)):
+        return False
     sizes = [median(_height(boxes[i]) for i in p) for p in parts]
     return (
         all(len(p) < _MIN_COLUMN_LINES for p in parts)

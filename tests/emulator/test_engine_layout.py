@@ -556,3 +556,18 @@ def test_a_pull_quote_beside_a_paragraph_is_read_where_the_paragraph_ends() -> N
     texts += ["\u201cSit quality should staff", "food pretty adult fly.\u201d"]
     order = natural_order(heading + beside + under + quote, texts=texts)
     assert order == [7, 8, *range(7)]
+
+
+def test_text_wrapped_in_a_strip_beside_a_diagram_is_a_column_not_cells() -> None:
+    # A diagram of boxes (its words inside) and its caption, with a paragraph wrapped beside
+    # it a word to a line, going on under both: the strip is a column of text read whole,
+    # not a form's fields read across with the diagram's rows.
+    diagram = (0.0, 0.0, 600.0, 60.0)
+    words = [_line(40, 20, 50), _line(300, 20, 60)]
+    caption = [_line(0, 90, 400)]
+    strip = [_line(700, 26 * r, (60, 90, 70, 80, 60, 75)[r]) for r in range(6)]
+    under = [_line(0, 170 + 26 * r, 800) for r in range(2)]
+    texts = ["give", "pol", "Figure 2 - Rise perhaps feel", "Act", "control", "during", "each"]
+    texts += ["plan", "phone", "charge show crime century", "management political."]
+    order = natural_order(words + caption + strip + under, figures=[diagram], texts=texts)
+    assert order[:3] == [0, 1, 2] and order[3:] == list(range(3, 11))
