@@ -264,3 +264,30 @@ def test_a_rule_beyond_text_under_a_picture_is_not_the_picture_s() -> None:
     figures = find_figures(_bgr(img), lines)
     assert len(figures) == 1
     assert _inside(figures[0], (150, 300, 700, 600))
+
+
+def test_a_diagram_of_two_boxes_and_a_thin_arrow_is_a_figure() -> None:
+    """Two framed words over two lines tall joined by a thin arrow with a small head: the
+    frames' edges are rules, but each spans only part of the diagram, as a table's or a
+    box's rules never do, so they are drawn; a table's grid beside it stays no figure."""
+    img = Image.new("RGB", (1600, 1600), "white")
+    draw = ImageDraw.Draw(img)
+    lines = _column_of_text(draw, 150, 200, 1300, 12)
+    for x in (300, 720):
+        draw.rounded_rectangle(
+            [(x, 700), (x + 260, 756)], radius=8, fill=(242, 242, 242), outline=(120, 120, 120)
+        )
+        lines.append(_text(draw, x + 90, 716, 80))
+    draw.line([(562, 728), (714, 728)], fill=(90, 90, 90), width=1)
+    draw.polygon([(718, 728), (710, 725), (710, 731)], fill=(90, 90, 90))
+    # A ruled table of three rows under it.
+    for r in range(4):
+        draw.line([(150, 900 + 40 * r), (1450, 900 + 40 * r)], fill="black", width=2)
+    for c in range(3):
+        draw.line([(150 + 650 * c, 900), (150 + 650 * c, 1020)], fill="black", width=2)
+    for r in range(3):
+        for c in range(2):
+            lines.append(_text(draw, 165 + 650 * c, 908 + 40 * r, 200))
+    figures = find_figures(_bgr(img), lines)
+    assert len(figures) == 1
+    assert _inside(figures[0], (300, 700, 980, 756), slack=20)
