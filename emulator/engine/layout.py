@@ -61,6 +61,11 @@ permutation of their indices.
   A pull quote (a paragraph in display type) beside the text is placed the same way. Where
   the lines' words are known, a line that starts with a small letter goes on with the
   sentence before it, whatever white or float lies between: no float is read before it.
+  And once the page is ordered, a block read inside a sentence is moved out of it: where such
+  a line is read after a line that ended a sentence, while a line of prose that did not end
+  one (read at most a dozen lines before) stands right over it, the lines read between them
+  (a box or a quote beside the text, neither a piece of either line nor a line between
+  them) are read after the paragraph that the sentence ends.
 
   Every rule was chosen on generated pages of many kinds (``training/layouts``, measured by
   ``benchmarks/order.py``) together with the real pages of ``../shared/eval``.
@@ -186,6 +191,9 @@ _LABEL_ASPECT = 5.0
 _LABEL_REACH = 1.0
 # Text wrapped beside a float in a strip of a word or two per line runs this many rows.
 _MIN_STRIP = 4
+# A block read inside a sentence (a box or a quote beside the text) is at most this many
+# lines.
+_MAX_INTRUDER = 12
 # A float's caption is at most this many lines of prose.
 _MAX_CAPTION = 4
 # Figures closer than this many line heights are one (the bars of a chart).
@@ -392,7 +400,78 @@ def natural_order(
         ),
     )
     order = _order(unit_boxes, list(range(len(units))), line_height * _MIN_GUTTER, drawn)
+    if texts:
+        open_ends = frozenset(
+            u
+            for u, unit in enumerate(units[: len(kept)])
+            if not _ends_a_sentence(texts[max(unit, key=lambda i: boxes[i][2])])
+        )
+        order = _mend_sentences(unit_boxes, order, drawn.going_on, open_ends)
     return [i for u in order for i in units[u]]
+
+
+def _mend_sentences(
+    boxes: Sequence[Box], order: list[int], going_on: frozenset[int], open_ends: frozenset[int]
+) -> list[int]:
+    """``order`` with no sentence broken by a block read inside it: where a line of prose
+    that goes on with a sentence (``going_on``) is read after a line that ended one, and an
+    open line of prose (in ``open_ends``) read a few lines before it stands right over it,
+    the lines read between them (a box or a quote beside the text, never a line between
+    the two) are read after the paragraph the sentence ends."""
+    out = list(order)
+    for x in [u for u in order if u in going_on and _aspect(boxes[u]) >= _PROSE_ASPECT]:
+        at = out.index(x)
+        if at == 0 or out[at - 1] in open_ends:
+            continue
+        for k in range(at - 2, max(at - 2 - _MAX_INTRUDER, -1), -1):
+            o = out[k]
+            if o in open_ends and _aspect(boxes[o]) >= _PROSE_ASPECT and _just_over(boxes, o, x):
+                between = out[k + 1 : at]
+                if any(_in_the_way(boxes, i, o, x) for i in between):
+                    break
+                rest = out[at:]
+                end = next(
+                    (
+                        n + 1
+                        for n, u in enumerate(rest[:-1])
+                        if u not in open_ends and rest[n + 1] not in going_on
+                    ),
+                    len(rest),
+                )
+                out = out[: k + 1] + rest[:end] + between + rest[end:]
+                break
+    return out
+
+
+def _in_the_way(boxes: Sequence[Box], i: int, upper: int, lower: int) -> bool:
+    """True when line ``i`` is no block beside the lines ``upper`` and ``lower`` of one
+    sentence: a piece of either line (on its row, a word space away), or a line stacked
+    between them."""
+    a, u, w = boxes[i], boxes[upper], boxes[lower]
+    between = _stacked(a, w) and a[1] < w[1] and a[3] > u[3]
+    return between or any(
+        _same_row(a, b) and max(a[0] - b[2], b[0] - a[2]) <= _PIECE_GAP * _height(b) for b in (u, w)
+    )
+
+
+def _just_over(boxes: Sequence[Box], upper: int, lower: int) -> bool:
+    """True when line ``upper`` stands right over line ``lower``: stacked, its bottom at most
+    ``_PARAGRAPH_GAP`` line heights above ``lower``'s top (or the lines between them)."""
+    a, b = boxes[upper], boxes[lower]
+    return (
+        _stacked(a, b) and a[3] <= b[1] + _CORE * _height(b) and a[0] <= b[0] + _FLUSH * _height(b)
+    )
+
+
+_SENTENCE_ENDS = ".!?:;\u2026\u3002\uff01\uff1f"
+_CLOSERS = "\"'\u201d\u2019\u00bb)]"
+
+
+def _ends_a_sentence(text: str) -> bool:
+    """True when ``text`` ends with a full stop, a question or exclamation mark, a colon or a
+    semicolon (behind any closing quote or bracket)."""
+    end = text.rstrip().rstrip(_CLOSERS)
+    return bool(end) and end[-1] in _SENTENCE_ENDS
 
 
 def _labels(

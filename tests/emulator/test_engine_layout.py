@@ -571,3 +571,24 @@ def test_text_wrapped_in_a_strip_beside_a_diagram_is_a_column_not_cells() -> Non
     texts += ["plan", "phone", "charge show crime century", "management political."]
     order = natural_order(words + caption + strip + under, figures=[diagram], texts=texts)
     assert order[:3] == [0, 1, 2] and order[3:] == list(range(3, 11))
+
+
+def test_a_box_beside_a_sentence_that_goes_on_under_it_is_read_after_the_sentence() -> None:
+    # A heading and the first lines of a paragraph beside a quote set in the text's type; the
+    # paragraph's sentence goes on under both at full width. Read column by column, the quote
+    # would fall inside the sentence: the words show where the sentence goes on, so the
+    # quote is read after the paragraph ends.
+    heading = [_line(0, 0, 400, 26)]
+    beside = [_line(0, 40 + 26 * r, 440) for r in range(3)]
+    under = [_line(0, 130, 900), _line(0, 156, 300), _line(0, 200, 900)]
+    quote = [_line(520, 40 + 26 * r, 300) for r in range(3)]
+    texts = ["Friend Threat Road", "We box happy popular even", "flow piece. Animal improve"]
+    texts += ["sister, new if", "check despite coach remain sure affect food face", "five."]
+    texts += ["A new paragraph starts here and goes on"]
+    texts += ["\u201cSit quality should staff", "food pretty adult fly and", "run away.\u201d"]
+    boxes = heading + beside + under + quote
+    assert natural_order(boxes) == [0, 1, 2, 3, 7, 8, 9, 4, 5, 6]
+    assert natural_order(boxes, texts=texts) == [0, 1, 2, 3, 4, 5, 7, 8, 9, 6]
+    # A sentence that ended beside the quote leaves it where the columns put it.
+    texts[3], texts[4] = "sister, new house.", "Check despite coach remain sure affect"
+    assert natural_order(boxes, texts=texts) == [0, 1, 2, 3, 7, 8, 9, 4, 5, 6]
