@@ -547,10 +547,20 @@ class _Drawn(NamedTuple):
 
 
 def _goes_on(text: str) -> bool:
-    """True when ``text`` starts with a small letter: the rest of a sentence begun on a line
-    before it (scripts without case never do)."""
-    first = text.lstrip()[:1]
-    return first.isalpha() and first.islower()
+    """True when ``text`` starts with a word of small letters: the rest of a sentence begun on
+    a line before it (scripts without case never do). A lone letter counts only before
+    another such word: before a capital it is a list's marker (``o``) or a footnote's."""
+    words = text.split(maxsplit=2)
+
+    def small(word: str, letters: int) -> bool:
+        head = word[:letters]
+        return len(head) == letters and head.isalpha() and head.islower()
+
+    if not words:
+        return False
+    if small(words[0], 2):
+        return True
+    return len(words[0]) == 1 and small(words[0], 1) and len(words) > 1 and small(words[1], 1)
 
 
 def _column_rules(

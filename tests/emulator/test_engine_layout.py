@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from emulator.engine.layout import Box, _pieces_of_lines, basic_order, group_rows, natural_order
+from emulator.engine.layout import (
+    Box,
+    _goes_on,
+    _pieces_of_lines,
+    basic_order,
+    group_rows,
+    natural_order,
+)
 
 
 def _line(x: float, y: float, width: float, height: float = 20.0) -> Box:
@@ -592,3 +599,14 @@ def test_a_box_beside_a_sentence_that_goes_on_under_it_is_read_after_the_sentenc
     # A sentence that ended beside the quote leaves it where the columns put it.
     texts[3], texts[4] = "sister, new house.", "Check despite coach remain sure affect"
     assert natural_order(boxes, texts=texts) == [0, 1, 2, 3, 7, 8, 9, 4, 5, 6]
+
+
+def test_a_line_goes_on_with_a_sentence_when_it_starts_with_a_word_in_small_letters() -> None:
+    assert _goes_on("goes on under the photo") and _goes_on("w domu i w szkole")
+    assert _goes_on("\u00e9t\u00e9 comme") and _goes_on("\u0438 \u0434\u0430\u043b\u0435\u0435")
+    # A capital, a digit, a quote, a list's marker or a footnote's letter before a capital,
+    # and scripts without case start nothing that goes on.
+    for text in ["A new paragraph", "12 kg", "\u00abAzzurro in", "o Item one", "a Process"]:
+        assert not _goes_on(text), text
+    assert not _goes_on("\u65e5\u672c\u8a9e\u306e\u6587")
+    assert not _goes_on("") and not _goes_on("  ")
