@@ -17,7 +17,7 @@ across a region, the rules that span only part of it (the edges of a diagram's b
 arrows between them) are drawn.
 
 The image is shrunk first (800 px on its long side). With the separators, finding figures
-costs 92 CPU ms a page on generated pages (docs/performance.md).
+costs 120 CPU ms a page on generated pages (docs/accuracy.md).
 """
 
 from __future__ import annotations
