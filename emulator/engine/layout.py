@@ -415,9 +415,10 @@ def _mend_sentences(
 ) -> list[int]:
     """``order`` with no sentence broken by a block read inside it: where a line of prose
     that goes on with a sentence (``going_on``) is read after a line that ended one, and an
-    open line of prose (in ``open_ends``) read a few lines before it stands right over it,
-    the lines read between them (a box or a quote beside the text, never a line between
-    the two) are read after the paragraph the sentence ends."""
+    open line of prose (in ``open_ends``) read at most ``_MAX_INTRUDER`` lines before it
+    stands over it, the lines read between them (a box or a quote beside the text, never a
+    piece of either line or a line between the two) are read after the paragraph that the
+    sentence ends."""
     out = list(order)
     for x in [u for u in order if u in going_on and _aspect(boxes[u]) >= _PROSE_ASPECT]:
         at = out.index(x)
@@ -455,8 +456,9 @@ def _in_the_way(boxes: Sequence[Box], i: int, upper: int, lower: int) -> bool:
 
 
 def _just_over(boxes: Sequence[Box], upper: int, lower: int) -> bool:
-    """True when line ``upper`` stands right over line ``lower``: stacked, its bottom at most
-    ``_PARAGRAPH_GAP`` line heights above ``lower``'s top (or the lines between them)."""
+    """True when line ``upper`` stands over line ``lower`` as a paragraph's line over the
+    next: stacked, its bottom above ``lower``'s middle, starting at most a line's height
+    right of ``lower``'s left edge (not a line beside the end of ``lower``'s row)."""
     a, b = boxes[upper], boxes[lower]
     return (
         _stacked(a, b) and a[3] <= b[1] + _CORE * _height(b) and a[0] <= b[0] + _FLUSH * _height(b)
@@ -1546,14 +1548,14 @@ def _looks_like_cells(
         return True
     # Not a grid: short blocks side by side (an invoice's address and its number and date,
     # footnotes beside a remittance address) are still read across, as a form is; beside a
-    # long run, or beside two columns of prose, a block is a side column.
-    # A single line in larger type beside a block (a company's name beside its address) is
-    # read before it, not between its lines.
-    # Text wrapped beside a float, in strips of a word or two, is a column: lines that follow
-    # each other at a line's pitch, one to a row, as a form's fields beside a logo are not.
+    # long run, or beside two columns of prose, a block is a side column. Text wrapped beside
+    # a float, in strips of a word or two, is a column too: lines that follow each other at a
+    # line's pitch, one to a row, as a form's fields beside a logo are not.
     floats = [p for p in parts if _mostly_figure(boxes, p, figures)]
     if floats and all(_wrapped_strip(boxes, p) for p in parts if not any(p is f for f in floats)):
         return False
+    # A single line in larger type beside a block (a company's name beside its address) is
+    # read before it, not between its lines.
     sizes = [median(_height(boxes[i]) for i in p) for p in parts]
     return (
         all(len(p) < _MIN_COLUMN_LINES for p in parts)
