@@ -27,6 +27,25 @@ def _text(draw: ImageDraw.ImageDraw, x: int, y: int, width: int) -> list[float]:
     return [x, y, x + width, y, x + width, y + LINE_H, x, y + LINE_H]
 
 
+def _ruled_table(
+    draw: ImageDraw.ImageDraw, top: int, rows: int, columns: int, widths: tuple[int, int]
+) -> list[list[float]]:
+    """A table ruled in black across x 150-1450 from ``top``: ``rows`` rows 40 px tall of
+    ``columns`` equal cells, each holding a line of text (``widths``: the first row's, the
+    other rows'); returns the lines' polygons, row by row."""
+    cell = 1300 // columns
+    for r in range(rows + 1):
+        draw.line([(150, top + 40 * r), (1450, top + 40 * r)], fill="black", width=2)
+    for c in range(columns + 1):
+        x = 150 + cell * c
+        draw.line([(x, top), (x, top + 40 * rows)], fill="black", width=2)
+    return [
+        _text(draw, 165 + cell * c, top + 8 + 40 * r, widths[1] if r else widths[0])
+        for r in range(rows)
+        for c in range(columns)
+    ]
+
+
 def _column_of_text(
     draw: ImageDraw.ImageDraw, x: int, y: int, width: int, rows: int
 ) -> list[list[float]]:
@@ -150,16 +169,9 @@ def test_a_picture_with_smooth_shades_is_a_figure() -> None:
 def test_a_ruled_table_and_a_tinted_box_of_text_are_no_figures() -> None:
     img = Image.new("RGB", (1600, 1600), "white")
     draw = ImageDraw.Draw(img)
-    lines: list[list[float]] = []
     # A ruled table, five rows of four cells, its header row tinted.
     draw.rectangle([(150, 200), (1450, 240)], fill=(205, 225, 245))
-    for r in range(6):
-        draw.line([(150, 200 + 40 * r), (1450, 200 + 40 * r)], fill="black", width=2)
-    for c in range(5):
-        draw.line([(150 + 325 * c, 200), (150 + 325 * c, 400)], fill="black", width=2)
-    for r in range(5):
-        for c in range(4):
-            lines.append(_text(draw, 165 + 325 * c, 208 + 40 * r, 120 if r else 200))
+    lines = _ruled_table(draw, 200, 5, 4, (200, 120))
     # A tinted box of prose.
     draw.rectangle([(150, 600), (1450, 1100)], fill=(235, 235, 225), outline="black")
     lines += _column_of_text(draw, 200, 640, 1200, 13)
@@ -281,13 +293,7 @@ def test_a_diagram_of_two_boxes_and_a_thin_arrow_is_a_figure() -> None:
     draw.line([(562, 728), (714, 728)], fill=(90, 90, 90), width=1)
     draw.polygon([(718, 728), (710, 725), (710, 731)], fill=(90, 90, 90))
     # A ruled table of three rows under it.
-    for r in range(4):
-        draw.line([(150, 900 + 40 * r), (1450, 900 + 40 * r)], fill="black", width=2)
-    for c in range(3):
-        draw.line([(150 + 650 * c, 900), (150 + 650 * c, 1020)], fill="black", width=2)
-    for r in range(3):
-        for c in range(2):
-            lines.append(_text(draw, 165 + 650 * c, 908 + 40 * r, 200))
+    lines += _ruled_table(draw, 900, 3, 2, (200, 200))
     figures = find_figures(_bgr(img), lines)
     assert len(figures) == 1
     assert _inside(figures[0], (300, 700, 980, 756), slack=20)
