@@ -82,8 +82,9 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from statistics import median
+from types import MappingProxyType
 from typing import NamedTuple
 
 Box = tuple[float, float, float, float]
@@ -398,6 +399,12 @@ def natural_order(
             for u, unit in enumerate(units[: len(kept)])
             if texts and _goes_on(texts[min(unit, key=lambda i: boxes[i][0])])
         ),
+        {
+            u: _first_word_width(boxes[first], texts[first])
+            for u, unit in enumerate(units[: len(kept)])
+            if texts
+            for first in [min(unit, key=lambda i: boxes[i][0])]
+        },
     )
     order = _order(unit_boxes, list(range(len(units))), line_height * _MIN_GUTTER, drawn)
     if texts:
@@ -546,6 +553,18 @@ class _Drawn(NamedTuple):
     column_rules: Sequence[Upright] = ()
     #: The units whose text starts with a small letter: they go on with a sentence.
     going_on: frozenset[int] = frozenset()
+    #: The width of each unit's first word, where its text is known: a line above it that
+    #: stops short of its cell's edge by less than that wrapped there.
+    lead: Mapping[int, float] = MappingProxyType({})
+
+
+def _first_word_width(box: Box, text: str) -> float:
+    """The width of ``text``'s first word in its line's ``box``, in proportion to its
+    characters (0 for a line without text)."""
+    words = text.split()
+    if not words:
+        return 0.0
+    return _width(box) * len(words[0]) / len(" ".join(words))
 
 
 def _goes_on(text: str) -> bool:
@@ -1184,7 +1203,7 @@ class _Section:
         # lines are read together, then the next cell's.
         cuts = self._cuts()
         out: list[int] = []
-        for rows in _wrapped_rows(boxes, bands, cuts):
+        for rows in _wrapped_rows(boxes, bands, cuts, drawn):
             if len(rows) == 1:
                 out.extend(_order(boxes, rows[0], min_gutter, drawn))
                 continue
@@ -1253,13 +1272,13 @@ def _grid_cuts(
 
 
 def _wrapped_rows(
-    boxes: Sequence[Box], bands: list[list[int]], cuts: list[float]
+    boxes: Sequence[Box], bands: list[list[int]], cuts: list[float], drawn: _Drawn
 ) -> list[list[list[int]]]:
     """``bands`` (rows of cells split at ``cuts``) grouped into table rows: a band runs on
     the row above when each of its lines continues a cell there (under a line of that cell,
     at a line's pitch, the line above filling its cell as wrapped text does) and some cell
-    of the row above has nothing more (the cells beside a wrapped one are done). A table's
-    row with empty cells under a short label is a row."""
+    of the row above has nothing more (the cells beside a wrapped one are done), with no
+    rule drawn between. A table's row with empty cells under a short label is a row."""
     piece = {
         i: sum(1 for c in cuts if (boxes[i][0] + boxes[i][2]) / 2 > c) for b in bands for i in b
     }
@@ -1268,7 +1287,7 @@ def _wrapped_rows(
         widest[k] = max(widest.get(k, 0.0), _width(boxes[i]))
     groups: list[list[list[int]]] = []
     for band in bands:
-        if groups and _runs_on(boxes, groups[-1][-1], band, piece, widest):
+        if groups and _runs_on(boxes, groups[-1][-1], band, piece, widest, drawn):
             groups[-1].append(band)
         else:
             groups.append([band])
@@ -1281,6 +1300,7 @@ def _runs_on(
     band: list[int],
     piece: dict[int, int],
     widest: dict[int, float],
+    drawn: _Drawn,
 ) -> bool:
     # One line per cell on each row: lines side by side within one column are no grid.
     cells_above, cells = {piece[i] for i in above}, {piece[i] for i in band}
@@ -1297,21 +1317,36 @@ def _runs_on(
         last = max(over, key=lambda j: boxes[j][3])
         if boxes[i][1] - boxes[last][3] > _PARAGRAPH_GAP * _height(boxes[i]):
             return False
-        if not _fills_its_cell(boxes, last, above, widest[piece[i]]):
+        # Left-aligned text wraps a word that does not fit to the start of the next line.
+        flush = abs(boxes[i][0] - boxes[last][0]) <= _FLUSH * _height(boxes[i])
+        word = drawn.lead.get(i, 0.0) if flush else 0.0
+        if not _fills_its_cell(boxes, last, above, widest[piece[i]], word):
+            return False
+        # A rule under the cell's line closes the row (a ruled table's next row).
+        slack = _RULE_SLACK * _height(boxes[i])
+        if any(
+            boxes[last][3] - slack <= y <= boxes[i][1] + slack
+            and x0 < boxes[i][2]
+            and x1 > boxes[i][0]
+            for x0, x1, y in drawn.rules
+        ):
             return False
     return True
 
 
-def _fills_its_cell(boxes: Sequence[Box], line: int, row: list[int], widest: float) -> bool:
+def _fills_its_cell(
+    boxes: Sequence[Box], line: int, row: list[int], widest: float, word: float = 0.0
+) -> bool:
     """True when ``line`` is prose-long and runs up to the cell beside it on ``row`` (within
-    ``_WRAP_GAP`` of its height), or, in the last column, is nearly its widest line: text
+    ``_WRAP_GAP`` of its height, plus ``word``, the width of the first word of the line under
+    it, which did not fit there), or, in the last column, is nearly its widest line: text
     that wrapped there, not a short label."""
     box = boxes[line]
     if _aspect(box) < _PROSE_ASPECT:
         return False
     right = [boxes[j][0] for j in row if boxes[j][0] >= box[2]]
     if right:
-        return min(right) - box[2] <= _WRAP_GAP * _height(box)
+        return min(right) - box[2] <= _WRAP_GAP * _height(box) + word
     return _width(box) >= _FILLED * widest
 
 

@@ -280,6 +280,39 @@ def test_a_cell_whose_text_wraps_is_read_whole_before_the_next_cell() -> None:
     assert natural_order(address + bank + web) == [0, 1, 2, 3]
 
 
+def test_a_cell_that_wraps_a_long_word_short_of_its_edge_is_read_whole() -> None:
+    # Ragged text leaves the white of the word it could not fit: the first block stops three
+    # line heights short of the next, and its second line starts with a 70 px word.
+    address = [_line(0, 0, 320), _line(0, 24, 90)]
+    bank = [_line(380, 0, 250)]
+    web = [_line(700, 0, 150)]
+    texts = ["Shaw-King · 703 Carl Mews · Jonesshire", "W6T 0RW", "IBAN GB69", "oconnor.com"]
+    assert natural_order(address + bank + web, texts=texts) == [0, 1, 2, 3]
+    # Without the words the white says nothing, and the row is read across.
+    assert natural_order(address + bank + web) == [0, 2, 3, 1]
+    # A heading centred under the middle author block is no word of it (centred text wraps
+    # to a line centred too, but so does a heading).
+    authors = []
+    for x in (0, 400, 800):
+        authors += [_line(x + 90, 0, 120), _line(x, 24, 300)]
+    authors.append(_line(510, 48, 80))
+    names = ["Ann Lee", "a@example.org", "Bo Ng", "b@example.org", "Cy Po", "c@example.org"]
+    assert natural_order(authors, texts=[*names, "Abstract"]) == [0, 2, 4, 1, 3, 5, 6]
+    # The rule under a ruled table's row, found in pieces on a photograph (none across the
+    # whole table), and a spanning label row under it, then the next row.
+    row = [(136.0, 391.0, 374.0, 410.0)]
+    row += [(x, 390.0, x + 60.0, 409.0) for x in (453.0, 550.0, 647.0, 724.0, 811.0, 900.0)]
+    label = [(137.0, 418.0, 417.0, 437.0)]
+    below = [(137.0, 446.0, 280.0, 465.0)]
+    below += [(x, 446.0, x + 60.0, 465.0) for x in (453.0, 550.0, 647.0, 724.0, 811.0, 900.0)]
+    words = ["Here think strategy NK-890", *"123456", "Several Prove Outside", "Machine", *"123456"]
+    pieces = [(436.0, 630.0, 410.0), (132.0, 434.0, 412.0), (419.0, 969.0, 417.0)]
+    table = row + label + below
+    assert natural_order(table, texts=words)[:3] == [0, 7, 1]
+    ruled = natural_order(table, rules=[*pieces, (130.0, 971.0, 441.0)], texts=words)
+    assert ruled == list(range(15))
+
+
 def test_a_row_with_empty_cells_under_a_short_label_stays_a_row() -> None:
     # A statement's rows: a label, then three values; a heading row with no values under the
     # last row is the next row, not the label's second line.
