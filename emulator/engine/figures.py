@@ -52,8 +52,10 @@ _RULE_GAP = 0.5
 _TEXT_MARGIN = 0.3
 # Strokes closer than this (line heights) belong to one figure.
 _CLOSE = 1.0
-# A rule that spans at most this share of its region's width and height is drawn.
+# A rule that spans at most this share of its region's width and height is drawn; a piece
+# with more than this share of it on text is a line of words.
 _PARTIAL_RULE = 0.6
+_ON_TEXT = 0.5
 # Rules within this many line heights, or this share of its side, around a figure (its axes,
 # its frame) are part of it.
 _AXIS_REACH = 3.0
@@ -99,9 +101,13 @@ def find_figures(
     gray = np.asarray(cv2.cvtColor(small, cv2.COLOR_BGR2GRAY), dtype=np.uint8)
     chroma = np.asarray(small.max(axis=2) - small.min(axis=2), dtype=np.uint8)
     to_small = np.array([[scale, 0.0, 0.0], [0.0, scale, 0.0]])
+    # Ink is told from the paper around it before the page is turned: the white corners a
+    # turn adds would be taken for the paper of a photographed page, greyer than white, and
+    # all of that page for ink.
+    ink = _ink(gray, chroma)
     if abs(angle) >= _MIN_TURN:
         turned, to_small_turned = turn_upright(gray, angle, to_small)
-        chroma, _ = turn_upright(chroma, angle, to_small, border=0)
+        ink, _ = turn_upright(ink, angle, to_small, border=0)
         gray, to_small = turned, to_small_turned
     polys = [
         _apply(to_small, np.asarray(p, dtype=np.float64).reshape(-1, 2))
@@ -112,7 +118,6 @@ def find_figures(
     line_height = float(np.median(heights)) if heights else 0.0
     if line_height <= 0:
         return []
-    ink = _ink(gray, chroma)
     text = np.zeros_like(ink)
     margin = _TEXT_MARGIN * line_height
     for p in polys:
@@ -144,7 +149,9 @@ def find_figures(
     # A rule that spans only part of its region (a frame's edge among others, an arrow
     # between them: a diagram of boxes) is drawn; one across it (a table's grid, a chart's
     # axis, a box's frame) is not.
-    partial = _partial_rules(rules, np.asarray(labels, np.int32), np.asarray(stats, np.int32))
+    partial = _partial_rules(
+        rules, np.asarray(labels, np.int32), np.asarray(stats, np.int32), text > 0
+    )
     drawn[partial & (text == 0)] = 1
     drawn_in = np.bincount(labels.reshape(-1), weights=drawn.reshape(-1), minlength=count)
     # A picture's shades vary across it; a tint is one flat shade (measured away from edges:
@@ -218,19 +225,26 @@ def find_figures(
 
 
 def _partial_rules(
-    rules: npt.NDArray[np.bool_], labels: npt.NDArray[np.int32], stats: npt.NDArray[np.int32]
+    rules: npt.NDArray[np.bool_],
+    labels: npt.NDArray[np.int32],
+    stats: npt.NDArray[np.int32],
+    text: npt.NDArray[np.bool_],
 ) -> npt.NDArray[np.bool_]:
     """The pixels of ``rules`` whose straight piece spans at most ``_PARTIAL_RULE`` of the
     region of ``labels`` (with ``stats``) it lies in, both ways, in regions that no rule
-    spans."""
+    spans. A piece that lies mostly on ``text`` is a line of words (beside an arrow), no
+    rule across anything."""
     count, pieces, piece_stats, _ = cv2.connectedComponentsWithStats(
         np.asarray(rules, dtype=np.uint8), connectivity=8
     )
+    on_text = np.bincount(pieces.reshape(-1), weights=text.reshape(-1), minlength=count)
     keep = np.zeros(count, dtype=np.bool_)
     region_of = np.zeros(count, dtype=np.int64)
     crossed: set[int] = set()
     for k in range(1, count):
-        x, y, w, h = (int(v) for v in piece_stats[k, :4])
+        x, y, w, h, area = (int(v) for v in piece_stats[k])
+        if on_text[k] > _ON_TEXT * area:
+            continue
         under = labels[y : y + h, x : x + w][pieces[y : y + h, x : x + w] == k]
         under = under[under > 0]
         if not len(under):

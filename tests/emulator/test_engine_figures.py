@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from _img import font
 from PIL import Image, ImageDraw, ImageFilter
 
 from emulator.engine.figures import Quad, find_figures
@@ -297,3 +298,46 @@ def test_a_diagram_of_two_boxes_and_a_thin_arrow_is_a_figure() -> None:
     figures = find_figures(_bgr(img), lines)
     assert len(figures) == 1
     assert _inside(figures[0], (300, 700, 980, 756), slack=20)
+
+
+def test_a_diagram_whose_word_runs_into_its_arrow_is_a_figure() -> None:
+    """Printed words edge to edge make a straight run of edges as a rule does; beside the
+    arrow that leaves its frame, a word's run spans most of a small diagram. It is a line of
+    words, not a rule across the diagram: the frames' edges still count as drawn."""
+    img = Image.new("RGB", (1600, 1600), "white")
+    draw = ImageDraw.Draw(img)
+    lines = _column_of_text(draw, 150, 200, 1300, 12)
+    face = font(22)
+    x, frames = 300, []
+    for word in ("authority", "affect"):
+        left, top, right, bottom = draw.textbbox((0, 0), word, font=face)
+        frame = (x, x + right - left + 32)
+        draw.rounded_rectangle(
+            [(frame[0], 700), (frame[1], 746)], radius=6, outline=(60,) * 3, width=2
+        )
+        draw.text((x + 16 - left, 723 - (top + bottom) / 2), word, font=face, fill="black")
+        lines.append([x + 16, 711, frame[1] - 16, 711, frame[1] - 16, 735, x + 16, 735])
+        frames.append(frame)
+        x = frame[1] + 40
+    tip = frames[1][0] - 2
+    draw.line([(frames[0][1] + 2, 723), (tip - 6, 723)], fill="black", width=2)
+    draw.polygon([(tip, 723), (tip - 12, 717), (tip - 12, 729)], fill="black")
+    figures = find_figures(_bgr(img), lines)
+    assert len(figures) == 1
+    assert _inside(figures[0], (frames[0][0], 700, frames[1][1], 746), slack=20)
+
+
+def test_a_chart_on_a_turned_photograph_of_a_grey_page_is_a_figure() -> None:
+    """A photographed page is greyer than white and lies on a dark desk. Turned upright, the
+    corners the turn adds are not taken for its paper (against which all of it is ink)."""
+    chart, lines = _chart_page()
+    grey = Image.eval(chart, lambda v: v * 190 // 255)
+    img = Image.new("RGB", (1600, 1600), (60, 50, 40))
+    img.paste(grey.crop((60, 60, 1540, 1540)), (60, 60))
+    angle = 4.0
+    turned = img.rotate(-angle, expand=False, fillcolor=(60, 50, 40))
+    moved = [_turned(line, angle).reshape(-1).tolist() for line in lines]
+    figures = find_figures(_bgr(turned), moved, angle)
+    assert len(figures) == 1
+    expected = _turned([200, 250, 700, 250, 700, 650, 200, 650], angle)
+    assert np.abs(np.asarray(figures[0]).reshape(4, 2) - expected).max() < 20
