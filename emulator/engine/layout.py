@@ -195,8 +195,13 @@ _MIN_STRIP = 4
 # A block read inside a sentence (a box or a quote beside the text) is at most this many
 # lines.
 _MAX_INTRUDER = 12
-# A float's caption is at most this many lines of prose.
+# A float's caption is at most this many lines of prose; under a figure, it starts within
+# this many line heights of it, and overhangs it by at most this many on either side.
 _MAX_CAPTION = 4
+_CAPTION_REACH = 1.5
+_CAPTION_OVERHANG = 2.0
+# A figure with a caption is at least this many line heights wide (a logo is narrower).
+_CAPTIONED_WIDTH = 6.0
 # Figures closer than this many line heights are one (the bars of a chart).
 _FIGURE_TOUCH = 0.5
 
@@ -378,15 +383,22 @@ def natural_order(
     # A figure is a unit that holds its place (the column beside the text it floats in);
     # its labels (tick labels, a diagram's words) are read with it, not as lines of the
     # layout.
-    figures, labels = _labels(unit_boxes, figures, line_height)
-    labelled = {u for held in labels for u in held}
+    # A row of tick labels the detector read as one line split at wide spaces is short
+    # lines all the same.
+    short = {
+        u for u, unit in enumerate(units) if all(_aspect(boxes[i]) <= _LABEL_ASPECT for i in unit)
+    }
+    figures, labels = _labels(unit_boxes, figures, line_height, short)
+    captions = _captions(unit_boxes, figures, labels, line_height)
+    labelled = {u for held in labels + captions for u in held}
     kept = [u for u in range(len(units)) if u not in labelled]
     figure_units = [
-        [i for u in basic_order_of(unit_boxes, held) for i in units[u]] for held in labels
+        [i for u in basic_order_of(unit_boxes, held) + caption for i in units[u]]
+        for held, caption in zip(labels, captions, strict=True)
     ]
     figure_boxes = [
-        _union([box, *(unit_boxes[u] for u in held)])
-        for box, held in zip(figures, labels, strict=True)
+        _union([box, *(unit_boxes[u] for u in held + caption)])
+        for box, held, caption in zip(figures, labels, captions, strict=True)
     ]
     units = [units[u] for u in kept] + figure_units
     unit_boxes = [unit_boxes[u] for u in kept] + figure_boxes
@@ -484,10 +496,11 @@ def _ends_a_sentence(text: str) -> bool:
 
 
 def _labels(
-    boxes: Sequence[Box], figures: Sequence[Box], line_height: float
+    boxes: Sequence[Box], figures: Sequence[Box], line_height: float, short: set[int]
 ) -> tuple[list[Box], list[list[int]]]:
     """The figures, those that touch merged (the bars of one chart), each with the short lines
-    that label it: lines at most ``_LABEL_ASPECT`` heights long whose middle lies within
+    that label it: lines at most ``_LABEL_ASPECT`` heights long (or made of such pieces:
+    ``short``) whose middle lies within
     ``_LABEL_REACH`` line heights of the figure (a chart's tick labels beside its axes, the
     words in a diagram's boxes), given to the nearest figure. A paragraph's short last line
     (right under a prose line) labels nothing."""
@@ -508,7 +521,7 @@ def _labels(
     reach = _LABEL_REACH * line_height
     by_top = _ByTop(boxes, range(len(boxes)))
     for i, box in enumerate(boxes):
-        if _width(box) > _LABEL_ASPECT * _height(box):
+        if _width(box) > _LABEL_ASPECT * _height(box) and i not in short:
             continue
         x, y = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         near = [
@@ -519,6 +532,55 @@ def _labels(
         if near and not _ends_a_paragraph(boxes, i, by_top):
             held[min(near)[1]].append(i)
     return merged, held
+
+
+def _captions(
+    boxes: Sequence[Box], figures: list[Box], held: list[list[int]], line_height: float
+) -> list[list[int]]:
+    """Each figure's caption, its lines top to bottom (``held`` are the figures' labels): at
+    most ``_MAX_CAPTION`` lines right under a figure at least ``_CAPTIONED_WIDTH`` line
+    heights wide, the first within ``_CAPTION_REACH`` of its height, the others at a line's
+    pitch, each within the figure's width give or take ``_CAPTION_OVERHANG`` heights, with
+    white wider than a paragraph break under the last. Text under a figure that runs on past
+    that many lines (a column as wide as the figure), or at a line's pitch into a wider line
+    (a paragraph wrapped under it), is no caption."""
+    taken = {u for lines in held for u in lines}
+    by_top = _ByTop(boxes, range(len(boxes)))
+    found: list[list[int]] = []
+    for k, figure in enumerate(figures):
+        found.append([])
+        box = _union([figure, *(boxes[u] for u in held[k])])
+        if _width(box) < _CAPTIONED_WIDTH * line_height:
+            continue  # a logo over its company's name
+        caption: list[int] = []
+        bottom, reach, span = box[3], _CAPTION_REACH, box
+        while len(caption) <= _MAX_CAPTION:
+            under = [
+                u
+                for u in by_top.overlapping(bottom, bottom + 3 * line_height)
+                if u not in taken
+                and u not in caption
+                and boxes[u][1] >= bottom - _ROW_OVERLAP * _height(boxes[u])
+                and boxes[u][0] < span[2]
+                and boxes[u][2] > span[0]
+            ]
+            if not under:
+                break
+            first = min(under, key=lambda u: boxes[u][1])
+            line = boxes[first]
+            if line[1] - bottom > reach * _height(line):
+                break
+            overhang = _CAPTION_OVERHANG * _height(line)
+            if line[0] < box[0] - overhang or line[2] > box[2] + overhang:
+                caption = []
+                break
+            caption.append(first)
+            bottom, reach = line[3], _PARAGRAPH_GAP
+            span = _union([span, line])
+        if len(caption) <= _MAX_CAPTION:
+            found[k] = caption
+            taken.update(caption)
+    return found
 
 
 def _within(a: Box, b: Box, gap: float) -> bool:
@@ -1186,12 +1248,27 @@ class _Section:
         if any(i in drawn.figures for i in self.lines + self.aside):
             rest = [i for i in self.lines + self.aside if i not in drawn.figures]
             placed = _order(boxes, rest, min_gutter, drawn) if rest else []
+            # It is read before the first line that starts below its top, or where the
+            # text breaks nearest there when that line goes on with a paragraph above it.
+            text = [i for i in placed if i not in drawn.figures]
+            pitch = _line_pitch(boxes, text)
+            breaks = [0, len(placed)] + [
+                k
+                for k in range(1, len(placed))
+                if placed[k] not in drawn.going_on
+                and _breaks_between(boxes[placed[k - 1]], boxes[placed[k]], pitch)
+            ]
             for f in sorted(
                 (i for i in self.lines + self.aside if i in drawn.figures),
                 key=lambda i: -boxes[i][1],
             ):
                 top = boxes[f][1]
                 at = next((k for k, i in enumerate(placed) if boxes[i][1] > top), len(placed))
+                if 0 < at < len(placed) and not _breaks_between(
+                    boxes[placed[at - 1]], boxes[placed[at]], pitch
+                ):
+                    at = min(breaks, key=lambda k: abs(_break_height(boxes, placed, k) - top))
+                breaks = [k + (k >= at) for k in breaks] + [at]
                 placed.insert(at, f)
             return placed
         bands = _bands(boxes, self.lines + self.aside) if self.aside else self.bands
@@ -1385,6 +1462,12 @@ def _breaks_between(upper: Box, lower: Box, pitch: float) -> bool:
     than a paragraph's line spacing, or a pitch ``_PARAGRAPH_PITCH`` times the usual one."""
     white = _white(upper, lower)
     return white > _PARAGRAPH_GAP or (white > 0 and lower[1] - upper[1] > _PARAGRAPH_PITCH * pitch)
+
+
+def _break_height(boxes: Sequence[Box], lines: list[int], k: int) -> float:
+    """The height on the page of the break before ``lines[k]`` (after the last line when
+    ``k`` is past it)."""
+    return boxes[lines[k]][1] if k < len(lines) else boxes[lines[-1]][3]
 
 
 def _white(upper: Box, lower: Box) -> float:

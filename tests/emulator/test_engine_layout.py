@@ -643,3 +643,94 @@ def test_a_line_goes_on_with_a_sentence_when_it_starts_with_a_word_in_small_lett
         assert not _goes_on(text), text
     assert not _goes_on("\u65e5\u672c\u8a9e\u306e\u6587")
     assert not _goes_on("") and not _goes_on("  ")
+
+
+def test_a_figure_s_caption_is_read_with_it_not_in_the_paragraph_that_wraps_under_it() -> None:
+    # A photographed page's chart floated right, its tick labels under it and its caption
+    # under them; the text beside it breaks for a paragraph level with the caption, and that
+    # paragraph runs on under the chart across the page. The caption goes with the chart.
+    rows = """181 485 1814 522|181 541 1781 578|181 597 1757 634|181 653 1689 690|181 709 948 746
+    1224 1182 1291 1211|1381 1182 1448 1211|1538 1182 1604 1211|1684 1182 1772 1211
+    1119 794 1169 824|1153 1155 1169 1185|1083 1247 1809 1281
+    181 786 999 822|181 841 997 878|181 897 648 934|181 974 945 1010|181 1030 939 1066
+    181 1086 1015 1122|181 1141 1017 1178|181 1197 999 1234|181 1274 1027 1311
+    181 1330 991 1366|181 1386 1819 1422|181 1441 1809 1478|181 1497 1802 1534"""
+    boxes = [
+        (float(x0), float(y0), float(x1), float(y1))
+        for row in rows.splitlines()
+        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
+    ]
+    texts = ["Conference", "hand", "amount", "although", "approach", "2010", "2011", "2012"]
+    texts += ["quality", "200", "0", "Figure 5. Physical woman", "East", "region", "night"]
+    texts += ["Build", "when", "politics", "along.", "stage", "Shoulder", "not whole"]
+    texts += ["attorney", "Suggest", "write"]
+    chart = (1176.0, 839.0, 1808.0, 1175.0)
+    assert natural_order(boxes, figures=[chart], texts=texts) == [
+        *range(5),
+        9,
+        10,
+        5,
+        6,
+        7,
+        8,
+        11,
+        *range(12, 25),
+    ]
+
+
+def test_a_logo_s_caption_is_not_the_title_under_it() -> None:
+    # An invoice's logo, its company's name beside it and the address at the right, and the
+    # title "Invoice" in large type under the logo: the title follows the header, it is no
+    # caption read with the logo before the company's name.
+    rows = """308 192 617 243|1246 161 1458 182|1253 187 1457 208|1266 213 1457 234
+    1257 239 1457 260|183 303 339 350|183 374 297 396|183 399 393 422|183 425 385 447"""
+    boxes = [
+        (float(x0), float(y0), float(x1), float(y1))
+        for row in rows.splitlines()
+        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
+    ]
+    texts = ["Moss-Gibson", "Studio 29K Sharon Mills", "Cookemouth", "Phone", "eparsons"]
+    texts += ["Invoice", "Moss-Gibson", "Studio 29K Sharon Mills", "Cookemouth"]
+    logo = (187.0, 172.0, 285.0, 272.0)
+    assert natural_order(boxes, figures=[logo], texts=texts) == list(range(9))
+
+
+def test_a_figure_among_rows_is_read_where_the_text_breaks_not_inside_a_paragraph() -> None:
+    # A photo with its caption floated right of a paragraph, a heading and another paragraph,
+    # and a chart under them that overlaps the photo's caption's rows: no gutter runs down
+    # the section, which is read row by row. The photo's top lies a few pixels under the
+    # paragraph's first line; it is read at the break before that paragraph, not after its
+    # first line.
+    rows = """196 594 1504 637|1547 1396 2039 1430|196 659 1212 702|196 703 1225 746
+    196 747 1209 790|196 791 1191 834|196 835 1186 878|196 879 1198 922|196 923 289 966
+    196 991 1039 1049|196 1060 1220 1103|196 1104 1150 1147|196 1148 1222 1191
+    196 1192 1208 1235|196 1236 1233 1279|196 1280 1124 1323|196 1324 311 1367
+    443 2046 485 2079|570 2046 628 2079|696 2046 774 2079|833 2046 908 2079
+    977 2046 1036 2079|1113 2046 1170 2079|354 1404 384 1438|369 2017 384 2051
+    334 2113 1202 2146|196 2211 2245 2254|196 2255 2269 2298"""
+    boxes = [
+        (float(x0), float(y0), float(x1), float(y1))
+        for row in rows.splitlines()
+        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
+    ]
+    texts = ["Give people", "Figure 6. Color", "Wide some score", "beyond figure", "Finally"]
+    texts += ["bill site", "policy sport", "appear", "tough.", "Government option"]
+    texts += ["Measure power", "movement option", "mouth quality", "social million."]
+    texts += ["often, we", "Green establish", "college.", "cup", "2011", "behavi", "curren"]
+    texts += ["2014", "class", "50", "0", "Figure 7. Price", "Rich reveal", "usually owner"]
+    photo = (1269.0, 671.0, 2316.0, 1383.0)
+    chart = (392.0, 1427.0, 1213.0, 2037.0)
+    assert natural_order(boxes, figures=[photo, chart], texts=texts) == [
+        *range(17),
+        23,
+        24,
+        17,
+        18,
+        19,
+        20,
+        21,
+        22,
+        25,
+        26,
+        27,
+    ]
