@@ -1688,10 +1688,15 @@ def _looks_like_cells(
 def _display_block(boxes: Sequence[Box], part: list[int], body: float) -> bool:
     """True when ``part`` is a paragraph (two or more rows of one line each at a line's
     pitch, in one type size) in type at least ``_SAME_SIZE`` times ``body``: a pull quote,
-    not a label or a title."""
+    not a label or a title. A line in smaller type over it (the end of the paragraph above
+    it) is left out."""
     rows = group_rows(boxes, part)
     if len(rows) < 2 or any(len(row) != 1 for row in rows):
         return False
+    # A paragraph's last line above the quote, in the text's type, may have come with it.
+    if len(rows) > 2 and _height(boxes[rows[0][0]]) * _SAME_SIZE <= _height(boxes[rows[1][0]]):
+        part = [row[0] for row in rows[1:]]
+        rows = rows[1:]
     heights = [_height(boxes[i]) for i in part]
     if max(heights) > _LINE_SPREAD * min(heights):
         return False  # a title over a line of smaller type is no paragraph

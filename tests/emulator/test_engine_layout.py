@@ -734,3 +734,20 @@ def test_a_figure_among_rows_is_read_where_the_text_breaks_not_inside_a_paragrap
         26,
         27,
     ]
+
+
+def test_a_pull_quote_under_a_paragraph_s_last_line_is_still_read_whole() -> None:
+    # A paragraph's short last line over a pull quote in large type, a heading and its
+    # paragraph beside the quote, and the text on across the page under both: the last line
+    # in the text's type over the quote does not make the quote's lines cells of a table.
+    rows = """814 1729 1344 1778|814 1827 1196 1908|814 1912 1125 1993|814 1997 1187 2077
+    814 2081 1150 2162|814 2166 1372 2247|814 2250 1031 2331|1452 1809 1989 1861
+    1452 1880 1930 1929|1452 1932 2137 1982|1452 1985 2073 2034|1452 2037 2074 2086
+    1452 2090 1999 2139|1452 2142 2133 2191|1452 2195 2153 2244|1452 2247 2125 2296
+    1452 2300 2106 2349|1452 2352 2050 2401|814 2405 2014 2454"""
+    boxes = [
+        (float(x0), float(y0), float(x1), float(y1))
+        for row in rows.splitlines()
+        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
+    ]
+    assert natural_order(boxes) == list(range(19))
