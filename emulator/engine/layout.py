@@ -183,6 +183,8 @@ _WRAP_GAP = 2.0
 _MIN_CELLS = 3
 # Pieces whose median line heights differ by less than this factor are set in one size.
 _SAME_SIZE = 1.4
+# A paragraph of lines at least this many times the text's height is in display type.
+_DISPLAY_SIZE = 1.25
 # Middles of centred lines agree within this many line heights; their left edges (the lines
 # being of different widths) differ by more.
 _CENTRE_TOLERANCE = 0.25
@@ -1687,7 +1689,7 @@ def _looks_like_cells(
 
 def _display_block(boxes: Sequence[Box], part: list[int], body: float) -> bool:
     """True when ``part`` is a paragraph (two or more rows of one line each at a line's
-    pitch, in one type size) in type at least ``_SAME_SIZE`` times ``body``: a pull quote,
+    pitch, in one type size) in type at least ``_DISPLAY_SIZE`` times ``body``: a pull quote,
     not a label or a title. A line in smaller type over it (the end of the paragraph above
     it) is left out."""
     rows = group_rows(boxes, part)
@@ -1700,7 +1702,7 @@ def _display_block(boxes: Sequence[Box], part: list[int], body: float) -> bool:
     heights = [_height(boxes[i]) for i in part]
     if max(heights) > _LINE_SPREAD * min(heights):
         return False  # a title over a line of smaller type is no paragraph
-    return median(heights) >= _SAME_SIZE * body and _longest_run(boxes, part) == len(rows)
+    return median(heights) >= _DISPLAY_SIZE * body and _longest_run(boxes, part) == len(rows)
 
 
 def _mostly_figure(boxes: Sequence[Box], part: list[int], figures: frozenset[int]) -> bool:

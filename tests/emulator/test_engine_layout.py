@@ -751,3 +751,18 @@ def test_a_pull_quote_under_a_paragraph_s_last_line_is_still_read_whole() -> Non
         for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
     ]
     assert natural_order(boxes) == list(range(19))
+
+
+def test_a_pull_quote_a_third_larger_than_the_text_is_read_whole() -> None:
+    # A quote in italic a third larger than the text, beside the paragraph it floats in.
+    rows = """188 1933 849 1963|829 2010 1159 2051|829 2064 1146 2104|829 2117 1138 2157
+    188 1988 761 2018|188 2026 689 2056|188 2064 677 2094|188 2103 726 2133
+    188 2141 718 2171|188 2179 702 2209|188 2217 1172 2247|188 2255 912 2286"""
+    boxes = [
+        (float(x0), float(y0), float(x1), float(y1))
+        for row in rows.splitlines()
+        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
+    ]
+    order = natural_order(boxes)
+    assert order[order.index(1) : order.index(1) + 3] == [1, 2, 3]
+    assert [i for i in order if i not in (1, 2, 3)] == [0, *range(4, 12)]
