@@ -1334,6 +1334,13 @@ def _grid_cuts(
                 found[boxes[i][1]] = white
             bottom = max(bottom, boxes[i][3])
         starts.append(found)
+    # Blocks of one size side by side show no hole: there every block of every column
+    # starts level with one in each other column (a glossary's terms two by two).
+    full = len({len(found) for found in starts}) == 1 and all(
+        any(abs(t - top) <= _ALIGN_TOLERANCE * height for t in found)
+        for top in starts[0]
+        for found in starts[1:]
+    )
     cuts: list[float] = []
     for top, white in starts[0].items():
         whites = [white]
@@ -1343,7 +1350,7 @@ def _grid_cuts(
                 break
             whites.append(found[near[0]])
         else:
-            if max(whites) >= _GRID_HOLE * height:
+            if full or max(whites) >= _GRID_HOLE * height:
                 y = top - min(whites) / 2
                 if not any(boxes[i][1] < y < boxes[i][3] for c in columns for i in c):
                     cuts.append(y)

@@ -766,3 +766,24 @@ def test_a_pull_quote_a_third_larger_than_the_text_is_read_whole() -> None:
     order = natural_order(boxes)
     assert order[order.index(1) : order.index(1) + 3] == [1, 2, 3]
     assert [i for i in order if i not in (1, 2, 3)] == [0, *range(4, 12)]
+
+
+def test_blocks_of_one_size_on_a_grid_are_read_row_of_blocks_by_row_of_blocks() -> None:
+    # A glossary two by two: each block a term and three lines, every block level with the
+    # one beside it and no white to tell a grid from columns but that.
+    blocks = []
+    for top in (0.0, 110.0):
+        for left in (0.0, 400.0):
+            blocks += [
+                (left, top + 26.0 * r, left + 300.0, top + 26.0 * r + 20.0) for r in range(4)
+            ]
+    assert natural_order(blocks) == list(range(16))
+    # Columns whose paragraphs start at different heights are columns.
+    left = [
+        (0.0, 26.0 * r + 14.0 * (r >= 3), 300.0, 26.0 * r + 14.0 * (r >= 3) + 20) for r in range(8)
+    ]
+    right = [
+        (400.0, 26.0 * r + 14.0 * (r >= 5), 700.0, 26.0 * r + 14.0 * (r >= 5) + 20)
+        for r in range(8)
+    ]
+    assert natural_order(left + right) == list(range(16))
