@@ -35,21 +35,25 @@ permutation of their indices.
      pieces are short blocks side by side with at most one of them prose (an invoice's
      addresses; not text wrapped a word to a line beside a float), unless one is a single line
      in larger type (a company's name, read before the address beside it) or a paragraph in
-     larger type (a pull quote beside the text, read whole). Read by rows, a cell whose text
-     wraps onto rows where the cells beside it are empty (a footer's address beside its bank
-     details) is read whole before the next cell. Blocks of centred lines with as many lines
+     type a quarter larger (a pull quote beside the text, read whole). Read by rows, a cell
+     whose text wraps onto rows where the cells beside it are empty (a footer's address beside
+     its bank details) is read whole before the next cell: its line runs up to the next cell,
+     or stops short of it by less than the first word of the line under it (where the words
+     are known), with no rule drawn between. Blocks of centred lines with as many lines
      each (a paper's authors) are blocks. Everything else (article columns, a side column of
      notes, an infobox beside the text, a spec sheet's columns of label/value rows) is read by
      columns, except that columns of blocks on a grid (every column starts a block at one
-     height, and one of them shows a hole of two lines above it, as article columns never do)
-     are read one row of blocks after another. A section with a vertical rule drawn down each
+     height, and one of them shows a hole of two lines above it, as article columns never do,
+     or every block of every column starts level with one in each other column) are read one
+     row of blocks after another. A section with a vertical rule drawn down each
      of its gutters (and no horizontal rule across it: a table's grid) is read by columns,
      whatever lines up across them.
 
   Figures (pictures, charts, diagrams: :mod:`emulator.engine.figures`) take part as blocks;
   figures that touch are one (the bars of a chart), and the short lines within a line's height
-  of a figure are its labels, read with it, top to bottom. A float makes a column beside the
-  text it stands in (its caption is a line of that column), so the text beside it is read
+  of a figure are its labels, read with it, top to bottom; the few lines right under a figure
+  wider than a logo, within its width and with white under them, are its caption, read after
+  them. A float makes a column beside the text it stands in, so the text beside it is read
   whole, and a band of text that runs on under the float, below white under it while the text
   beside it ends at a line's pitch above, ends the columns. A piece that is mostly a figure
   (with at most a caption's few lines of prose) counts as a column as prose does, and is read
@@ -57,7 +61,8 @@ permutation of their indices.
   paragraph's line spacing, or a pitch a quarter larger than the text's usual one), not
   inside a paragraph that began above it or runs on under it (when the paragraph beside it
   runs on under the section, it is read where that paragraph ends); in a section read by
-  rows (a logo beside an address) a figure is read before the first line under its top.
+  rows (a logo beside an address) a figure is read before the first line under its top where
+  the text breaks there, else at the paragraph break nearest its top.
   A pull quote (a paragraph in display type) beside the text is placed the same way. Where
   the lines' words are known, a line that starts with a small letter goes on with the
   sentence before it, whatever white or float lies between: no float is read before it.
@@ -1631,14 +1636,16 @@ def _looks_like_cells(
     authors, each with name, affiliation and address), are blocks, not a table's rows.
     """
     # A piece that is mostly a figure (a float with its caption) is a column, as prose is;
-    # so is a paragraph in larger type (a pull quote).
+    # so is a paragraph in larger type beside prose (a pull quote).
     smallest = min(median(_height(boxes[i]) for i in p) for p in parts)
+    texts = [_is_prose(boxes, p) for p in parts]
     columnar = [
-        _is_prose(boxes, p)
+        texts[k]
         or _narrow_column(boxes, p)
         or _mostly_figure(boxes, p, figures)
-        or _display_block(boxes, p, smallest)
-        for p in parts
+        # Beside a form's labels, larger type is the fields' values.
+        or (_display_block(boxes, p, smallest) and any(texts[:k] + texts[k + 1 :]))
+        for k, p in enumerate(parts)
     ]
     if all(columnar):
         return False

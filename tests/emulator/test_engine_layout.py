@@ -787,3 +787,16 @@ def test_blocks_of_one_size_on_a_grid_are_read_row_of_blocks_by_row_of_blocks() 
         for r in range(8)
     ]
     assert natural_order(left + right) == list(range(16))
+
+
+def test_a_form_s_values_in_larger_type_beside_their_labels_are_fields() -> None:
+    # A form's section: labels in small type, their values a quarter larger, two fields a row.
+    # The values are no pull quote (no prose beside them): the fields are read row by row.
+    rows = """115 224 211 242|249 218 312 238|663 224 755 242|786 218 839 238
+    115 263 227 280|249 254 369 278|663 263 764 280|786 254 1038 278"""
+    boxes = [
+        (float(x0), float(y0), float(x1), float(y1))
+        for row in rows.splitlines()
+        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
+    ]
+    assert natural_order(boxes) == list(range(8))
