@@ -1643,7 +1643,8 @@ def _looks_like_cells(
         texts[k]
         or _narrow_column(boxes, p)
         or _mostly_figure(boxes, p, figures)
-        # Beside a form's labels, larger type is the fields' values.
+        # Beside a form's labels, type a little larger is the fields' values.
+        or _display_block(boxes, p, smallest, _SAME_SIZE)
         or (_display_block(boxes, p, smallest) and any(texts[:k] + texts[k + 1 :]))
         for k, p in enumerate(parts)
     ]
@@ -1701,9 +1702,11 @@ def _looks_like_cells(
     )
 
 
-def _display_block(boxes: Sequence[Box], part: list[int], body: float) -> bool:
+def _display_block(
+    boxes: Sequence[Box], part: list[int], body: float, size: float = _DISPLAY_SIZE
+) -> bool:
     """True when ``part`` is a paragraph (two or more rows of one line each at a line's
-    pitch, in one type size) in type at least ``_DISPLAY_SIZE`` times ``body``: a pull quote,
+    pitch, in one type size) in type at least ``size`` times ``body``: a pull quote,
     not a label or a title. A line in smaller type over it (the end of the paragraph above
     it) is left out."""
     rows = group_rows(boxes, part)
@@ -1716,7 +1719,7 @@ def _display_block(boxes: Sequence[Box], part: list[int], body: float) -> bool:
     heights = [_height(boxes[i]) for i in part]
     if max(heights) > _LINE_SPREAD * min(heights):
         return False  # a title over a line of smaller type is no paragraph
-    return median(heights) >= _DISPLAY_SIZE * body and _longest_run(boxes, part) == len(rows)
+    return median(heights) >= size * body and _longest_run(boxes, part) == len(rows)
 
 
 def _mostly_figure(boxes: Sequence[Box], part: list[int], figures: frozenset[int]) -> bool:

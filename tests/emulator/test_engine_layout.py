@@ -800,3 +800,17 @@ def test_a_form_s_values_in_larger_type_beside_their_labels_are_fields() -> None
         for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
     ]
     assert natural_order(boxes) == list(range(8))
+
+
+def test_a_company_s_name_on_two_lines_in_large_type_is_read_before_its_address() -> None:
+    # A scanned invoice's header: the name in type twice the address's, wrapped onto two
+    # lines beside a logo's stray mark, the address in six short lines at the right.
+    name = [(292.0, 90.0, 955.0, 152.0), (294.0, 172.0, 521.0, 246.0)]
+    address = [(1383.0, 80.0, 1631.0, 112.0), (1377.0, 113.0, 1634.0, 146.0)]
+    address += [(1332.0, 144.0, 1628.0, 176.0), (1568.0, 174.0, 1633.0, 212.0)]
+    address += [(1316.0, 207.0, 1632.0, 244.0), (1480.0, 240.0, 1635.0, 276.0)]
+    title, mark = [(185.0, 315.0, 341.0, 359.0)], [(188.0, 181.0, 200.0, 204.0)]
+    texts = ["Wheeler, Collins and", "Hartley", "50 Thomas Gardens", "Lyonsfort CR8 3ZR"]
+    texts += ["Phone: +44(0)191 496", "0953", "psullivan@example.com", "barry.info"]
+    order = natural_order(name + address + title + mark, texts=[*texts, "INVOICE", "D"])
+    assert [i for i in order if i != 9] == list(range(9))
