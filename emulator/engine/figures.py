@@ -14,7 +14,11 @@ not one either: its rules are long and straight, and its cells' text covers the 
 that lie around a figure with no text between (a chart's axes, a diagram's frame) are part
 of it; a rule past a heading or a table's row under a picture is not. Where no rule runs
 across a region, the rules that span only part of it (the edges of a diagram's boxes, the
-arrows between them) are drawn.
+arrows between them) are drawn; a run of edges lying on text (a word up against an arrow) is no
+rule across anything.
+
+Ink is told from the paper before a turned page is turned upright: the white corners the turn
+adds would pass for the paper of a photographed page, which is greyer, and all of it for ink.
 
 The image is shrunk first (800 px on its long side). With the separators, finding figures
 costs 120 CPU ms a page on generated pages (docs/accuracy.md).
