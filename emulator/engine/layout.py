@@ -1638,14 +1638,15 @@ def _looks_like_cells(
     # A piece that is mostly a figure (a float with its caption) is a column, as prose is;
     # so is a paragraph in larger type beside prose (a pull quote).
     smallest = min(median(_height(boxes[i]) for i in p) for p in parts)
-    texts = [_is_prose(boxes, p) for p in parts]
+    of_prose = [_is_prose(boxes, p) for p in parts]
     columnar = [
-        texts[k]
+        of_prose[k]
         or _narrow_column(boxes, p)
         or _mostly_figure(boxes, p, figures)
-        # Beside a form's labels, type a little larger is the fields' values.
         or _display_block(boxes, p, smallest, _SAME_SIZE)
-        or (_display_block(boxes, p, smallest) and any(texts[:k] + texts[k + 1 :]))
+        # Type only a little larger is a pull quote beside prose; beside a form's labels it
+        # is the fields' values.
+        or (_display_block(boxes, p, smallest) and any(of_prose[:k] + of_prose[k + 1 :]))
         for k, p in enumerate(parts)
     ]
     if all(columnar):
