@@ -1329,22 +1329,39 @@ def _grid_cuts(
         return []
     height = median(_height(boxes[i]) for c in columns for i in c if i not in figures)
     starts: list[dict[float, float]] = []  # per column: block top -> white above it
+    spacing: list[float] = []  # per column: the usual white between its lines
     for col in columns:
         ordered = sorted(col, key=lambda i: boxes[i][1])
         found: dict[float, float] = {}
+        whites = []
         bottom = boxes[ordered[0]][3]
         for i in ordered[1:]:
             white = boxes[i][1] - bottom
+            whites.append(white)
             if white > _GRID_BREAK * height and i not in figures:
                 found[boxes[i][1]] = white
             bottom = max(bottom, boxes[i][3])
         starts.append(found)
+        spacing.append(median(whites) if whites else 0.0)
     # Blocks of one size side by side show no hole: there every block of every column
-    # starts level with one in each other column (a glossary's terms two by two).
-    full = len({len(found) for found in starts}) == 1 and all(
-        any(abs(t - top) <= _ALIGN_TOLERANCE * height for t in found)
-        for top in starts[0]
-        for found in starts[1:]
+    # starts level with one in each other column (a glossary's terms two by two), and the
+    # blocks run two lines or more, set apart by twice the white between their lines (lines
+    # on a baseline grid are no blocks).
+    full = (
+        len({len(found) for found in starts}) == 1
+        and all(
+            white >= 2 * usual
+            for found, usual in zip(starts, spacing, strict=True)
+            for white in found.values()
+        )
+        and all(
+            len(col) >= 2 * (len(found) + 1) for col, found in zip(columns, starts, strict=True)
+        )
+        and all(
+            any(abs(t - top) <= _ALIGN_TOLERANCE * height for t in found)
+            for top in starts[0]
+            for found in starts[1:]
+        )
     )
     cuts: list[float] = []
     for top, white in starts[0].items():
