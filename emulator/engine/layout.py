@@ -44,8 +44,9 @@ permutation of their indices.
      notes, an infobox beside the text, a spec sheet's columns of label/value rows) is read by
      columns, except that columns of blocks on a grid (every column starts a block at one
      height, and one of them shows a hole of two lines above it, as article columns never do,
-     or every block of every column starts level with one in each other column) are read one
-     row of blocks after another. A section with a vertical rule drawn down each
+     or every block of every column, two lines or more under twice the white between its
+     lines, starts level with one in each other column) are read one row of blocks after
+     another. A section with a vertical rule drawn down each
      of its gutters (and no horizontal rule across it: a table's grid) is read by columns,
      whatever lines up across them.
 
