@@ -410,21 +410,14 @@ def natural_order(
     ]
     units = [units[u] for u in kept] + figure_units
     unit_boxes = [unit_boxes[u] for u in kept] + figure_boxes
+    # Each text unit's first line (its leftmost piece), where the words are known.
+    firsts = [min(unit, key=lambda i: boxes[i][0]) for unit in units[: len(kept)]] if texts else []
     drawn = _Drawn(
         rules,
         frozenset(range(len(kept), len(units))),
         _column_rules(unit_boxes, uprights, line_height),
-        frozenset(
-            u
-            for u, unit in enumerate(units[: len(kept)])
-            if texts and _goes_on(texts[min(unit, key=lambda i: boxes[i][0])])
-        ),
-        {
-            u: _first_word_width(boxes[first], texts[first])
-            for u, unit in enumerate(units[: len(kept)])
-            if texts
-            for first in [min(unit, key=lambda i: boxes[i][0])]
-        },
+        frozenset(u for u, first in enumerate(firsts) if _goes_on(texts[first])),
+        {u: _first_word_width(boxes[first], texts[first]) for u, first in enumerate(firsts)},
     )
     order = _order(unit_boxes, list(range(len(units))), line_height * _MIN_GUTTER, drawn)
     if texts:

@@ -16,6 +16,16 @@ def _line(x: float, y: float, width: float, height: float = 20.0) -> Box:
     return (x, y, x + width, y + height)
 
 
+def _recorded(rows: str) -> list[Box]:
+    """Boxes recorded from a generated page: ``x0 y0 x1 y1`` each, ``|`` between them, listed
+    line after line of ``rows``."""
+    return [
+        (float(x0), float(y0), float(x1), float(y1))
+        for row in rows.splitlines()
+        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
+    ]
+
+
 def test_empty_and_single() -> None:
     assert basic_order([]) == []
     assert natural_order([]) == []
@@ -655,11 +665,7 @@ def test_a_figure_s_caption_is_read_with_it_not_in_the_paragraph_that_wraps_unde
     181 786 999 822|181 841 997 878|181 897 648 934|181 974 945 1010|181 1030 939 1066
     181 1086 1015 1122|181 1141 1017 1178|181 1197 999 1234|181 1274 1027 1311
     181 1330 991 1366|181 1386 1819 1422|181 1441 1809 1478|181 1497 1802 1534"""
-    boxes = [
-        (float(x0), float(y0), float(x1), float(y1))
-        for row in rows.splitlines()
-        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
-    ]
+    boxes = _recorded(rows)
     texts = ["Conference", "hand", "amount", "although", "approach", "2010", "2011", "2012"]
     texts += ["quality", "200", "0", "Figure 5. Physical woman", "East", "region", "night"]
     texts += ["Build", "when", "politics", "along.", "stage", "Shoulder", "not whole"]
@@ -684,11 +690,7 @@ def test_a_logo_s_caption_is_not_the_title_under_it() -> None:
     # caption read with the logo before the company's name.
     rows = """308 192 617 243|1246 161 1458 182|1253 187 1457 208|1266 213 1457 234
     1257 239 1457 260|183 303 339 350|183 374 297 396|183 399 393 422|183 425 385 447"""
-    boxes = [
-        (float(x0), float(y0), float(x1), float(y1))
-        for row in rows.splitlines()
-        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
-    ]
+    boxes = _recorded(rows)
     texts = ["Moss-Gibson", "Studio 29K Sharon Mills", "Cookemouth", "Phone", "eparsons"]
     texts += ["Invoice", "Moss-Gibson", "Studio 29K Sharon Mills", "Cookemouth"]
     logo = (187.0, 172.0, 285.0, 272.0)
@@ -708,11 +710,7 @@ def test_a_figure_among_rows_is_read_where_the_text_breaks_not_inside_a_paragrap
     443 2046 485 2079|570 2046 628 2079|696 2046 774 2079|833 2046 908 2079
     977 2046 1036 2079|1113 2046 1170 2079|354 1404 384 1438|369 2017 384 2051
     334 2113 1202 2146|196 2211 2245 2254|196 2255 2269 2298"""
-    boxes = [
-        (float(x0), float(y0), float(x1), float(y1))
-        for row in rows.splitlines()
-        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
-    ]
+    boxes = _recorded(rows)
     texts = ["Give people", "Figure 6. Color", "Wide some score", "beyond figure", "Finally"]
     texts += ["bill site", "policy sport", "appear", "tough.", "Government option"]
     texts += ["Measure power", "movement option", "mouth quality", "social million."]
@@ -745,11 +743,7 @@ def test_a_pull_quote_under_a_paragraph_s_last_line_is_still_read_whole() -> Non
     1452 1880 1930 1929|1452 1932 2137 1982|1452 1985 2073 2034|1452 2037 2074 2086
     1452 2090 1999 2139|1452 2142 2133 2191|1452 2195 2153 2244|1452 2247 2125 2296
     1452 2300 2106 2349|1452 2352 2050 2401|814 2405 2014 2454"""
-    boxes = [
-        (float(x0), float(y0), float(x1), float(y1))
-        for row in rows.splitlines()
-        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
-    ]
+    boxes = _recorded(rows)
     assert natural_order(boxes) == list(range(19))
 
 
@@ -758,11 +752,7 @@ def test_a_pull_quote_a_third_larger_than_the_text_is_read_whole() -> None:
     rows = """188 1933 849 1963|829 2010 1159 2051|829 2064 1146 2104|829 2117 1138 2157
     188 1988 761 2018|188 2026 689 2056|188 2064 677 2094|188 2103 726 2133
     188 2141 718 2171|188 2179 702 2209|188 2217 1172 2247|188 2255 912 2286"""
-    boxes = [
-        (float(x0), float(y0), float(x1), float(y1))
-        for row in rows.splitlines()
-        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
-    ]
+    boxes = _recorded(rows)
     order = natural_order(boxes)
     assert order[order.index(1) : order.index(1) + 3] == [1, 2, 3]
     assert [i for i in order if i not in (1, 2, 3)] == [0, *range(4, 12)]
@@ -794,11 +784,7 @@ def test_a_form_s_values_in_larger_type_beside_their_labels_are_fields() -> None
     # The values are no pull quote (no prose beside them): the fields are read row by row.
     rows = """115 224 211 242|249 218 312 238|663 224 755 242|786 218 839 238
     115 263 227 280|249 254 369 278|663 263 764 280|786 254 1038 278"""
-    boxes = [
-        (float(x0), float(y0), float(x1), float(y1))
-        for row in rows.splitlines()
-        for x0, y0, x1, y1 in [box.split() for box in row.split("|")]
-    ]
+    boxes = _recorded(rows)
     assert natural_order(boxes) == list(range(8))
 
 
