@@ -131,6 +131,8 @@ _FLUSH = 1.0
 # The white between two words' boxes (which already include half a character each side) that
 # a gutter needs, in line heights.
 _MIN_CUT_GAP = 0.15
+# Lines whose heights differ by less than this factor are set in a column's type.
+_GUTTER_SIZE = 1.25
 # How far (in line heights) into the lines around it a rule may be drawn and still run
 # between them (a box's edge sits close to its first line).
 _RULE_SLACK = 0.3
@@ -310,7 +312,7 @@ def gutter_cuts(lines: Sequence[Box], words: Sequence[Sequence[Box]]) -> list[li
                 for j, b in enumerate(lines)
                 if j != i
                 and not _same_row(b, line)
-                and height / _SAME_SIZE <= _height(b) <= height * _SAME_SIZE
+                and height / _GUTTER_SIZE <= _height(b) <= height * _GUTTER_SIZE
             ]
             reach = _GUTTER_REACH * height
             above = [j for j in others if line[1] - reach < lines[j][3] <= line[1]]

@@ -217,6 +217,18 @@ def test_a_title_in_large_type_over_the_gutter_is_not_cut_at_a_word_space() -> N
     assert gutter_cuts(lines, words)[0] == []
 
 
+def test_a_deck_a_little_larger_than_the_text_is_not_cut_over_the_gutter() -> None:
+    from emulator.engine.layout import gutter_cuts
+
+    # A subtitle 26 px high (1.3 times the columns' 20 px type) runs across both columns,
+    # one of its word spaces over the gutter: it is read whole, not cut into two lines.
+    lines = [(0.0, -40.0, 800.0, -14.0)] + [_line(0, 30 * r, 380) for r in range(0, 5)]
+    lines += [_line(420, 30 * r, 380) for r in range(0, 5)]
+    words = [[(0.0, -40.0, 390.0, -14.0), (410.0, -40.0, 800.0, -14.0)]]
+    words += [[b] for b in lines[1:]]
+    assert gutter_cuts(lines, words)[0] == []
+
+
 def test_columns_under_a_title_beside_an_infobox_are_read_column_by_column() -> None:
     # A title in large type over two columns of 12 prose lines, and a short infobox beside
     # them on the right: title, left column, right column, infobox.
