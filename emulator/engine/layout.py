@@ -1130,11 +1130,16 @@ class _Section:
         gutters = _interior_gutters(boxes, self.bands[-1] + band, min_gutter)
         if not gutters:
             return []
-        # Nor does a row across a gutter of the band that starts at none of its columns' left
-        # edges (a centred subtitle's last line over the columns); a row across the band's
-        # cells that starts at a column's edge (a heading beside a table's caption) does.
+        # Nor does a row across a gutter of the band, or centred over the band, that starts
+        # at none of its columns' left edges (a centred subtitle's last line, or a byline,
+        # over the columns); a row across the band's cells that starts at a column's edge (a
+        # heading beside a table's caption) does.
         height = median(_height(boxes[i]) for i in band)
-        if len(gutters) < len(_interior_gutters(boxes, band, min_gutter)) and not any(
+        middle = (min(boxes[j][0] for j in band) + max(boxes[j][2] for j in band)) / 2
+        centred = all(
+            abs((boxes[i][0] + boxes[i][2]) / 2 - middle) <= _FLUSH * height for i in self.bands[-1]
+        )
+        if (len(gutters) < len(_interior_gutters(boxes, band, min_gutter)) or centred) and not any(
             abs(boxes[i][0] - boxes[j][0]) <= _FLUSH * height for i in self.bands[-1] for j in band
         ):
             return []

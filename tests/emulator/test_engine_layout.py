@@ -229,6 +229,17 @@ def test_a_deck_a_little_larger_than_the_text_is_not_cut_over_the_gutter() -> No
     assert gutter_cuts(lines, words)[0] == []
 
 
+def test_a_byline_centred_over_a_middle_column_is_read_before_the_columns() -> None:
+    # A title, then a byline centred on the page (so over the middle column only, and not
+    # at its left edge) a little closer to the columns than a paragraph break, as a
+    # detector's tall boxes set it: title, byline, then three columns, each whole.
+    title = (200.0, -100.0, 1020.0, -60.0)
+    byline = _line(470, -35, 280, 20)
+    columns = [_line(x, 30 * r, 380) for x in (0, 420, 840) for r in range(6)]
+    order = natural_order([title, byline, *columns])
+    assert order == [0, 1, *range(2, 20)]
+
+
 def test_columns_under_a_title_beside_an_infobox_are_read_column_by_column() -> None:
     # A title in large type over two columns of 12 prose lines, and a short infobox beside
     # them on the right: title, left column, right column, infobox.
