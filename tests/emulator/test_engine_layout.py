@@ -240,6 +240,20 @@ def test_a_byline_centred_over_a_middle_column_is_read_before_the_columns() -> N
     assert order == [0, 1, *range(2, 20)]
 
 
+def test_a_pull_quote_whose_lines_differ_by_their_descenders_is_read_whole() -> None:
+    # A pull quote of four lines in display type (a detector's boxes 40 to 51 px high: lines
+    # with and without descenders) beside text wrapped around it (32 px lines): the quote is
+    # read as one block, not row by row with the text.
+    text = [_line(400, 36 * r, 420, 32) for r in range(8)]
+    quote = [
+        (10.0, 20.0 + 56 * r, 280.0, 20.0 + 56 * r + h) for r, h in enumerate((40, 45, 51, 50))
+    ]
+    order = natural_order(text + quote)
+    at = [order.index(i) for i in range(8, 12)]
+    assert at == list(range(at[0], at[0] + 4))
+    assert [i for i in order if i < 8] == list(range(8))
+
+
 def test_columns_under_a_title_beside_an_infobox_are_read_column_by_column() -> None:
     # A title in large type over two columns of 12 prose lines, and a short infobox beside
     # them on the right: title, left column, right column, infobox.
