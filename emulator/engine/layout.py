@@ -184,6 +184,8 @@ _PIECE_GAP = 2.0
 # A list marker found apart from its item: at most this many line heights long, at most this
 # many heights left of the item's first line.
 _MARKER_ASPECT = 2.5
+# A punctuation mark boxed on its own is narrower than its line is high.
+_MARK_ASPECT = 1.0
 _MARKER_GAP = 3.0
 # A line at least this share of its column's widest line fills it (text wrapped there); so
 # does one that ends this many line heights or less before the next cell.
@@ -1730,6 +1732,9 @@ def _display_block(
     not a label or a title. A line in smaller type over it (the end of the paragraph above
     it) is left out."""
     rows = group_rows(boxes, part)
+    # A mark the detector boxed apart from its line (a closing quotation mark) is no line.
+    rows = [[i for i in row if _aspect(boxes[i]) >= _MARK_ASPECT] or row for row in rows]
+    part = [i for row in rows for i in row]
     if len(rows) < 2 or any(len(row) != 1 for row in rows):
         return False
     # A paragraph's last line above the quote, in the text's type, may have come with it.

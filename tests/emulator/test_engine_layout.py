@@ -254,6 +254,18 @@ def test_a_pull_quote_whose_lines_differ_by_their_descenders_is_read_whole() -> 
     assert [i for i in order if i < 8] == list(range(8))
 
 
+def test_a_pull_quote_whose_closing_mark_was_boxed_apart_is_read_whole() -> None:
+    # The same quote beside wrapped text, its closing quotation mark boxed on its own after
+    # the last line (a 14 px wide box): still one block, the mark with it.
+    text = [_line(400, 36 * r, 420, 32) for r in range(8)]
+    quote = [_line(10, 20 + 56 * r, 270, 48) for r in range(4)]
+    mark = (285.0, 188.0, 299.0, 208.0)
+    order = natural_order(text + quote + [mark])
+    at = sorted(order.index(i) for i in range(8, 13))
+    assert at == list(range(at[0], at[0] + 5))
+    assert [i for i in order if i < 8] == list(range(8))
+
+
 def test_columns_under_a_title_beside_an_infobox_are_read_column_by_column() -> None:
     # A title in large type over two columns of 12 prose lines, and a short infobox beside
     # them on the right: title, left column, right column, infobox.
