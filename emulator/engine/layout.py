@@ -1399,7 +1399,7 @@ def _wrapped_rows(
         widest[k] = max(widest.get(k, 0.0), _width(boxes[i]))
     groups: list[list[list[int]]] = []
     for band in bands:
-        if groups and _runs_on(boxes, groups[-1][-1], band, piece, widest, drawn):
+        if groups and _runs_on(boxes, groups[-1], band, piece, widest, drawn):
             groups[-1].append(band)
         else:
             groups.append([band])
@@ -1408,20 +1408,27 @@ def _wrapped_rows(
 
 def _runs_on(
     boxes: Sequence[Box],
-    above: list[int],
+    rows: list[list[int]],
     band: list[int],
     piece: dict[int, int],
     widest: dict[int, float],
     drawn: _Drawn,
 ) -> bool:
+    """True when ``band`` runs on the table row ``rows`` (its bands so far): see
+    :func:`_wrapped_rows`. A cell may wrap over several lines: each is asked of the line
+    above it, while the cells that are done are counted on the row's first band."""
+    above, first = rows[-1], rows[0]
     # One line per cell on each row: lines side by side within one column are no grid.
-    cells_above, cells = {piece[i] for i in above}, {piece[i] for i in band}
-    if len(cells_above) < len(above) or len(cells) < len(band) or len(cells) >= len(cells_above):
+    cells_first, cells = {piece[i] for i in first}, {piece[i] for i in band}
+    if any(len({piece[i] for i in b}) < len(b) for b in (first, above, band)) or len(cells) >= len(
+        cells_first
+    ):
         return False
     # A line the detector cut at a wide word space is two pieces on one row, not a row of
     # cells: a row has at least three.
-    if len(cells_above) < _MIN_CELLS:
+    if len(cells_first) < _MIN_CELLS:
         return False
+    row = [i for b in rows for i in b]
     for i in band:
         over = [j for j in above if piece[j] == piece[i]]
         if not over:
@@ -1432,7 +1439,7 @@ def _runs_on(
         # Left-aligned text wraps a word that does not fit to the start of the next line.
         flush = abs(boxes[i][0] - boxes[last][0]) <= _FLUSH * _height(boxes[i])
         word = drawn.lead.get(i, 0.0) if flush else 0.0
-        if not _fills_its_cell(boxes, last, above, widest[piece[i]], word):
+        if not _fills_its_cell(boxes, last, row, widest[piece[i]], word):
             return False
         # A rule under the cell's line closes the row (a ruled table's next row).
         slack = _RULE_SLACK * _height(boxes[i])

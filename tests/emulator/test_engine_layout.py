@@ -339,6 +339,15 @@ def test_a_cell_whose_text_wraps_is_read_whole_before_the_next_cell() -> None:
     assert natural_order(address + bank + web) == [0, 1, 2, 3]
 
 
+def test_a_cell_that_wraps_onto_a_third_line_is_read_whole() -> None:
+    # The same footer, its first block wrapping twice: the third line is asked of the
+    # second (which fills the cell) while the row's first line counts the cells beside it.
+    address = [_line(0, 0, 380), _line(0, 24, 390), _line(0, 48, 60)]
+    bank = [_line(410, 0, 250)]
+    web = [_line(700, 0, 150)]
+    assert natural_order(address + bank + web) == [0, 1, 2, 3, 4]
+
+
 def test_a_cell_that_wraps_a_long_word_short_of_its_edge_is_read_whole() -> None:
     # Ragged text leaves the white of the word it could not fit: the first block stops three
     # line heights short of the next, and its second line starts with a 70 px word.
