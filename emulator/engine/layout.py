@@ -167,6 +167,8 @@ _PARAGRAPH_GAP = 0.8
 _PARAGRAPH_PITCH = 1.25
 # White wider than this (line heights) under every column sets a band apart from the section.
 _BLOCK_GAP = 1.0
+# ... and white wider than this under blocks whose gutters the band does not continue.
+_RESHAPED_GAP = 0.85
 # A column with white of this many lines above a row where every column starts a block
 # (tops aligned) shows blocks set on a grid.
 _GRID_HOLE = 2.0
@@ -1119,6 +1121,16 @@ class _Section:
         section (footnotes under the columns) is set apart too."""
         white = _white_between(boxes, self.lines, band)
         if white > _BLOCK_GAP:
+            return True
+        # Blocks of another shape below (wider columns under side-by-side author blocks) are
+        # set apart by less white: a detector's tall boxes narrow the white between them,
+        # while columns that run on keep their gutters.
+        height = median(_height(boxes[i]) for i in band)
+        reshaped = len(gutters) != len(self.gutters) or any(
+            abs(g[0] - h[0]) > _FLUSH * height or abs(g[1] - h[1]) > _FLUSH * height
+            for g, h in zip(gutters, self.gutters, strict=False)
+        )
+        if reshaped and white > _RESHAPED_GAP:
             return True
         smaller = median(_height(boxes[i]) for i in band) * _SMALLER < median(
             _height(boxes[i]) for i in self.lines

@@ -266,6 +266,26 @@ def test_a_pull_quote_whose_closing_mark_was_boxed_apart_is_read_whole() -> None
     assert [i for i in order if i < 8] == list(range(8))
 
 
+def test_author_blocks_over_wider_columns_are_read_before_them() -> None:
+    # A paper's two author blocks (name, affiliation, e-mail; recorded from an engine-read
+    # page, whose tall boxes leave 0.93 line heights of white under them), then the abstract
+    # heading and two columns whose gutter is not the blocks': both authors come first.
+    boxes = _recorded(
+        """396 233 593 269 | 1079 233 1336 269 | 407 268 573 301 | 1114 269 1298 299
+        1061 301 1346 337 | 269 304 714 338 | 886 369 1533 402 | 433 372 549 405
+        878 402 1537 435 | 166 412 819 445 | 885 431 1535 469 | 159 443 819 476
+        877 464 1532 501 | 165 473 816 506 | 885 498 1538 530 | 158 503 818 536
+        878 530 1302 563 | 165 533 817 565 | 922 560 1535 597 | 158 564 818 597
+        877 592 1529 627 | 158 594 817 627 | 158 626 819 658 | 878 626 1534 660
+        166 656 818 689 | 878 657 1537 690 | 157 684 818 718 | 885 689 1539 721
+        159 717 362 750 | 878 720 1534 753 | 885 750 1537 788 | 158 768 361 801
+        879 785 1538 818"""
+    )
+    order = natural_order(boxes)
+    assert order[:6] == [0, 2, 5, 1, 3, 4]
+    assert order[6] == 7  # the abstract's heading, then its column
+
+
 def test_columns_under_a_title_beside_an_infobox_are_read_column_by_column() -> None:
     # A title in large type over two columns of 12 prose lines, and a short infobox beside
     # them on the right: title, left column, right column, infobox.
