@@ -1132,9 +1132,7 @@ class _Section:
         )
         if reshaped and white > _RESHAPED_GAP:
             return True
-        smaller = median(_height(boxes[i]) for i in band) * _SMALLER < median(
-            _height(boxes[i]) for i in self.lines
-        )
+        smaller = height * _SMALLER < median(_height(boxes[i]) for i in self.lines)
         return smaller and white > _PARAGRAPH_GAP
 
     def split_off_last(self, boxes: Sequence[Box], band: list[int], min_gutter: float) -> list[int]:
@@ -1749,7 +1747,7 @@ def _display_block(
     """True when ``part`` is a paragraph (two or more rows of one line each at a line's
     pitch, in one type size) in type at least ``size`` times ``body``: a pull quote,
     not a label or a title. A line in smaller type over it (the end of the paragraph above
-    it) is left out."""
+    it) is left out, and so is a mark boxed apart from its line."""
     rows = group_rows(boxes, part)
     # A mark the detector boxed apart from its line (a closing quotation mark) is no line.
     rows = [[i for i in row if _aspect(boxes[i]) >= _MARK_ASPECT] or row for row in rows]
