@@ -1430,9 +1430,8 @@ def _runs_on(
     above, first = rows[-1], rows[0]
     # One line per cell on each row: lines side by side within one column are no grid.
     cells_first, cells = {piece[i] for i in first}, {piece[i] for i in band}
-    if any(len({piece[i] for i in b}) < len(b) for b in (first, above, band)) or len(cells) >= len(
-        cells_first
-    ):
+    # (The bands after the first were asked as ``band`` when they joined the row.)
+    if len(cells_first) < len(first) or len(cells) < len(band) or len(cells) >= len(cells_first):
         return False
     # A line the detector cut at a wide word space is two pieces on one row, not a row of
     # cells: a row has at least three.

@@ -205,28 +205,32 @@ def test_a_paragraph_s_short_last_line_is_no_marker() -> None:
     assert natural_order(left + right) == list(range(18))
 
 
-def test_a_title_in_large_type_over_the_gutter_is_not_cut_at_a_word_space() -> None:
+def _cuts_over_two_columns(
+    top: float, bottom: float, left_end: float, right_start: float
+) -> list[int]:
+    """The cuts :func:`gutter_cuts` finds in a line from ``top`` to ``bottom`` across two
+    columns of five 20 px lines (0-380 and 420-800), its one word space running from
+    ``left_end`` to ``right_start``."""
     from emulator.engine.layout import gutter_cuts
 
+    lines = [(0.0, top, 800.0, bottom)] + [
+        _line(x, 30 * r, 380) for x in (0, 420) for r in range(5)
+    ]
+    words = [[(0.0, top, left_end, bottom), (right_start, top, 800.0, bottom)]]
+    words += [[b] for b in lines[1:]]
+    return gutter_cuts(lines, words)[0]
+
+
+def test_a_title_in_large_type_over_the_gutter_is_not_cut_at_a_word_space() -> None:
     # The same two columns under a title 40 px high whose word space happens to sit over
     # the gutter: a title, not two columns' lines merged.
-    lines = [(0.0, -60.0, 800.0, -20.0)] + [_line(0, 30 * r, 380) for r in range(0, 5)]
-    lines += [_line(420, 30 * r, 380) for r in range(0, 5)]
-    words = [[(0.0, -60.0, 385.0, -20.0), (415.0, -60.0, 800.0, -20.0)]]
-    words += [[b] for b in lines[1:]]
-    assert gutter_cuts(lines, words)[0] == []
+    assert _cuts_over_two_columns(-60.0, -20.0, 385.0, 415.0) == []
 
 
 def test_a_deck_a_little_larger_than_the_text_is_not_cut_over_the_gutter() -> None:
-    from emulator.engine.layout import gutter_cuts
-
     # A subtitle 26 px high (1.3 times the columns' 20 px type) runs across both columns,
     # one of its word spaces over the gutter: it is read whole, not cut into two lines.
-    lines = [(0.0, -40.0, 800.0, -14.0)] + [_line(0, 30 * r, 380) for r in range(0, 5)]
-    lines += [_line(420, 30 * r, 380) for r in range(0, 5)]
-    words = [[(0.0, -40.0, 390.0, -14.0), (410.0, -40.0, 800.0, -14.0)]]
-    words += [[b] for b in lines[1:]]
-    assert gutter_cuts(lines, words)[0] == []
+    assert _cuts_over_two_columns(-40.0, -14.0, 390.0, 410.0) == []
 
 
 def test_a_byline_centred_over_a_middle_column_is_read_before_the_columns() -> None:
