@@ -78,9 +78,10 @@ permutation of their indices.
 
   Lines the detector merged across a gutter are cut there first (:func:`gutter_cuts`), where
   lines of their own type run flush on both sides; pieces of one line it cut at a wide word
-  space (justified text: the lines around run across the white, none starts or ends in it)
-  are one unit; and a list marker the detector found apart from its item rides with the
-  item's first line, taking no part in the layout.
+  space (justified text: the lines around run across the white, none starts or ends in it;
+  or white no wider than a word space, a title's words in monospaced type) are one unit;
+  and a list marker the detector found apart from its item rides with the item's first
+  line, taking no part in the layout.
 """
 
 from __future__ import annotations
@@ -183,6 +184,9 @@ _SMALLER = 1.15
 _LINE_SPREAD = 1.3
 # Pieces of one line split at a wide word space are at most this many line heights apart.
 _PIECE_GAP = 2.0
+# White at most this many line heights wide is a word space, even in monospaced type (0.6 em
+# in a box about 1.1 em high); no gutter between columns is that narrow in the type beside it.
+_WORD_SPACE = 0.6
 # A list marker found apart from its item: at most this many line heights long, at most this
 # many heights left of the item's first line.
 _MARKER_ASPECT = 2.5
@@ -724,9 +728,10 @@ def _union(boxes: Sequence[Box]) -> Box:
 def _pieces_of_lines(boxes: Sequence[Box]) -> list[list[int]]:
     """The lines grouped into the lines of text they are pieces of, each group left to right:
     two lines on one row, in one type size, at most ``_PIECE_GAP`` heights apart, are pieces
-    of one line when a line right above or below runs across the white between them and
-    none there starts or ends in it (justified text the detector cut at a wide word space,
-    not a table's cells or a gutter between columns)."""
+    of one line when no line right above or below starts or ends in the white between them
+    and one there runs across it, or the white is no wider than a word space (justified
+    text the detector cut at a wide word space, a title's words in monospaced type; not a
+    table's cells or a gutter between columns)."""
     parent = list(range(len(boxes)))
 
     def root(i: int) -> int:
@@ -758,9 +763,9 @@ def _pieces_of_lines(boxes: Sequence[Box]) -> list[list[int]]:
 
 
 def _bridged(boxes: Sequence[Box], left: int, right: int, around: Sequence[int]) -> bool:
-    """True when a line right above or below ``left`` and ``right`` (among ``around``) runs
-    across the white between them, and none there starts or ends within a line height of
-    it."""
+    """True when no line right above or below ``left`` and ``right`` (among ``around``)
+    starts or ends within a line height of the white between them, and one there runs
+    across it or the white is at most ``_WORD_SPACE`` heights wide."""
     a, b = boxes[left], boxes[right]
     height = _height(a)
     gap0, gap1 = a[2], b[0]
@@ -779,7 +784,7 @@ def _bridged(boxes: Sequence[Box], left: int, right: int, around: Sequence[int])
         if gap0 - height < other[2] < gap1 + height or gap0 - height < other[0] < gap1 + height:
             return False
         crossed = crossed or (other[0] < gap0 and other[2] > gap1)
-    return crossed
+    return crossed or gap1 - gap0 <= _WORD_SPACE * height
 
 
 def _with_markers(boxes: Sequence[Box]) -> list[list[int]]:

@@ -545,6 +545,17 @@ def test_pieces_of_a_line_split_at_a_wide_space_are_joined_and_cells_are_not() -
     assert all(len(p) == 1 for p in pieces if p != [1, 2])
 
 
+def test_a_title_in_monospaced_type_cut_at_its_word_spaces_is_read_line_by_line() -> None:
+    # A two-line title in 40 px monospaced type over three columns, which the detector cut
+    # at word spaces 16 px wide (no line above or below runs across them, the title's lines
+    # being ragged): the spaces are narrower than a word space in any type, so the pieces
+    # are one line each, not three columns of a section of their own.
+    title = [_line(0, 0, 400, 40), _line(416, 0, 200, 40), _line(632, 0, 80, 40)]
+    title += [_line(0, 46, 160, 40), _line(176, 46, 80, 40)]
+    columns = [_line(280 * c, 120 + 26 * r, 240) for c in range(3) for r in range(8)]
+    assert natural_order(title + columns) == list(range(29))
+
+
 def test_a_float_goes_to_a_paragraph_break_set_with_little_white() -> None:
     # Paragraphs set 0.7 of a line apart (a larger pitch, not a wider white than some line
     # spacing): a photo floated right of the second paragraph is read after the first one's
