@@ -79,7 +79,8 @@ permutation of their indices.
   Lines the detector merged across a gutter are cut there first (:func:`gutter_cuts`), where
   lines of their own type run flush on both sides; pieces of one line it cut at a wide word
   space (justified text: the lines around run across the white, none starts or ends in it;
-  or white no wider than a word space, a title's words in monospaced type) are one unit;
+  or white no wider than a word space: a title's words in monospaced type, a lead's last
+  line cut over the gutter under it) are one unit;
   and a list marker the detector found apart from its item rides with the item's first
   line, taking no part in the layout.
 """
@@ -728,10 +729,11 @@ def _union(boxes: Sequence[Box]) -> Box:
 def _pieces_of_lines(boxes: Sequence[Box]) -> list[list[int]]:
     """The lines grouped into the lines of text they are pieces of, each group left to right:
     two lines on one row, in one type size, at most ``_PIECE_GAP`` heights apart, are pieces
-    of one line when no line right above or below starts or ends in the white between them
-    and one there runs across it, or the white is no wider than a word space (justified
-    text the detector cut at a wide word space, a title's words in monospaced type; not a
-    table's cells or a gutter between columns)."""
+    of one line when a line right above or below runs across the white between them and
+    none there starts or ends in it, or the white is no wider than a word space (justified
+    text the detector cut at a wide word space, a title's words in monospaced type, a lead's
+    last line cut over the gutter under it; not a table's cells or a gutter between
+    columns)."""
     parent = list(range(len(boxes)))
 
     def root(i: int) -> int:
@@ -763,16 +765,19 @@ def _pieces_of_lines(boxes: Sequence[Box]) -> list[list[int]]:
 
 
 def _bridged(boxes: Sequence[Box], left: int, right: int, around: Sequence[int]) -> bool:
-    """True when no line right above or below ``left`` and ``right`` (among ``around``)
-    starts or ends within a line height of the white between them, and one there runs
-    across it or the white is at most ``_WORD_SPACE`` heights wide."""
+    """True when a line right above or below ``left`` and ``right`` (among ``around``) runs
+    across the white between them and none there starts or ends within a line height of
+    it; or the white is at most ``_WORD_SPACE`` heights wide and either a line there runs
+    across it (a paragraph's last line cut right over the gutter of the columns under it)
+    or none starts or ends by it."""
     a, b = boxes[left], boxes[right]
     height = _height(a)
     gap0, gap1 = a[2], b[0]
     top, bottom = min(a[1], b[1]), max(a[3], b[3])
     # Lines at a line's pitch may touch or overlap a little.
     slack = (1 - _ROW_OVERLAP) * height
-    crossed = False
+    narrow = gap1 - gap0 <= _WORD_SPACE * height
+    crossed = edged = False
     for k in around:
         other = boxes[k]
         if k in (left, right) or other[2] <= a[0] or other[0] >= b[2]:
@@ -782,9 +787,9 @@ def _bridged(boxes: Sequence[Box], left: int, right: int, around: Sequence[int])
         if not (above or below):
             continue
         if gap0 - height < other[2] < gap1 + height or gap0 - height < other[0] < gap1 + height:
-            return False
+            edged = True
         crossed = crossed or (other[0] < gap0 and other[2] > gap1)
-    return crossed or gap1 - gap0 <= _WORD_SPACE * height
+    return (narrow and crossed) or (not edged and (crossed or narrow))
 
 
 def _with_markers(boxes: Sequence[Box]) -> list[list[int]]:

@@ -556,6 +556,17 @@ def test_a_title_in_monospaced_type_cut_at_its_word_spaces_is_read_line_by_line(
     assert natural_order(title + columns) == list(range(29))
 
 
+def test_a_lead_s_last_line_cut_over_the_gutter_below_it_is_read_whole() -> None:
+    # A lead paragraph across the page; the detector cut its last line at a word space (9 px,
+    # under half a line) right over the gutter between the body and a side column of notes
+    # in smaller type, whose heading starts just past it. The line above runs across the
+    # space: the pieces are one line, read before the columns.
+    lead = [_line(0, 0, 1000), _line(0, 26, 560), _line(569, 26, 120)]
+    body = [_line(0, 60 + 26 * r, 550) for r in range(8)]
+    notes = [_line(580, 60, 50)] + [_line(580, 86 + 22 * r, 400, 16) for r in range(8)]
+    assert natural_order(lead + body + notes) == list(range(20))
+
+
 def test_a_float_goes_to_a_paragraph_break_set_with_little_white() -> None:
     # Paragraphs set 0.7 of a line apart (a larger pitch, not a wider white than some line
     # spacing): a photo floated right of the second paragraph is read after the first one's
