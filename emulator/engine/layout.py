@@ -80,9 +80,8 @@ permutation of their indices.
   lines of their own type run flush on both sides; pieces of one line it cut at a wide word
   space (justified text: the lines around run across the white, none starts or ends in it;
   or white no wider than a word space: a title's words in monospaced type, a lead's last
-  line cut over the gutter under it) are one unit;
-  and a list marker the detector found apart from its item rides with the item's first
-  line, taking no part in the layout.
+  line cut over the gutter under it) are one unit; and a list marker the detector found
+  apart from its item rides with the item's first line, taking no part in the layout.
 """
 
 from __future__ import annotations
