@@ -39,8 +39,9 @@ permutation of their indices.
      whose text wraps onto rows where the cells beside it are empty (a footer's address beside
      its bank details) is read whole before the next cell: its line runs up to the next cell,
      or stops short of it by less than the first word of the line under it (where the words
-     are known), with no rule drawn between. Blocks of centred lines with as many lines
-     each (a paper's authors) are blocks. Everything else (article columns, a side column of
+     are known), with no rule drawn between; so is a cell whose text, centred in a taller
+     row, starts a line above the row's other cells. Blocks of centred lines with as many
+     lines each (a paper's authors) are blocks. Everything else (article columns, a side column of
      notes, an infobox beside the text, a spec sheet's columns of label/value rows) is read by
      columns, except that columns of blocks on a grid (every column starts a block at one
      height, and one of them shows a hole of two lines above it, as article columns never do,
@@ -1418,11 +1419,49 @@ def _wrapped_rows(
         widest[k] = max(widest.get(k, 0.0), _width(boxes[i]))
     groups: list[list[list[int]]] = []
     for band in bands:
-        if groups and _runs_on(boxes, groups[-1], band, piece, widest, drawn):
+        if groups and (
+            _runs_on(boxes, groups[-1], band, piece, widest, drawn)
+            or (len(groups[-1]) == 1 and _runs_into(boxes, groups[-1][0], band, drawn))
+        ):
             groups[-1].append(band)
         else:
             groups.append([band])
     return groups
+
+
+def _runs_into(boxes: Sequence[Box], upper: list[int], lower: list[int], drawn: _Drawn) -> bool:
+    """True when ``upper`` holds the first lines of cells that run on into the table row
+    ``lower``: text centred in a taller cell starts above the row's one-line cells. The
+    row has at least ``_MIN_CELLS`` cells side by side and more than ``upper`` has lines;
+    each line of ``upper`` lies over one of them, fills its cell as wrapped text does, and
+    has that cell's next line under it at a line's pitch, with no rule drawn between."""
+    if len(lower) < _MIN_CELLS or len(upper) >= len(lower):
+        return False
+    ordered = sorted(lower, key=lambda i: boxes[i][0])
+    if any(boxes[a][2] > boxes[b][0] for a, b in itertools.pairwise(ordered)):
+        return False  # lines side by side within one cell: no row of cells
+    row = upper + lower
+    for i in upper:
+        under = [j for j in lower if boxes[j][0] < boxes[i][2] and boxes[i][0] < boxes[j][2]]
+        if len(under) != 1:
+            return False
+        j = under[0]
+        height = _height(boxes[j])
+        if boxes[j][1] - boxes[i][3] > _PARAGRAPH_GAP * height:
+            return False
+        flush = abs(boxes[j][0] - boxes[i][0]) <= _FLUSH * height
+        word = drawn.lead.get(j, 0.0) if flush else 0.0
+        if not _fills_its_cell(boxes, i, row, max(_width(boxes[i]), _width(boxes[j])), word):
+            return False
+        slack = _RULE_SLACK * height
+        if any(
+            boxes[i][3] - slack <= y <= boxes[j][1] + slack
+            and x0 < boxes[j][2]
+            and x1 > boxes[j][0]
+            for x0, x1, y in drawn.rules
+        ):
+            return False
+    return True
 
 
 def _runs_on(

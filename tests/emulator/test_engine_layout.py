@@ -567,6 +567,19 @@ def test_a_lead_s_last_line_cut_over_the_gutter_below_it_is_read_whole() -> None
     assert natural_order(lead + body + notes) == list(range(20))
 
 
+def test_a_field_s_value_centred_on_two_lines_is_read_in_its_row() -> None:
+    # Three rows of a form's fields (label, value, label, value); the second row's last
+    # value wraps onto two lines centred on the row, its first line above the row's other
+    # fields. It is read in its place, after the row's second label, not before the row.
+    def fields(y: float, value: float) -> list[Box]:
+        labels = [_line(0, y + 4, 80, 16), _line(460, y + 4, 90, 16)]
+        return [labels[0], _line(120, y, 300), labels[1], _line(600, y, value)]
+
+    wrapped = [_line(600, 40, 260), *fields(66, 60)]
+    order = natural_order(fields(0, 200) + wrapped + fields(120, 180))
+    assert order == [0, 1, 2, 3, 5, 6, 7, 4, 8, 9, 10, 11, 12]
+
+
 def test_a_float_goes_to_a_paragraph_break_set_with_little_white() -> None:
     # Paragraphs set 0.7 of a line apart (a larger pitch, not a wider white than some line
     # spacing): a photo floated right of the second paragraph is read after the first one's
