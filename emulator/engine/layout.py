@@ -41,15 +41,15 @@ permutation of their indices.
      or stops short of it by less than the first word of the line under it (where the words
      are known), with no rule drawn between; so is a cell whose text, centred in a taller
      row, starts a line above the row's other cells. Blocks of centred lines with as many
-     lines each (a paper's authors) are blocks. Everything else (article columns, a side column of
-     notes, an infobox beside the text, a spec sheet's columns of label/value rows) is read by
-     columns, except that columns of blocks on a grid (every column starts a block at one
-     height, and one of them shows a hole of two lines above it, as article columns never do,
-     or every block of every column, two lines or more under twice the white between its
-     lines, starts level with one in each other column) are read one row of blocks after
-     another. A section with a vertical rule drawn down each
-     of its gutters (and no horizontal rule across it: a table's grid) is read by columns,
-     whatever lines up across them.
+     lines each (a paper's authors) are blocks. Everything else (article columns, a side
+     column of notes, an infobox beside the text, a spec sheet's columns of label/value rows)
+     is read by columns, except that columns of blocks on a grid (every column starts a block
+     at one height, and one of them shows a hole of two lines above it, as article columns
+     never do, or every block of every column, two lines or more under twice the white
+     between its lines, starts level with one in each other column) are read one row of
+     blocks after another. A section with a vertical rule drawn down each of its gutters
+     (and no horizontal rule across it: a table's grid) is read by columns, whatever lines
+     up across them.
 
   Figures (pictures, charts, diagrams: :mod:`emulator.engine.figures`) take part as blocks;
   figures that touch are one (the bars of a chart), and the short lines within a line's height
@@ -1446,20 +1446,7 @@ def _runs_into(boxes: Sequence[Box], upper: list[int], lower: list[int], drawn: 
         if len(under) != 1:
             return False
         j = under[0]
-        height = _height(boxes[j])
-        if boxes[j][1] - boxes[i][3] > _PARAGRAPH_GAP * height:
-            return False
-        flush = abs(boxes[j][0] - boxes[i][0]) <= _FLUSH * height
-        word = drawn.lead.get(j, 0.0) if flush else 0.0
-        if not _fills_its_cell(boxes, i, row, max(_width(boxes[i]), _width(boxes[j])), word):
-            return False
-        slack = _RULE_SLACK * height
-        if any(
-            boxes[i][3] - slack <= y <= boxes[j][1] + slack
-            and x0 < boxes[j][2]
-            and x1 > boxes[j][0]
-            for x0, x1, y in drawn.rules
-        ):
+        if not _wraps_onto(boxes, i, j, row, max(_width(boxes[i]), _width(boxes[j])), drawn):
             return False
     return True
 
@@ -1491,23 +1478,33 @@ def _runs_on(
         if not over:
             return False
         last = max(over, key=lambda j: boxes[j][3])
-        if boxes[i][1] - boxes[last][3] > _PARAGRAPH_GAP * _height(boxes[i]):
-            return False
-        # Left-aligned text wraps a word that does not fit to the start of the next line.
-        flush = abs(boxes[i][0] - boxes[last][0]) <= _FLUSH * _height(boxes[i])
-        word = drawn.lead.get(i, 0.0) if flush else 0.0
-        if not _fills_its_cell(boxes, last, row, widest[piece[i]], word):
-            return False
-        # A rule under the cell's line closes the row (a ruled table's next row).
-        slack = _RULE_SLACK * _height(boxes[i])
-        if any(
-            boxes[last][3] - slack <= y <= boxes[i][1] + slack
-            and x0 < boxes[i][2]
-            and x1 > boxes[i][0]
-            for x0, x1, y in drawn.rules
-        ):
+        if not _wraps_onto(boxes, last, i, row, widest[piece[i]], drawn):
             return False
     return True
+
+
+def _wraps_onto(
+    boxes: Sequence[Box], upper: int, lower: int, row: list[int], widest: float, drawn: _Drawn
+) -> bool:
+    """True when a cell's text wraps from ``upper`` onto ``lower``: ``lower`` lies under it
+    at a line's pitch, ``upper`` fills its cell on ``row`` as wrapped text does (the widest
+    of its column's lines being ``widest``), and no rule is drawn between them (a ruled
+    table's next row)."""
+    height = _height(boxes[lower])
+    if boxes[lower][1] - boxes[upper][3] > _PARAGRAPH_GAP * height:
+        return False
+    # Left-aligned text wraps a word that does not fit to the start of the next line.
+    flush = abs(boxes[lower][0] - boxes[upper][0]) <= _FLUSH * height
+    word = drawn.lead.get(lower, 0.0) if flush else 0.0
+    if not _fills_its_cell(boxes, upper, row, widest, word):
+        return False
+    slack = _RULE_SLACK * height
+    return not any(
+        boxes[upper][3] - slack <= y <= boxes[lower][1] + slack
+        and x0 < boxes[lower][2]
+        and x1 > boxes[lower][0]
+        for x0, x1, y in drawn.rules
+    )
 
 
 def _fills_its_cell(
