@@ -43,15 +43,12 @@ class TokenError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a valid token names: its issuer and subject."""
+    """Who a valid token names: its issuer and subject, and whether the development issuer's
+    own key signed it (only then is the subject a key's billing digest)."""
 
     issuer: str
     subject: str
-
-    @property
-    def development(self) -> bool:
-        """True for the emulator's own development issuer."""
-        return self.issuer == DEV_ISSUER
+    development: bool = False
 
     @property
     def identity(self) -> str:
@@ -106,11 +103,18 @@ class TokenAuthority:
                     issuer=DEV_ISSUER,
                     options=options,
                 )
+                development = True
             elif algorithm in ASYMMETRIC and self._trusted is not None:
                 key = self._trusted_key(header.get("kid"))
                 claims = jwt.decode(
                     token, key, algorithms=list(ASYMMETRIC), audience=AUDIENCE, options=options
                 )
+                development = False
+                if claims.get("iss") == DEV_ISSUER:
+                    # Only the development key speaks for the development issuer: a trusted
+                    # issuer's token naming it would pass for a key's development token, and
+                    # act as that key.
+                    raise TokenError("The token names an issuer its signing key does not sign for.")
             else:
                 raise TokenError("The token is not signed by an issuer this emulator trusts.")
         except jwt.ExpiredSignatureError:
@@ -123,7 +127,9 @@ class TokenAuthority:
             raise TokenError("The token's signature does not verify.") from None
         except jwt.PyJWTError as error:
             raise TokenError(f"The token is not valid: {type(error).__name__}.") from None
-        return Principal(issuer=str(claims.get("iss", "")), subject=str(claims["sub"]))
+        return Principal(
+            issuer=str(claims.get("iss", "")), subject=str(claims["sub"]), development=development
+        )
 
     def _trusted_key(self, kid: object) -> Any:
         assert self._trusted is not None
