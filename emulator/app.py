@@ -223,7 +223,12 @@ def create_app(
     if (rate := settings.effective_rate_limit) is not None:
         rate_limit = build_rate_limit(settings, store, rate.limit, rate.window)
         middleware.append(
-            Middleware(RateLimitMiddleware, limiter=rate_limit, path_suffixes=SUBMIT_PATHS)
+            Middleware(
+                RateLimitMiddleware,
+                limiter=rate_limit,
+                path_suffixes=SUBMIT_PATHS,
+                window_of=lambda scope: service.billing_key(caller_of(scope)) or "",
+            )
         )
     handlers: dict[Any, Any] = {
         ServiceError: on.on_service_error,

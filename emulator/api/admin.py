@@ -20,7 +20,7 @@ from starlette.responses import Response
 from emulator import bodies, errors, faults, tokens
 from emulator.api.http import MAX_JSON_BODY, json_response, service_of
 from emulator.middleware.auth import KEY_HEADER, caller_of
-from emulator.middleware.rate_limit import RateLimiter, rate_key
+from emulator.middleware.rate_limit import RateLimiter
 
 ADMIN_PREFIX = "/_emulator"
 FAULTS_PATH = f"{ADMIN_PREFIX}/faults"
@@ -120,7 +120,7 @@ async def reset(request: Request) -> Response:
     _faults(request).clear(owner=owner)
     limiter: RateLimiter | None = request.app.state.rate_limit
     if limiter is not None:
-        await run_in_threadpool(limiter.reset, rate_key(request.scope))
+        await run_in_threadpool(limiter.reset, owner or "")
     return json_response({"deleted": deleted})
 
 

@@ -4,7 +4,8 @@ The free tier has 20 a minute; ``--rate-limit`` sets any rate (``20/min``, ``10/
 either tier. Only the POSTs that submit a document count (``.../read/analyze`` and the
 container's ``.../read/syncAnalyze``, one request each): those are the billed transactions,
 and counting the polling GETs would make any client that polls once a second trip the limit
-on its first job. Each key has its own window, as each subscription has its own quota.
+on its first job. Each key has its own window, as each subscription has its own quota, and
+the development tokens a key asks for count in that key's window.
 
 :class:`KeyedRateLimit` keeps the windows in this process; a cluster shares them in Redis
 (:class:`emulator.store.redis.RedisRateLimit`), so a key's limit holds on every node.
@@ -20,11 +21,9 @@ from collections.abc import Callable
 from typing import Protocol
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from emulator import errors
-from emulator.middleware.auth import KEY_HEADER, caller_of
 from emulator.middleware.request_context import request_id_of
 from emulator.store import StoreUnavailableError
 
@@ -117,29 +116,28 @@ class KeyedRateLimit:
                 self._windows.pop(hashlib.sha256(key.encode()).digest(), None)
 
 
-def rate_key(scope: Scope) -> str:
-    """The window a request counts against: its key, or a token's issuer and subject (the
-    development tokens of one key share one window)."""
-    caller = caller_of(scope)
-    if caller is None:
-        return Headers(scope=scope).get(KEY_HEADER, "")
-    return caller if isinstance(caller, str) else caller.identity
-
-
 class RateLimitMiddleware:
     """Answers 429 with ``Retry-After`` when a key's analyze rate is exceeded.
 
     Every POST whose path ends with one of ``path_suffixes`` counts, against one window per
-    key shared by all of them. Runs after authentication, so every request here carries a
-    valid key.
+    caller shared by all of them. Runs after authentication, so every request here carries a
+    valid key or token; ``window_of`` names the window a request counts against (the caller's
+    billing identity, see :meth:`emulator.service.ReadService.billing_key`), so that a key and
+    the development tokens it asked for share one window, as they share one meter.
     """
 
     def __init__(
-        self, app: ASGIApp, *, limiter: RateLimiter, path_suffixes: tuple[str, ...]
+        self,
+        app: ASGIApp,
+        *,
+        limiter: RateLimiter,
+        path_suffixes: tuple[str, ...],
+        window_of: Callable[[Scope], str],
     ) -> None:
         self.app = app
         self.limiter = limiter
         self.path_suffixes = path_suffixes
+        self.window_of = window_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -147,7 +145,7 @@ class RateLimitMiddleware:
             and scope["method"] == "POST"
             and scope["path"].endswith(self.path_suffixes)
         ):
-            key = rate_key(scope)
+            key = self.window_of(scope)
             error: errors.ServiceError | None = None
             try:
                 if self.limiter.blocking:
