@@ -6,16 +6,15 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from emulator.logs import EscapingFormatter
 from emulator.settings import SettingsError, load
 
 
 def configure_logging(level: str) -> None:
     """Log to stderr; stdout carries only the startup line so scripts can parse it."""
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     # uvicorn repeats what the startup line says; keep its chatter to warnings.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -93,12 +93,18 @@ def render_errors_under(prefix: str, renderer: BodyRenderer) -> None:
     _RENDERERS[prefix] = renderer
 
 
+#: Sent with every response: its declared type is the only one a browser may give it.
+NOSNIFF = ("X-Content-Type-Options", "nosniff")
+
+
 def error_response(
     error: ServiceError, request_id: str | None, path: str | None = None
 ) -> Response:
     """Render ``error`` as the JSON response of the API ``path`` belongs to (Read v3.2's when
     no other API claims it), with the request id header."""
     headers = dict(error.headers)
+    # An error can echo the client's input; no browser may take the JSON for anything else.
+    headers[NOSNIFF[0]] = NOSNIFF[1]
     if request_id:
         headers[REQUEST_ID_HEADER] = request_id
     render: BodyRenderer = error_body

@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator import errors
-from emulator.middleware.request_context import request_id_of
+from emulator.logs import escape
+from emulator.middleware.request_context import LOGGED_PATH, request_id_of
 
 log = logging.getLogger("emulator.api")
 
@@ -19,6 +20,11 @@ log = logging.getLogger("emulator.api")
 def _where(request: Request) -> tuple[str | None, str]:
     """The request id and the path, which picks the API whose error format answers."""
     return request_id_of(request.scope), request.url.path
+
+
+def _logged(request: Request) -> str:
+    """The request's path as a log line may carry it: cut short and escaped."""
+    return escape(request.url.path[:LOGGED_PATH])
 
 
 async def on_service_error(request: Request, exc: Exception) -> Response:
@@ -38,7 +44,7 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
 async def on_storage_error(request: Request, exc: Exception) -> Response:
     """The store failed (``sqlite3.Error``, ``OSError`` such as a full disk): 500
     ``StorageException``. Logged by type only; paths and data stay out of the answer."""
-    log.error("storage error %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    log.error("storage error %s on %s %s", type(exc).__name__, request.method, _logged(request))
     return errors.error_response(
         errors.storage_error(), request_id_of(request.scope), request.url.path
     )
@@ -48,7 +54,7 @@ async def on_store_unavailable(request: Request, exc: Exception) -> Response:
     """The shared store cannot be reached (Redis down or restarting): 503
     ``ServiceUnavailable`` with ``Retry-After``; nothing accepted is lost, and the node
     serves again as soon as the store is back."""
-    log.warning("store unavailable on %s %s", request.method, request.url.path)
+    log.warning("store unavailable on %s %s", request.method, _logged(request))
     return errors.error_response(
         errors.service_unavailable(1), request_id_of(request.scope), request.url.path
     )
@@ -56,7 +62,7 @@ async def on_store_unavailable(request: Request, exc: Exception) -> Response:
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
     """A bug: log it (without request data) and answer 500 in the service's format."""
-    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    log.error("unhandled %s on %s %s", type(exc).__name__, request.method, _logged(request))
     return errors.error_response(
         errors.internal_error(), request_id_of(request.scope), request.url.path
     )

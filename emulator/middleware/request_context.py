@@ -2,7 +2,9 @@
 one access-log line per request.
 
 The log line carries the request id, method, path, status, body sizes and duration — never
-the query string's values beyond the path, headers (the key), bodies or recognised text.
+the query string's values beyond the path, headers (the key), bodies or recognised text. The
+path is the client's text, so it is escaped (:func:`emulator.logs.escape`): one request, one
+line, no terminal escapes.
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from emulator.errors import REQUEST_ID_HEADER
+from emulator.errors import NOSNIFF, REQUEST_ID_HEADER
+from emulator.logs import escape
 
 log = logging.getLogger("emulator.access")
 #: The most characters of a path an access-log line carries (a refused path can be 16 kB).
-_LOGGED_PATH = 200
+LOGGED_PATH = 200
 
 
 def request_id_of(scope: Scope) -> str | None:
@@ -29,7 +32,8 @@ def request_id_of(scope: Scope) -> str | None:
 
 
 class RequestContextMiddleware:
-    """Assigns the request id, adds it to the response, and logs the request."""
+    """Assigns the request id, adds it to the response with ``X-Content-Type-Options:
+    nosniff``, and logs the request."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -59,6 +63,7 @@ class RequestContextMiddleware:
                 headers = MutableHeaders(scope=message)
                 if REQUEST_ID_HEADER not in headers:
                     headers[REQUEST_ID_HEADER] = request_id
+                headers[NOSNIFF[0]] = NOSNIFF[1]
             elif message["type"] == "http.response.body":
                 sent += len(message.get("body", b""))
             await send(message)
@@ -70,7 +75,7 @@ class RequestContextMiddleware:
                 "%s %s %s %d in=%dB out=%dB %.1fms",
                 request_id,
                 scope["method"],
-                scope["path"][:_LOGGED_PATH],
+                escape(scope["path"][:LOGGED_PATH]),
                 status,
                 received,
                 sent,
