@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
+from emulator import memory
 from emulator.api import admin, health, home
 from emulator.api import handlers as on
 from emulator.api.document_intelligence import routes as document_intelligence
@@ -176,6 +177,7 @@ def create_app(
     the real UTC clock; ``job_queue`` and ``store`` default to what ``settings`` asks for. The
     lifespan starts the workers, resumes unfinished jobs and runs the retention sweeper.
     """
+    memory.return_large_blocks()  # a large page's memory goes back once it is done
     cipher = build_cipher(settings)
     store = store or build_store(settings, cipher)
     queue = job_queue or build_queue(settings, engine_factory, store)

@@ -2,8 +2,13 @@
 
 ``inspect`` runs at submit time and is cheap (headers only): it tells the format and page
 count and raises :class:`emulator.errors.ServiceError` with the service's 400 codes for bad
-input. ``iter_pages`` runs in the worker and yields one RGB page at a time, so a 2000-page PDF
-never holds more than one rasterised page in memory.
+input. It counts (and checks) pages only as far as the request can reach
+(:func:`pages_to_count`): a TIFF's pages are a chain that can only be walked, and a 30 000-page
+one of a few megabytes must not cost a walk of every page when only 2000 are read.
+``iter_pages`` runs in the worker and yields one RGB page at a time, so a 2000-page PDF
+never holds more than one rasterised page in memory; a TIFF's pages come from one open file
+in one forward walk, so reading N pages costs N steps, not N²/2
+(``benchmarks/multipage_tiff.py``).
 
 Both take the document as bytes or as a :class:`DocumentSource`, something that opens
 seekable streams over it: the emulator's stored documents are sealed at rest and are read
@@ -28,15 +33,17 @@ from __future__ import annotations
 import contextlib
 import io
 import re
+import struct
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Literal, Protocol
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, cast
 
 import numpy as np
 import pypdfium2 as pdfium
 from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL.TiffImagePlugin import TiffImageFile
 
 from emulator.errors import ServiceError
 from ocr_sdk._formats import DocumentFormat, sniff_format
@@ -52,8 +59,10 @@ __all__ = [
     "DocumentSource",
     "Limits",
     "PageImage",
+    "PageReader",
     "inspect",
     "iter_pages",
+    "pages_to_count",
     "select_pages",
     "sniff_format",
 ]
@@ -123,7 +132,11 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class DocumentInfo:
-    """What ``inspect`` learned from a document's headers."""
+    """What ``inspect`` learned from a document's headers.
+
+    ``page_count`` is the document's page count, or the ``count_to`` :func:`inspect` was given
+    when the document has more pages than that (they were not counted).
+    """
 
     format: DocumentFormat
     page_count: int
@@ -159,12 +172,23 @@ def _dimension_error(width: float, height: float, limits: Limits, unit: str = "p
     )
 
 
-def inspect(data: Document, limits: Limits) -> DocumentInfo:
+def _bomb_error() -> ServiceError:
+    return ServiceError(
+        400,
+        "InvalidImageDimension",
+        f"The input image is larger than the service's {_MAX_PIXELS} pixel limit.",
+    )
+
+
+def inspect(data: Document, limits: Limits, *, count_to: int | None = None) -> DocumentInfo:
     """Identify the document and check it against ``limits``; raise ``ServiceError`` if bad.
 
     Reads headers only (Pillow's lazy open, pdfium's page-size table), so it is safe to call
-    on the request path.
+    on the request path. Pages are counted and their sizes checked up to ``count_to``
+    (default ``limits.max_pages``, what a request without page ranges reads; a request with
+    ranges passes :func:`pages_to_count`), and no further: what lies beyond is never read.
     """
+    count_to = limits.max_pages if count_to is None else max(count_to, 1)
     size = _size(data)
     if size == 0:
         raise ServiceError(
@@ -189,8 +213,8 @@ def inspect(data: Document, limits: Limits) -> DocumentInfo:
             "Input data is not a valid image or PDF. Supported formats: JPEG, PNG, BMP, TIFF, PDF."
         )
     if fmt == "pdf":
-        return DocumentInfo("pdf", _inspect_pdf(data, limits))
-    return DocumentInfo(fmt, _inspect_image(data, fmt, limits))
+        return DocumentInfo("pdf", _inspect_pdf(data, limits, count_to))
+    return DocumentInfo(fmt, _inspect_image(data, fmt, limits, count_to))
 
 
 @contextmanager
@@ -200,14 +224,10 @@ def _open_image(data: Document) -> Iterator[ImageFile]:
     # Pillow only warns (DecompressionBombWarning) between MAX_IMAGE_PIXELS and twice that, and
     # such an image has a side over 10000 px, which the dimension check refuses anyway.
     try:
-        with _stream(data) as stream, Image.open(stream) as img:
+        with _stream(data) as stream, Image.open(_whole_on_request(stream)) as img:
             yield img
     except Image.DecompressionBombError as exc:
-        raise ServiceError(
-            400,
-            "InvalidImageDimension",
-            f"The input image is larger than the service's {_MAX_PIXELS} pixel limit.",
-        ) from exc
+        raise _bomb_error() from exc
     except ServiceError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
@@ -215,22 +235,29 @@ def _open_image(data: Document) -> Iterator[ImageFile]:
         raise _format_error("Input data is not a valid image: it is corrupt or truncated.") from exc
 
 
-def _inspect_image(data: Document, fmt: DocumentFormat, limits: Limits) -> int:
+def _inspect_image(data: Document, fmt: DocumentFormat, limits: Limits, count_to: int) -> int:
     with _open_image(data) as img:
         if (img.format or "").lower() not in {fmt, "mpo"}:
             # The magic said one thing and Pillow decoded another: not a file we trust.
             raise _format_error("Input data is not a valid image: its header is inconsistent.")
-        page_count = getattr(img, "n_frames", 1) if fmt == "tiff" else 1
-        for index in range(page_count):
-            if index:
-                img.seek(index)
+        page_count = 0
+        while True:
             width, height = img.size
             if not _dimension_ok(width, height, limits):
                 raise _dimension_error(width, height, limits)
+            page_count += 1
+            if fmt != "tiff" or page_count >= count_to:
+                break
+            # One step along the TIFF's chain of pages: the next page's tags, no pixels.
+            # Not n_frames, which walks the whole chain however long it is.
+            try:
+                img.seek(page_count)
+            except EOFError:  # Pillow's only way of saying there is no next page
+                break
         if fmt == "png":
             # PNG's chunk CRCs catch truncation and corruption without decoding pixels.
             img.verify()
-    return int(page_count)
+    return page_count
 
 
 def _dimension_ok(width: float, height: float, limits: Limits) -> bool:
@@ -305,9 +332,9 @@ def _open_pdf(data: Document) -> Iterator[pdfium.PdfDocument]:
             pdf.close()
 
 
-def _inspect_pdf(data: Document, limits: Limits) -> int:
+def _inspect_pdf(data: Document, limits: Limits, count_to: int) -> int:
     with _open_pdf(data) as pdf:
-        page_count = len(pdf)
+        page_count = min(len(pdf), count_to)
         if page_count < 1:
             raise _format_error("The PDF has no pages.")
         for index in range(page_count):
@@ -361,6 +388,47 @@ def _parse_range(item: str, page_count: int) -> tuple[int, int]:
     return first, last
 
 
+def pages_to_count(ranges: Sequence[str] | None, limits: Limits) -> int:
+    """How far :func:`inspect` must count a document's pages for :func:`select_pages` to
+    resolve ``ranges`` exactly as it would knowing every page.
+
+    That is the last page :func:`select_pages` could pick (the ``limits.max_pages``-th
+    selected page of a document that never ends), or the first page of an item that starts
+    further (it is refused when the document has fewer pages). Without ranges it is
+    ``limits.max_pages``. Malformed items are left for :func:`select_pages` to refuse.
+    """
+    items = [item.strip() for item in ranges or () if item.strip()]
+    if not items:
+        return limits.max_pages
+    reach = 1
+    spans: list[tuple[int, int | None]] = []  # (first, last); None: to the end
+    for item in items:
+        if not _PAGE_ITEM.match(item):
+            continue
+        head, sep, tail = item.partition("-")
+        try:
+            first = int(head) if head else 1
+            last = (int(tail) if tail else None) if sep else first
+        except ValueError:  # more digits than int() takes: refused by select_pages
+            continue
+        if first < 1 or (last is not None and not first <= last):
+            continue  # refused whatever the page count
+        reach = max(reach, first)
+        spans.append((first, last))
+    # The first max_pages numbers of the union of the spans, the spans taken in order.
+    taken = highest = 0
+    for first, last in sorted(spans, key=lambda span: span[0]):
+        start = max(first, highest + 1)
+        room = limits.max_pages - taken
+        count = room if last is None else min(room, last - start + 1)
+        if count > 0:
+            taken += count
+            highest = start + count - 1
+        if taken >= limits.max_pages:
+            break
+    return max(reach, highest)
+
+
 def iter_pages(
     data: Document, info: DocumentInfo, pages: Sequence[int], *, dpi: float = PDF_DPI
 ) -> Iterator[PageImage]:
@@ -369,30 +437,66 @@ def iter_pages(
     ``pages`` are 1-based numbers as returned by :func:`select_pages`. Decoding failures
     surface as ``ServiceError(400, "InvalidImageFormat")``, never as Pillow/pdfium exceptions.
     PDF pages are rendered at ``dpi`` (capped so no side exceeds 10000 px) and reported in
-    inches; images keep their pixels.
+    inches; images keep their pixels. The pages come from one :class:`PageReader`, so a
+    TIFF's pages in ascending order cost one walk of the file.
     """
-    if info.format == "pdf":
-        yield from _iter_pdf_pages(data, pages, dpi)
-    else:
-        yield from _iter_image_pages(data, pages)
+    with PageReader(data, info, dpi=dpi) as reader:
+        for number in pages:
+            yield reader.page(number)
 
 
-def _iter_image_pages(data: Document, pages: Sequence[int]) -> Iterator[PageImage]:
-    for number in pages:
-        # Reopen per page: a generator that outlives one page must not pin a decoded frame.
-        with _open_image(data) as img:
-            try:
-                if number > 1:
-                    img.seek(number - 1)
-                img.load()
-                # EXIF orientation (JPEG, and TIFF's same tag) is how the page is meant to be
-                # seen; exif_transpose is a no-op without it.
-                rgb = to_rgb(ImageOps.exif_transpose(img))
-            except (OSError, SyntaxError, ValueError, EOFError) as exc:
-                raise _format_error(
-                    f"Page {number} could not be decoded: the image is corrupt or truncated."
-                ) from exc
-        yield PageImage(
+class PageReader:
+    """Draw pages of one document on request, from a file kept open between requests.
+
+    A TIFF's pages are a chain that can only be walked from its start (each page's header
+    says where the next one is): opening the file for every page would make reading N pages
+    cost N²/2 steps. The open image stays at the last page drawn, so pages asked for in
+    ascending order (as :func:`select_pages` gives them) cost one walk in all; a page at or
+    before the last one drawn opens the file again. Between requests the reader holds the
+    open stream and the image's headers, never a decoded page (and, once a compressed TIFF
+    page was drawn, one copy of the document for libtiff: :class:`_WholeOnRequest`, the
+    copy Pillow used to make for every such page). A PDF page is opened,
+    rendered and closed per request: no pdfium object outlives the lock, or is left for the
+    garbage collector (possibly on another thread) while the caller works.
+
+    Used by one thread at a time; close it (or use it in ``with``) when done.
+    """
+
+    def __init__(self, data: Document, info: DocumentInfo, *, dpi: float = PDF_DPI) -> None:
+        self._data = data
+        self._info = info
+        self._dpi = dpi
+        self._opened = contextlib.ExitStack()
+        self._image: ImageFile | None = None
+
+    def __enter__(self) -> PageReader:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the open file, if any."""
+        self._image = None
+        self._opened.close()
+
+    def page(self, number: int) -> PageImage:
+        """Page ``number`` (1-based) as an RGB :class:`PageImage`; decoding failures raise
+        ``ServiceError`` as :func:`iter_pages` says."""
+        if self._info.format == "pdf":
+            return _render_pdf_page(self._data, number, self._dpi)
+        img = self._image
+        if img is not None and number - 1 <= img.tell():
+            self.close()
+            img = None
+        if img is None:
+            img = self._image = self._opened.enter_context(_open_image(self._data))
+        try:
+            rgb = _decode_frame(img, number)
+        except BaseException:
+            self.close()  # an image that failed halfway is not trusted for the next page
+            raise
+        return PageImage(
             number=number,
             image=rgb,
             unit="pixel",
@@ -402,12 +506,119 @@ def _iter_image_pages(data: Document, pages: Sequence[int]) -> Iterator[PageImag
         )
 
 
-def _iter_pdf_pages(data: Document, pages: Sequence[int], dpi: float) -> Iterator[PageImage]:
-    for number in pages:
-        # Open, render, close for each page: no pdfium object outlives the lock or is left
-        # for the garbage collector (possibly on another thread) while the consumer works.
-        page_image = _render_pdf_page(data, number, dpi)
-        yield page_image
+def _decode_frame(img: ImageFile, number: int) -> Image.Image:
+    """Page ``number`` of ``img`` (at or after its current page) as a new RGB image. The
+    image's own decoded frame is dropped: an open file holds no pixels between pages."""
+    try:
+        if number - 1 != img.tell():
+            img.seek(number - 1)
+        if isinstance(img.fp, _WholeOnRequest) and isinstance(img, TiffImageFile):
+            img.fp.present(img.tag_v2.offset)  # libtiff is shown this page alone
+        img.load()
+        # EXIF orientation (JPEG, and TIFF's same tag) is how the page is meant to be seen.
+        # exif_transpose returns a new image either way (turned, or a copy), which owns its
+        # pixels: it needs no further copy when it is RGB already. A 10000 x 10000 page is
+        # 400 MB in Pillow, so each copy avoided is one the decoder's memory need not hold.
+        oriented = ImageOps.exif_transpose(img)
+        # Pillow keeps the decoded frame to reuse its buffer for the next page; a reader
+        # waiting while the engine reads this page must not pin a second copy of it. The next
+        # seek sets up the next page's decoding, which allocates a frame of its own.
+        img._im = None
+        rgb = oriented if oriented.mode == "RGB" else to_rgb(oriented)
+    except Image.DecompressionBombError as exc:
+        raise _bomb_error() from exc
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise _format_error(
+            f"Page {number} could not be decoded: the image is corrupt or truncated."
+        ) from exc
+    return rgb
+
+
+class _WholeOnRequest:
+    """A document's stream as Pillow reads it, plus the whole document for libtiff, read once
+    and made to look like a file of one page.
+
+    Pillow hands a compressed TIFF page to libtiff as the whole file (``getvalue()`` when the
+    stream has it, else the stream read again from its start) and the offset of the page's
+    header (IFD). Two costs would then grow with the document on every page: reading all of it
+    again (decrypting it, for a sealed document), and libtiff numbering the page it is given
+    by walking the file's whole chain of pages (``TIFFSetSubDirectory`` counts them). So the
+    document is read once, on the first such page, into a buffer of this reader's own, and
+    before each page (:meth:`present`) two pointers in it are patched: the file's first page
+    is that page, and it has no next one. libtiff then walks one header. Pillow itself reads
+    through the stream, never through this buffer. Raw TIFF pages and the other formats
+    never ask for it, and nothing is held for them.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._whole: bytearray | None = None
+        self._page: int | None = None
+        self._undo: list[tuple[int, bytes]] = []
+
+    def read(self, size: int = -1, /) -> bytes:
+        return self._stream.read(size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET, /) -> int:
+        return self._stream.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._stream.tell()
+
+    def __getattr__(self, name: str) -> Any:
+        # What else Pillow's plugins use while they try the file (readline, fileno, ...).
+        if name.startswith("_"):  # never our own, missing (a copy made without __init__)
+            raise AttributeError(name)
+        return getattr(self._stream, name)
+
+    def present(self, ifd_offset: int | None) -> None:
+        """Have :meth:`getvalue` show the TIFF page whose header is at ``ifd_offset`` as the
+        file's only page (None: the file as it is)."""
+        self._page = ifd_offset
+
+    def getvalue(self) -> bytearray:
+        """The whole document (read once, then kept), showing the page :meth:`present` named
+        as its only one."""
+        whole = self._whole
+        if whole is None:
+            position = self._stream.tell()
+            self._stream.seek(0)
+            whole = self._whole = bytearray(self._stream.read())
+            self._stream.seek(position)
+        for at, original in reversed(self._undo):
+            whole[at : at + len(original)] = original
+        self._undo.clear()
+        if self._page is not None:
+            self._isolate(whole, self._page)
+        return whole
+
+    def _isolate(self, whole: bytearray, ifd_offset: int) -> None:
+        """Point the header of ``whole`` at the page at ``ifd_offset`` and end the chain
+        there; a header that cannot be read is left alone (libtiff reports it)."""
+        head = bytes(whole[:4])
+        order = "<" if head[:2] == b"II" else ">"
+        big = head[2:] == (b"+\x00" if order == "<" else b"\x00+")
+        # Classic TIFF: 2-byte entry count, 12-byte entries, 4-byte offsets; BigTIFF: 8, 20, 8.
+        count, entry, pointer = ("Q", 20, "Q") if big else ("H", 12, "I")
+        first_at = 8 if big else 4
+        try:
+            (entries,) = struct.unpack_from(order + count, whole, ifd_offset)
+        except struct.error:
+            return
+        next_at = ifd_offset + struct.calcsize(order + count) + entries * entry
+        size = struct.calcsize(order + pointer)
+        if next_at + size > len(whole):
+            return
+        for at, value in ((first_at, ifd_offset), (next_at, 0)):
+            self._undo.append((at, bytes(whole[at : at + size])))
+            struct.pack_into(order + pointer, whole, at, value)
+
+
+def _whole_on_request(stream: IO[bytes]) -> IO[bytes]:
+    """``stream`` in a :class:`_WholeOnRequest`, as Pillow should read it (the wrapper is not
+    closed: ``stream`` is)."""
+    # Duck-typed: the stream's own methods, getvalue and present; not an IO subclass.
+    return cast("IO[bytes]", _WholeOnRequest(stream))
 
 
 def _render_pdf_page(data: Document, number: int, dpi: float) -> PageImage:

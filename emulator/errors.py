@@ -313,6 +313,18 @@ def service_unavailable(retry_after: float = 1) -> ServiceError:
     )
 
 
+def server_busy(message: str, retry_after: float = 1) -> ServiceError:
+    """503 ``ServiceUnavailable`` with ``Retry-After``: a limit on the emulator's connections
+    or on the uploads it receives at once is reached; ``message`` says which."""
+    return ServiceError(503, "ServiceUnavailable", message, headers=_retry_after(retry_after))
+
+
+def request_timeout(message: str) -> ServiceError:
+    """408 ``Timeout``: the client took too long to send its request (``message`` says which
+    part); the connection is closed."""
+    return ServiceError(408, "Timeout", message)
+
+
 def sync_read_timeout(time_limit: float, retry_after: float) -> ServiceError:
     """503 ``ServiceUnavailable`` with ``Retry-After``: a synchronous read (the container's
     ``syncAnalyze``) was not finished within the job time limit, and was discarded."""
@@ -336,7 +348,7 @@ def injected(status: int, retry_after: int | None = None) -> ServiceError:
     elif status == 500:
         error = internal_error()
     elif status == 408:
-        error = ServiceError(408, "Timeout", "The operation timed out. Retry the request.")
+        error = request_timeout("The operation timed out. Retry the request.")
     elif status == 502:
         error = ServiceError(502, "BadGateway", "The service's gateway got no valid answer.")
     elif status == 504:

@@ -1,7 +1,10 @@
 """Downloading the document of a ``Read`` (URL) request, with the service's limits.
 
 Only ``http`` and ``https``; the size cap is enforced while streaming; one overall timeout;
-redirects followed by hand (at most 5) so every hop is checked again.
+redirects followed by hand (at most 5) so every hop is checked again. A compressed response
+(``Content-Encoding: gzip`` or ``deflate``) is inflated a bounded step at a time
+(:func:`decoded_chunks`) and its decompressed size counts against the cap: httpx inflates each
+chunk that arrives whole, and 64 KB of gzip can hold 64 MB.
 
 Where a URL may point (an emulator in a CI runner must not become a way to reach the
 runner's cloud credentials or its private network):
@@ -16,7 +19,8 @@ runner's cloud credentials or its private network):
 * **allowed**: loopback (127.0.0.0/8, ``::1``) and public addresses. Loopback stays allowed
   because it is the machine the emulator already runs on and that the user controls: serving
   test documents from a local HTTP server is what a local emulator is for, and the
-  emulator's own routes need a key the fetch never sends.
+  emulator's own routes need a key the fetch never sends. A failed download from loopback
+  gives no reason (see :func:`download`), so the machine's ports cannot be mapped through it.
 
 The host is resolved once, every address it resolves to is checked, and the connection goes
 to the checked address (the URL's host stays in ``Host`` and in TLS SNI and certificate
@@ -29,6 +33,8 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import zlib
+from collections.abc import AsyncIterator
 from typing import Literal
 from urllib.parse import urljoin, urlsplit
 
@@ -47,6 +53,12 @@ _METADATA = (
     ipaddress.ip_network("0.0.0.0/8"),  # "this network": reaches the host itself on Linux
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: What a failed download from this machine says, whatever failed (see :func:`download`).
+LOCAL_FAILURE = "The image URL could not be downloaded."
+#: The content codings a URL's response may use (what the download asks for).
+ACCEPT_ENCODING = "gzip, deflate"
+#: Most bytes one step of inflating a compressed response produces.
+DECODE_STEP = 64 * 1024
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Verdict = Literal["allowed", "private", "blocked"]
@@ -163,14 +175,27 @@ async def download(
     allow_private: bool = False,
 ) -> int:
     """Fetch ``url`` into ``sink`` as it arrives, within ``max_bytes`` and ``time_limit``
-    seconds; returns the body's length."""
+    seconds; returns the body's length.
+
+    A download that reached this machine (a loopback address, at any hop) and failed says
+    only that: which of the machine's ports are closed, answer an HTTP status, or speak
+    something else is not for a caller to map. ``allow_private`` (``--allow-private-urls``,
+    an operator's choice for a trusted network) gives the full reason.
+    """
+    hops: list[IpAddress] = []
     try:
         async with asyncio.timeout(time_limit):
-            return await _download(url, sink, max_bytes, time_limit, allow_private)
+            return await _download(url, sink, max_bytes, time_limit, allow_private, hops)
     except TimeoutError:
-        raise errors.failed_to_download(
+        error = errors.failed_to_download(
             f"Downloading the image URL took longer than {time_limit:g} seconds."
-        ) from None
+        )
+    except errors.ServiceError as failure:
+        error = failure
+    local = any(address.is_loopback or classify(address) != "allowed" for address in hops)
+    if local and not allow_private and error.code == "FailedToDownloadImage":
+        error = errors.failed_to_download(LOCAL_FAILURE)
+    raise error from None
 
 
 def _pinned_request(client: httpx.AsyncClient, url: str, address: IpAddress) -> httpx.Request:
@@ -181,19 +206,29 @@ def _pinned_request(client: httpx.AsyncClient, url: str, address: IpAddress) -> 
     return client.build_request(
         "GET",
         original.copy_with(host=str(address)),
-        headers={"Host": original.netloc.decode("ascii").rpartition("@")[2]},
+        headers={
+            "Host": original.netloc.decode("ascii").rpartition("@")[2],
+            # Not httpx's default, which adds br and zstd when their packages are installed.
+            "Accept-Encoding": ACCEPT_ENCODING,
+        },
         extensions=extensions,
     )
 
 
 async def _download(
-    url: str, sink: BodySink, max_bytes: int, time_limit: float, allow_private: bool
+    url: str,
+    sink: BodySink,
+    max_bytes: int,
+    time_limit: float,
+    allow_private: bool,
+    hops: list[IpAddress],
 ) -> int:
     async with httpx.AsyncClient(
         follow_redirects=False, timeout=time_limit, trust_env=False
     ) as client:
         for _ in range(MAX_REDIRECTS + 1):
             address = await check_url(url, allow_private=allow_private)
+            hops.append(address)
             try:
                 request = _pinned_request(client, url, address)
                 response = await client.send(request, stream=True)
@@ -208,7 +243,7 @@ async def _download(
                     declared = response.headers.get("content-length")
                     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
                         raise too_large(max_bytes)
-                    return await copy_body(response.aiter_bytes(), sink, max_bytes)
+                    return await copy_body(decoded_chunks(response), sink, max_bytes)
                 finally:
                     await response.aclose()
             except (httpx.InvalidURL, UnicodeError):
@@ -218,3 +253,43 @@ async def _download(
                     f"Could not download the image URL ({type(error).__name__})."
                 ) from None
         raise errors.failed_to_download("The image URL redirected too many times.")
+
+
+async def decoded_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body of ``response`` as it arrives, inflated when its ``Content-Encoding`` is gzip
+    or deflate, at most :data:`DECODE_STEP` bytes at a time: the caller's size cap stops a
+    small compressed bomb once the cap is passed, and no step inflates more than that.
+
+    Any other coding is refused with ``FailedToDownloadImage``, as is data that does not
+    inflate.
+    """
+    header = response.headers.get("content-encoding", "")
+    codings = [c for c in (part.strip().lower() for part in header.split(",")) if c]
+    codings = [c for c in codings if c != "identity"]
+    if not codings:
+        async for chunk in response.aiter_raw():
+            yield chunk
+        return
+    if len(codings) > 1 or codings[0] not in {"gzip", "x-gzip", "deflate"}:
+        raise errors.failed_to_download(
+            f"The image URL's response uses an unsupported Content-Encoding ({header[:50]})."
+        )
+    # A gzip or a zlib header, whichever comes: servers send either as "deflate".
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 32)
+    try:
+        async for chunk in response.aiter_raw():
+            pending = chunk
+            while True:
+                piece = inflater.decompress(pending, DECODE_STEP)
+                pending = inflater.unconsumed_tail
+                if piece:
+                    yield piece
+                # A full step may leave output inside zlib even with no input left.
+                if not pending and len(piece) < DECODE_STEP:
+                    break
+        if tail := inflater.flush():
+            yield tail
+    except zlib.error:
+        raise errors.failed_to_download(
+            f"The image URL's response is not valid {codings[0]} data."
+        ) from None

@@ -27,10 +27,11 @@ from typing import Literal
 
 from emulator import documents, languages, page_records
 from emulator.clock import Clock
+from emulator.decoding import DEFAULT_MEMORY as DEFAULT_DECODE_MEMORY
+from emulator.decoding import DecoderError, DecoderProcess
 from emulator.documents import Limits
 from emulator.engine.base import OcrEngine
 from emulator.errors import ServiceError
-from emulator.sealed import EncryptedDocument
 from emulator.store import Job, Store, StoreUnavailableError
 
 log = logging.getLogger("emulator.jobs")
@@ -219,6 +220,13 @@ class JobControl:
             return False
 
 
+def _reason(error: Exception) -> str:
+    """Why a job failed, for its log line: a decoder's own words, else the error's type."""
+    if isinstance(error, DecoderError):
+        return "time limit exceeded" if error.timed_out else str(error)
+    return type(error).__name__
+
+
 class JobRunner:
     """Runs one job to completion with a given engine and records every state change."""
 
@@ -229,13 +237,18 @@ class JobRunner:
         limits: Limits,
         retention: timedelta,
         control: JobControl | None = None,
+        decode_memory: int = DEFAULT_DECODE_MEMORY,
     ) -> None:
         self.store = store
         self.clock = clock
         self.limits = limits
         self.retention = retention
         self.control = control or JobControl()
+        self.decode_memory = decode_memory
         self._lock = threading.Lock()
+        # Each worker thread draws its pages in a decoding child of its own (emulator.decoding).
+        self._local = threading.local()
+        self._decoders: set[DecoderProcess] = set()
         # Seconds per page, smoothed, to tell clients how long to wait (Retry-After).
         self._seconds_per_page = 1.0
         self._observed = False
@@ -257,6 +270,26 @@ class JobRunner:
                 self._seconds_per_page = (
                     1 - _RATE_WEIGHT
                 ) * self._seconds_per_page + _RATE_WEIGHT * seconds
+
+    def _decoder(self) -> DecoderProcess:
+        """This thread's decoding child, started anew if there is none or it broke."""
+        decoder: DecoderProcess | None = getattr(self._local, "decoder", None)
+        if decoder is None or decoder.broken:
+            fresh = DecoderProcess(self.decode_memory)
+            with self._lock:
+                if decoder is not None:
+                    self._decoders.discard(decoder)
+                self._decoders.add(fresh)
+            self._local.decoder = decoder = fresh
+        return decoder
+
+    def close(self) -> None:
+        """Stop every decoding child (at shutdown; a page being drawn is cut short)."""
+        with self._lock:
+            decoders = list(self._decoders)
+            self._decoders.clear()
+        for decoder in decoders:
+            decoder.close()
 
     def _expiry(self) -> datetime:
         keep = self.retention if self.retention > timedelta(0) else UNREAD_RESULT_CAP
@@ -339,15 +372,19 @@ class JobRunner:
             if data is None:
                 self.fail(job_id, "document missing")
                 return
-            info = documents.inspect(data, self.limits)
+            # Drawn in a child (emulator.decoding): a hostile page costs this job, no more.
+            decoder = self._decoder()
+            decoder.load(data, job_id, deadline)
+            info = decoder.inspect(self.limits, deadline)
             page_started = time.monotonic()
-            for page in documents.iter_pages(data, info, job.options.pages):
+            for number in job.options.pages:
                 if should_stop():
                     self.store.update(job.evolve(status="notStarted", pages_done=0))
                     log.info("job %s interrupted by shutdown; will resume", job_id)
                     return
                 if deadline is not None and time.monotonic() > deadline:
                     raise JobTimeoutError(job_id)
+                page = decoder.page(info, number, documents.PDF_DPI, deadline)
                 text = engine.recognize(
                     page.image,
                     reading_order=job.options.reading_order,
@@ -367,7 +404,8 @@ class JobRunner:
                 if not self.store.add_page(job, entry):
                     return  # deleted while running: drop the work, keep nothing
                 del entry
-            self._write_files(job, data)
+            self._write_files(job, decoder, deadline)
+            decoder.forget()  # the input goes from the decoder before the job is done
             now = self.clock()
             self.store.finish(
                 job.evolve(status="succeeded", updated=now, expires_at=self._expiry())
@@ -388,19 +426,23 @@ class JobRunner:
                 # grace period): the job is not at fault, so it is resumed, not failed.
                 self.store.update(job.evolve(status="notStarted", pages_done=0))
                 return
-            self.fail(job_id, type(error).__name__)
+            self.fail(job_id, _reason(error))
+        finally:
+            # The input is gone once processed: from the decoder's memory too.
+            held: DecoderProcess | None = getattr(self._local, "decoder", None)
+            if held is not None:
+                held.forget()
 
-    def _write_files(self, job: Job, document: EncryptedDocument) -> None:
+    def _write_files(self, job: Job, decoder: DecoderProcess, deadline: float | None) -> None:
         """Before a job is recorded succeeded (and its document deleted): write what is made
         from the document and its pages, sealed beside the result. With ``output=pdf``, the
         searchable PDF; it costs a few milliseconds a page (``benchmarks/searchable_pdf.py``).
-        The document is decrypted whole for the writer, which keeps PDF pages as they are."""
+        It is written by the decoder that holds the document (the writer parses PDF pages,
+        which keep their own content), under the job's deadline."""
         if not job.options.output_pdf:
             return
-        from emulator.paragraphs import searchable_pdf
-
         started = time.monotonic()
-        pdf = searchable_pdf(document.read_all(), self.store.read_pages(job.id))
+        pdf = decoder.searchable_pdf(self.store.read_pages(job.id), deadline)
         self.store.put_file(job.id, SEARCHABLE_PDF, pdf)
         log.info("job %s: searchable PDF written in %.3fs", job.id, time.monotonic() - started)
 
@@ -446,9 +488,11 @@ class JobRunner:
             if data is None:
                 self.fail(job_id, "document missing")
                 return "done"
-            info = documents.inspect(data, self.limits)
+            decoder = self._decoder()
+            decoder.load(data, job_id, deadline)  # kept: this worker may draw more of its pages
+            info = decoder.inspect(self.limits, deadline)
             page_started = time.monotonic()
-            page = next(iter(documents.iter_pages(data, info, (job.options.pages[index],))))
+            page = decoder.page(info, job.options.pages[index], documents.PDF_DPI, deadline)
             text = engine.recognize(
                 page.image, reading_order=job.options.reading_order, language=job.options.language
             )
@@ -465,7 +509,8 @@ class JobRunner:
             finished = self.store.get(job_id)
             if finished is None or finished.finished:
                 return "done"
-            self._write_files(finished, data)
+            self._write_files(finished, decoder, deadline)
+            decoder.forget()  # the input goes from the decoder before the job is done
             now = self.clock()
             self.store.finish(
                 finished.evolve(status="succeeded", updated=now, expires_at=self._expiry())
@@ -480,7 +525,7 @@ class JobRunner:
         except Exception as error:  # a bad page must fail its job, never kill the worker
             if should_stop():
                 return "interrupted"
-            self.fail(job_id, type(error).__name__)
+            self.fail(job_id, _reason(error))
         return "done"
 
 

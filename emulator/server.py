@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
+import math
 import signal
 import socket
 import ssl
@@ -29,7 +30,7 @@ from emulator.clock import Clock
 from emulator.jobs import EngineFactory
 from emulator.middleware.faults import DROPPING
 from emulator.middleware.request_size import MAX_HEAD
-from emulator.server_protocol import ServiceH11Protocol
+from emulator.server_protocol import ConnectionLimits, protocol_for
 from emulator.service import ReadService
 from emulator.settings import Settings
 
@@ -159,12 +160,27 @@ class _InjectedDropFilter(logging.Filter):
 _DROP_FILTER = _InjectedDropFilter()
 
 
-def build_server(app: Starlette, context: ssl.SSLContext | None) -> uvicorn.Server:
-    """A uvicorn server for ``app``, using our TLS context (TLS >= 1.2) when given.
+def connection_limits(settings: Settings) -> ConnectionLimits:
+    """The connection limits ``settings`` ask for (``--head-timeout`` and the others)."""
+    return ConnectionLimits(
+        head_timeout=settings.head_timeout,
+        body_timeout=settings.body_timeout,
+        keep_alive_timeout=settings.keep_alive_timeout,
+        max_connections=settings.max_connections,
+        max_body_bytes=settings.max_bytes_in_flight,
+    )
+
+
+def build_server(
+    app: Starlette, context: ssl.SSLContext | None, limits: ConnectionLimits | None = None
+) -> uvicorn.Server:
+    """A uvicorn server for ``app``, using our TLS context (TLS >= 1.2) when given, its
+    connections held to ``limits`` (the defaults when None).
 
     uvicorn's own ``ssl_version`` cannot set a minimum version, so the context is built by
     :mod:`emulator.tls` and handed over through ``ssl_context_factory``.
     """
+    limits = limits or ConnectionLimits()
     factory: Callable[[uvicorn.Config, Callable[[], ssl.SSLContext]], ssl.SSLContext] | None = None
     if context is not None:
 
@@ -182,7 +198,10 @@ def build_server(app: Starlette, context: ssl.SSLContext | None) -> uvicorn.Serv
         server_header=False,
         timeout_graceful_shutdown=10,
         ssl_context_factory=factory,
-        http=ServiceH11Protocol,
+        # The protocol also applies the head and body timeouts and both caps (answered in the
+        # service's format: uvicorn's limit_concurrency is left off, its 503 is plain text).
+        http=protocol_for(limits),
+        timeout_keep_alive=math.ceil(limits.keep_alive_timeout),  # uvicorn takes whole seconds
         # A head still incomplete past this many bytes is answered 414 or 431 by the protocol;
         # one that arrives whole is measured by the request-size middleware, with lower limits.
         h11_max_incomplete_event_size=MAX_HEAD,
@@ -216,7 +235,7 @@ def _prepare(
         ca_path=material.ca_path if material else None,
         port=port,
     )
-    server = build_server(app, material.context if material else None)
+    server = build_server(app, material.context if material else None, connection_limits(settings))
     return _Prepared(app, sock, server, endpoint)
 
 

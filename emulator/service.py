@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from emulator import billing, bodies, documents, errors
+from emulator import billing, bodies, decoding, documents, errors
 from emulator.clock import Clock
 from emulator.engine import scripts
 from emulator.jobs import JobControl, JobQueue, JobRunner, QueueFullError
-from emulator.sealed import SealedDocument, SealedWriter
+from emulator.sealed import EncryptedDocument, SealedWriter
 from emulator.settings import Settings
 from emulator.store import READ_V32, Job, JobOptions, Store, StoreUnavailableError
 from emulator.tokens import Principal
@@ -97,7 +97,16 @@ class ReadService:
         self.clock = clock
         # Hooks for tests (hold jobs at a stage, fail the next job); inert unless used.
         self.control = JobControl()
-        self.runner = JobRunner(store, clock, settings.limits, settings.retention, self.control)
+        self.runner = JobRunner(
+            store,
+            clock,
+            settings.limits,
+            settings.retention,
+            self.control,
+            decode_memory=settings.decode_memory,
+        )
+        # The upload checks run in decoding children too, never in this process.
+        self.checkers = decoding.DecoderPool(settings.decode_memory)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -124,6 +133,8 @@ class ReadService:
         """Stop the workers and close the store."""
         self.control.close()  # a worker held by a test must not delay shutdown
         self.queue.stop()
+        self.runner.close()
+        self.checkers.close()
         self.store.close()
 
     # --- operations ---------------------------------------------------------------------------
@@ -135,28 +146,45 @@ class ReadService:
 
     def new_document(self) -> SealedWriter:
         """Where an incoming document goes while it streams in: sealed as it arrives, under
-        the id its operation will have if it is accepted."""
-        return self.store.new_document(str(uuid.uuid4()))
+        the id its operation will have if it is accepted; past ``--spool-threshold``, its
+        sealed segments go to an anonymous temporary file in ``--data-dir`` (else the
+        system's temporary directory). Discard it if the upload fails (use it in ``with``)."""
+        return self.store.new_document(
+            str(uuid.uuid4()),
+            spool_threshold=self.settings.spool_threshold,
+            spool_dir=self.settings.data_dir,
+        )
 
     def submit(
-        self, document: SealedDocument, page_ranges: Sequence[str] | None, options: JobOptions
+        self, document: EncryptedDocument, page_ranges: Sequence[str] | None, options: JobOptions
     ) -> Job:
         """Validate ``document`` (sealed by :meth:`new_document`) and accept it as a new job
         (status ``notStarted``) with ``options``, reading the pages ``page_ranges`` select
-        (``N``, ``N-M``, ``N-``, ``-M``; None for all). A refused document is simply dropped:
-        nothing was stored."""
-        if document.size == 0:
-            raise bodies.empty_document()
-        limits = self.settings.limits
+        (``N``, ``N-M``, ``N-``, ``-M``; None for all). The store owns the document from
+        here on; a refused document is closed (its spool file goes): nothing was stored."""
         try:
-            info = documents.inspect(document, limits)
-        except errors.ServiceError:
+            if document.size == 0:
+                raise bodies.empty_document()
+            limits = self.settings.limits
+            try:
+                # Pages counted only as far as the ranges reach: a TIFF's cost a step each.
+                info = decoding.inspect(
+                    self.checkers,
+                    document,
+                    limits,
+                    self.settings.inspect_timeout,
+                    documents.pages_to_count(page_ranges, limits),
+                )
+            except errors.ServiceError:
+                raise
+            except Exception as error:
+                # Whatever a decoder trips over in the client's bytes is bad input, not our 500.
+                log.warning("document rejected by the decoder: %s", type(error).__name__)
+                raise errors.invalid_image_format() from None
+            pages = documents.select_pages(page_ranges, info.page_count, limits)
+        except BaseException:
+            document.close()
             raise
-        except Exception as error:
-            # Whatever a decoder trips over in the client's bytes is bad input, not our 500.
-            log.warning("document rejected by the decoder: %s", type(error).__name__)
-            raise errors.invalid_image_format() from None
-        pages = documents.select_pages(page_ranges, info.page_count, limits)
         now = self.clock()
         job = Job(
             id=document.operation_id,

@@ -18,8 +18,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
+from emulator.decoding import DEFAULT_INSPECT_TIMEOUT
+from emulator.decoding import DEFAULT_MEMORY as DEFAULT_DECODE_MEMORY
 from emulator.documents import Limits
 from emulator.faults import FaultError, FaultRule, load_config
+from emulator.sealed import DEFAULT_SPOOL_THRESHOLD
 
 Tier = Literal["free", "paid"]
 
@@ -31,6 +34,20 @@ DEFAULT_RETENTION = timedelta(hours=24)
 DEFAULT_JOB_TIMEOUT = timedelta(hours=1)
 # Ten missed heartbeats (one every third of it) would be absurd; three are a dead node.
 DEFAULT_CLAIM_TIMEOUT = timedelta(seconds=30)
+# Connection limits (emulator.server_protocol). A client on this machine or its network sends
+# a request head in milliseconds: ten seconds is lenient even for a loaded CI runner, and
+# bounds a head sent a byte a second (slowloris).
+DEFAULT_HEAD_TIMEOUT = 10.0
+# An upload with no byte for this long is dead; as long as a URL source may take in all.
+DEFAULT_BODY_TIMEOUT = 30.0
+# uvicorn's default; a client polling a result every second reuses its connection.
+DEFAULT_KEEP_ALIVE_TIMEOUT = 5.0
+# Far above what clients open (a connection pool holds 10 to 100), and under the usual limit
+# of 1024 open files with room for the store, the workers' pipes and spooled documents.
+DEFAULT_MAX_CONNECTIONS = 500
+# Uploads being received at once (memory, or spool files past --spool-threshold). One upload
+# alone is always let in, so a document as large as the tier allows still fits.
+DEFAULT_MAX_BYTES_IN_FLIGHT = 256 * 1024 * 1024
 BACKEND_SCHEMES = ("redis", "rediss", "unix")
 
 # The service's published limits per pricing tier: F0 reads the first two pages of documents
@@ -108,6 +125,22 @@ class Settings:
     #: How long a page held by a node that stopped answering waits before another node takes
     #: it over (a Redis backend's claim timeout).
     claim_timeout: timedelta = DEFAULT_CLAIM_TIMEOUT
+    #: Seconds a request head may take from its first byte (``--head-timeout``); then 408.
+    head_timeout: float = DEFAULT_HEAD_TIMEOUT
+    #: Seconds a request body may go without a byte arriving (``--body-timeout``); then 408.
+    body_timeout: float = DEFAULT_BODY_TIMEOUT
+    #: Seconds an idle connection stays open between requests (``--keep-alive-timeout``).
+    keep_alive_timeout: float = DEFAULT_KEEP_ALIVE_TIMEOUT
+    #: Connections served at once (``--max-connections``); a request on one more gets 503.
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    #: Bytes of request bodies received at once over all connections
+    #: (``--max-bytes-in-flight``); an upload that would pass it gets 503.
+    max_bytes_in_flight: int = DEFAULT_MAX_BYTES_IN_FLIGHT
+    #: Address space a document's decoder (a child process) may use beyond its own code and
+    #: the document (``--decode-memory``); past it the decoding fails, and only its job.
+    decode_memory: int = DEFAULT_DECODE_MEMORY
+    #: Seconds the upload check of one document may take (``--inspect-timeout``).
+    inspect_timeout: float = DEFAULT_INSPECT_TIMEOUT
     # Not flags: knobs for tests and operators who embed the app.
     #: Run the default engine in worker processes (killable: time limit, crash recovery);
     #: False runs it in threads of this process.
@@ -115,6 +148,10 @@ class Settings:
     sweep_interval: float = 60.0
     #: Seconds a URL source may take to download, redirects included (``--url-timeout``).
     url_timeout: float = 30.0
+    #: Sealed bytes of an incoming document held in memory; past this, its sealed segments go
+    #: to an anonymous temporary file in ``data_dir`` (else the system's temporary directory)
+    #: until its job is done with it (``--spool-threshold``; 0 spools every document).
+    spool_threshold: int = DEFAULT_SPOOL_THRESHOLD
     log_level: str = "info"
 
     def __post_init__(self) -> None:
@@ -130,6 +167,27 @@ class Settings:
             raise SettingsError("--job-timeout must be positive (0 on the command line: no limit)")
         if not self.url_timeout > 0:
             raise SettingsError("--url-timeout must be positive")
+        for flag, seconds in (
+            ("--head-timeout", self.head_timeout),
+            ("--body-timeout", self.body_timeout),
+            ("--keep-alive-timeout", self.keep_alive_timeout),
+        ):
+            if not seconds > 0:
+                raise SettingsError(f"{flag} must be positive")
+        if self.max_connections < 1:
+            raise SettingsError(f"--max-connections must be at least 1, not {self.max_connections}")
+        if self.max_bytes_in_flight < 1:
+            raise SettingsError(
+                f"--max-bytes-in-flight must be at least 1 byte, not {self.max_bytes_in_flight}"
+            )
+        if not self.inspect_timeout > 0:
+            raise SettingsError("--inspect-timeout must be positive")
+        if self.decode_memory < 64 * 1024 * 1024:
+            raise SettingsError("--decode-memory must be at least 64MiB")
+        if self.spool_threshold < 0:
+            raise SettingsError(
+                f"--spool-threshold must not be negative, not {self.spool_threshold}"
+            )
         if self.max_queue < 1:
             raise SettingsError(f"--max-queue must be at least 1, not {self.max_queue}")
         if self.tier not in TIER_LIMITS:
@@ -227,6 +285,25 @@ def parse_duration(text: str) -> timedelta:
     if value > MAX_RETENTION:
         raise SettingsError(f"retention {text!r} is longer than the maximum of 7d")
     return value
+
+
+_SIZE = re.compile(r"^\s*(\d{1,18})\s*([kmg]i?b|b)?\s*$")
+_SIZE_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9}
+_SIZE_UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30})
+
+
+def parse_size(text: str, flag: str) -> int:
+    """Parse a size in bytes such as ``1MiB``, ``512KiB``, ``2MB`` or ``1048576``.
+
+    Raises :class:`SettingsError`, naming ``flag``, for anything else.
+    """
+    match = _SIZE.match(text.lower())
+    if match is None:
+        raise SettingsError(
+            f"invalid {flag} {text!r}: use a whole number of bytes, optionally with B, KiB, "
+            "MiB, GiB, KB, MB or GB (e.g. 1MiB)"
+        )
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2) or "b"]
 
 
 def _env_flag(value: str) -> bool:
@@ -330,6 +407,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long downloading a URL source may take, redirects included, e.g. 30s "
         "(default), 2m; longer is FailedToDownloadImage",
     )
+    p.add_argument(
+        "--head-timeout",
+        help="a request head not complete this long after its first byte is answered 408 "
+        "and its connection closed, e.g. 10s (default)",
+    )
+    p.add_argument(
+        "--body-timeout",
+        help="a request body with no byte for this long is dropped, answered 408 and its "
+        "connection closed, e.g. 30s (default)",
+    )
+    p.add_argument(
+        "--keep-alive-timeout",
+        help="how long an idle connection stays open between requests, e.g. 5s (default)",
+    )
+    p.add_argument(
+        "--max-connections",
+        type=int,
+        help="connections served at once; a request on one more is answered 503 with "
+        "Retry-After (default 500)",
+    )
+    p.add_argument(
+        "--max-bytes-in-flight",
+        help="bytes of request bodies received at once over all connections; an upload "
+        "that would pass it is answered 503 with Retry-After (one upload alone always fits), "
+        "e.g. 256MiB (default), 1GiB",
+    )
+    p.add_argument(
+        "--spool-threshold",
+        help="sealed bytes of an incoming document kept in memory; past this it is kept "
+        "encrypted in an anonymous temporary file (in --data-dir, else the system's "
+        "temporary directory) until its job has read it, e.g. 1MiB (default), 256KiB, 0",
+    )
+    p.add_argument(
+        "--decode-memory",
+        help="memory a document's decoder (a child process) may use beyond the document "
+        "itself, e.g. 1GiB (default); a document that needs more fails its job",
+    )
+    p.add_argument(
+        "--inspect-timeout",
+        help="how long checking an upload (format, pages, sizes) may take, e.g. 10s "
+        "(default); longer is InvalidImage",
+    )
     p.add_argument("--log-level", help="debug, info (default), warning or error")
     return p
 
@@ -369,6 +488,19 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         kwargs["claim_timeout"] = parse_duration(claim_timeout)
     if (url_timeout := pick("url_timeout")) is not None:
         kwargs["url_timeout"] = parse_duration(url_timeout).total_seconds()
+    if (spool_threshold := pick("spool_threshold")) is not None:
+        kwargs["spool_threshold"] = parse_size(spool_threshold, "--spool-threshold")
+    if (decode_memory := pick("decode_memory")) is not None:
+        kwargs["decode_memory"] = parse_size(decode_memory, "--decode-memory")
+    if (inspect_timeout := pick("inspect_timeout")) is not None:
+        kwargs["inspect_timeout"] = parse_duration(inspect_timeout).total_seconds()
+    for timeout in ("head_timeout", "body_timeout", "keep_alive_timeout"):
+        if (seconds := pick(timeout)) is not None:
+            kwargs[timeout] = parse_duration(seconds).total_seconds()
+    if (max_connections := pick("max_connections")) is not None:
+        kwargs["max_connections"] = _env_int("MAX_CONNECTIONS", max_connections)
+    if (in_flight := pick("max_bytes_in_flight")) is not None:
+        kwargs["max_bytes_in_flight"] = parse_size(in_flight, "--max-bytes-in-flight")
     if (max_queue := pick("max_queue")) is not None:
         kwargs["max_queue"] = _env_int("MAX_QUEUE", max_queue)
     if (tier := pick("tier")) is not None:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from emulator.decoding import receive_image, send_image
 from emulator.engine.base import PageText, ReadingOrder
 from emulator.jobs import (
     EngineFactory,
@@ -75,8 +76,8 @@ def _child_main(conn: Connection, engine_factory: EngineFactory, intra_op_thread
             request = conn.recv()
             if request is None:
                 return
-            mode, size, reading_order, language = request
-            image = Image.frombytes(mode, size, conn.recv_bytes())
+            _mode, size, reading_order, language = request
+            image = receive_image(conn, size)
             try:
                 text = engine.recognize(image, reading_order=reading_order, language=language)
             except Exception as error:  # the page fails its job; the worker lives on
@@ -137,7 +138,7 @@ class WorkerProcess:
         rgb = image if image.mode == "RGB" else image.convert("RGB")
         try:
             self._conn.send((rgb.mode, rgb.size, reading_order, language))
-            self._conn.send_bytes(rgb.tobytes())
+            send_image(self._conn, rgb)
             wait = None if deadline is None else max(0.0, deadline - time.monotonic())
             if not self._conn.poll(wait):
                 self.kill()

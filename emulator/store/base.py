@@ -8,14 +8,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Literal, cast
+from pathlib import Path
+from typing import Any, ClassVar, Literal, cast
 
 from emulator.crypto import RecordCipher
 from emulator.engine.base import ReadingOrder
 from emulator.sealed import (
+    DEFAULT_SPOOL_THRESHOLD,
     Bytes,
     EncryptedDocument,
-    SealedDocument,
     SealedWriter,
     SegmentMissingError,
     seal,
@@ -126,6 +127,10 @@ class Store(ABC):
     :meth:`new_document`), so a backend only moves opaque bytes.
     """
 
+    #: Whether the backend keeps the document :meth:`create` is given as it is (and closes it
+    #: when it deletes it), rather than copying its sealed segments into its own storage.
+    _keeps_documents: ClassVar[bool] = False
+
     def __init__(self, cipher: RecordCipher) -> None:
         self._cipher = cipher
 
@@ -136,18 +141,38 @@ class Store(ABC):
 
     # --- public API, shared by every backend ----------------------------------------------
 
-    def new_document(self, operation_id: str) -> SealedWriter:
-        """A writer that seals a document for ``operation_id`` as it streams in."""
-        return SealedWriter(self._cipher, operation_id)
+    def new_document(
+        self,
+        operation_id: str,
+        *,
+        spool_threshold: int | None = DEFAULT_SPOOL_THRESHOLD,
+        spool_dir: Path | None = None,
+    ) -> SealedWriter:
+        """A writer that seals a document for ``operation_id`` as it streams in, in memory
+        up to ``spool_threshold`` sealed bytes, past that in an anonymous temporary file in
+        ``spool_dir`` (see :class:`SealedWriter`)."""
+        return SealedWriter(
+            self._cipher, operation_id, spool_threshold=spool_threshold, spool_dir=spool_dir
+        )
 
-    def create(self, job: Job, document: SealedDocument | Bytes) -> None:
+    def create(self, job: Job, document: EncryptedDocument | Bytes) -> None:
         """Store a new job with its document: sealed for ``job.id`` by :meth:`new_document`,
-        or bytes already in memory (sealed here)."""
-        if not isinstance(document, SealedDocument):
+        or bytes already in memory (sealed here).
+
+        The store owns the document from here on, stored or not: a backend that copies its
+        segments (one at a time) closes it once they are copied, the memory backend when it
+        deletes it, and a document refused here is closed at once (its spool file goes)."""
+        if not isinstance(document, EncryptedDocument):
             document = seal(self._cipher, job.id, document)
-        elif document.operation_id != job.id:
-            raise ValueError("the document was sealed for another operation")
-        self._put_new(job, document)
+        kept = False
+        try:
+            if document.operation_id != job.id:
+                raise ValueError("the document was sealed for another operation")
+            self._put_new(job, document)
+            kept = self._keeps_documents
+        finally:
+            if not kept:
+                document.close()
 
     def open_document(self, job_id: str) -> EncryptedDocument | None:
         """The job's document, to read through :meth:`EncryptedDocument.open` (decrypted a
@@ -216,7 +241,9 @@ class Store(ABC):
     # --- backend primitives ---------------------------------------------------------------
 
     @abstractmethod
-    def _put_new(self, job: Job, document: SealedDocument) -> None: ...
+    def _put_new(self, job: Job, document: EncryptedDocument) -> None:
+        """Store the new job and its document (read its segments one at a time, through
+        :meth:`EncryptedDocument.sealed_segment`: it may be hundreds of megabytes)."""
 
     @abstractmethod
     def _document(self, job_id: str) -> EncryptedDocument | None: ...

@@ -3,30 +3,43 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from datetime import datetime
+from typing import ClassVar
 
 from emulator.crypto import RecordCipher
-from emulator.sealed import EncryptedDocument, SealedDocument
+from emulator.sealed import EncryptedDocument
 from emulator.store.base import Job, Record, Store, Usage, billable_pages
 
 
 class MemoryStore(Store):
-    """Everything in this process's memory; gone on exit."""
+    """Everything in this process's memory; gone on exit.
+
+    Except a large document's sealed segments: those stay in the anonymous temporary file
+    :class:`~emulator.sealed.SealedWriter` spooled them to, which is closed (and so deleted)
+    when the document is: when its job finishes or is deleted, or when the store is closed.
+    """
+
+    _keeps_documents: ClassVar[bool] = True
 
     def __init__(self, cipher: RecordCipher) -> None:
         super().__init__(cipher)
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
-        self._documents: dict[str, SealedDocument] = {}
+        self._documents: dict[str, EncryptedDocument] = {}
         self._pages: dict[str, dict[int, Record]] = {}
         self._files: dict[str, dict[str, Record]] = {}
         self._usage: dict[str, Usage] = {}
 
-    def _put_new(self, job: Job, document: SealedDocument) -> None:
+    def _put_new(self, job: Job, document: EncryptedDocument) -> None:
         with self._lock:
             self._jobs[job.id] = job
-            # The sealed segments themselves, not a copy: the upload stays held once.
+            # The sealed segments themselves (or their spool file), not a copy: the upload
+            # stays held once.
+            replaced = self._documents.get(job.id)
             self._documents[job.id] = document
+        if replaced is not None and replaced is not document:
+            replaced.close()
 
     def _document(self, job_id: str) -> EncryptedDocument | None:
         with self._lock:
@@ -88,10 +101,11 @@ class MemoryStore(Store):
                 key = job.options.billing_key
                 self._usage[key] = self._usage.get(key, Usage()) + Usage(pages, 1)
             self._jobs[job.id] = job
-            self._documents.pop(job.id, None)
+            document = self._documents.pop(job.id, None)
             if job.status != "succeeded":
                 self._pages.pop(job.id, None)
                 self._files.pop(job.id, None)
+        _close([document])
 
     def usage(self) -> dict[str, Usage]:
         with self._lock:
@@ -121,10 +135,12 @@ class MemoryStore(Store):
 
     def delete(self, job_id: str) -> bool:
         with self._lock:
-            self._documents.pop(job_id, None)
+            document = self._documents.pop(job_id, None)
             self._pages.pop(job_id, None)
             self._files.pop(job_id, None)
-            return self._jobs.pop(job_id, None) is not None
+            existed = self._jobs.pop(job_id, None) is not None
+        _close([document])
+        return existed
 
     def delete_expired(self, now: datetime) -> int:
         with self._lock:
@@ -133,14 +149,31 @@ class MemoryStore(Store):
                 for job_id, job in self._jobs.items()
                 if job.expires_at is not None and job.expires_at <= now
             ]
+            documents = []
             for job_id in expired:
                 self._jobs.pop(job_id, None)
-                self._documents.pop(job_id, None)
+                documents.append(self._documents.pop(job_id, None))
                 self._pages.pop(job_id, None)
                 self._files.pop(job_id, None)
-            return len(expired)
+        _close(documents)
+        return len(expired)
 
     def unfinished(self) -> list[Job]:
         with self._lock:
             jobs = [job for job in self._jobs.values() if not job.finished]
         return sorted(jobs, key=lambda job: job.created)
+
+    def close(self) -> None:
+        """Close every document still held (their spool files go); the jobs stay."""
+        with self._lock:
+            documents = list(self._documents.values())
+            self._documents.clear()
+        _close(documents)
+
+
+def _close(documents: Iterable[EncryptedDocument | None]) -> None:
+    """Close documents taken out of the store (outside its lock: a reader may hold a
+    document's own lock for the segment it reads)."""
+    for document in documents:
+        if document is not None:
+            document.close()

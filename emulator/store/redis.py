@@ -48,7 +48,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from emulator.crypto import SEGMENT_OVERHEAD, RecordCipher
-from emulator.sealed import EncryptedDocument, SealedDocument
+from emulator.sealed import EncryptedDocument
 from emulator.store.base import (
     TERMINAL,
     FetchedDocument,
@@ -323,15 +323,19 @@ class RedisStore(Store):
         )
 
     @_guarded
-    def _put_new(self, job: Job, document: SealedDocument) -> None:
+    def _put_new(self, job: Job, document: EncryptedDocument) -> None:
         job_key, doc_key, _ = self.job_keys(job.id)
-        segments = list(document.segments)
-        # The segments first, in batches (a document may be hundreds of megabytes), then the
-        # job and its index entry in one step. Both carry a TTL until the job is queued
-        # (:mod:`emulator.store.redis_tasks` removes it in the same step as it queues the
-        # pages): a node that dies in between, before answering 202, leaves nothing for good.
-        for start in range(0, max(1, len(segments)), _SEGMENTS_PER_WRITE):
-            batch = segments[start : start + _SEGMENTS_PER_WRITE]
+        count = document.segment_count
+        # The segments first, in batches (a document may be hundreds of megabytes, read from
+        # its spool file a batch at a time), then the job and its index entry in one step.
+        # Both carry a TTL until the job is queued (:mod:`emulator.store.redis_tasks` removes
+        # it in the same step as it queues the pages): a node that dies in between, before
+        # answering 202, leaves nothing for good.
+        for start in range(0, count, _SEGMENTS_PER_WRITE):
+            batch = [
+                document.sealed_segment(index)
+                for index in range(start, min(count, start + _SEGMENTS_PER_WRITE))
+            ]
             pipe = self.redis.pipeline(transaction=False)
             if batch:
                 pipe.hset(doc_key, mapping={str(start + i): s for i, s in enumerate(batch)})

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from emulator.crypto import SEGMENT_OVERHEAD, RecordCipher
-from emulator.sealed import EncryptedDocument, SealedDocument
+from emulator.sealed import EncryptedDocument
 from emulator.store.base import (
     TERMINAL,
     FetchedDocument,
@@ -121,7 +121,7 @@ class SqliteStore(Store):
             read_at=from_timestamp(row[7]),
         )
 
-    def _put_new(self, job: Job, document: SealedDocument) -> None:
+    def _put_new(self, job: Job, document: EncryptedDocument) -> None:
         with self._lock, self._transaction():
             self._db.execute(
                 "INSERT INTO jobs (id, status, created, updated, options, pages_done, expires_at, "
@@ -137,9 +137,14 @@ class SqliteStore(Store):
                     timestamp(job.read_at),
                 ),
             )
+            # One segment at a time (executemany pulls from the generator): a spooled
+            # document is read from its file as it is copied, never whole.
             self._db.executemany(
                 "INSERT INTO document_segments (job_id, idx, data) VALUES (?, ?, ?)",
-                ((job.id, index, sealed) for index, sealed in enumerate(document.segments)),
+                (
+                    (job.id, index, document.sealed_segment(index))
+                    for index in range(document.segment_count)
+                ),
             )
 
     def _document(self, job_id: str) -> EncryptedDocument | None:

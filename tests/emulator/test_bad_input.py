@@ -75,12 +75,14 @@ async def test_odd_page_ranges(h: Harness, pages: str, validate: Any) -> None:
 async def test_a_decoder_crash_is_reported_as_invalid_image_format(
     h: Harness, monkeypatch: pytest.MonkeyPatch, validate: Any
 ) -> None:
-    from emulator import documents
+    from emulator.decoding import DecoderError, DecoderProcess
 
-    def explode(data: bytes, limits: Any) -> Any:
-        raise ValueError("decoder bug")
+    def explode(self: DecoderProcess, limits: Any, deadline: Any) -> Any:
+        self.kill()
+        raise DecoderError("The document could not be decoded (ValueError).")
 
-    monkeypatch.setattr(documents, "inspect", explode)
+    # The check runs in a decoding child; what it answers when the child trips is the point.
+    monkeypatch.setattr(DecoderProcess, "inspect", explode)
     response = await h.client.post(ANALYZE, content=DOCUMENTS["PNG"], headers=BINARY)
     assert response.status_code == 400
     validate("ComputerVisionOcrError", response.json())

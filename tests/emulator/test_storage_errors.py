@@ -18,7 +18,7 @@ from emulator.app import create_app
 from emulator.crypto import RecordCipher
 from emulator.engine.fake import FakeEngine
 from emulator.jobs import ManualJobQueue
-from emulator.sealed import EncryptedDocument, SealedDocument
+from emulator.sealed import EncryptedDocument
 from emulator.settings import Settings
 from emulator.store import Job, SqliteStore
 
@@ -38,7 +38,7 @@ class FailingStore(SqliteStore):
         if self.failure == "database":
             raise sqlite3.OperationalError("database disk image is malformed")
 
-    def _put_new(self, job: Job, document: SealedDocument) -> None:
+    def _put_new(self, job: Job, document: EncryptedDocument) -> None:
         self._fail()
         super()._put_new(job, document)
 

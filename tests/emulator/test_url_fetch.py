@@ -96,10 +96,35 @@ async def test_redirect_loop(make_harness: MakeHarness, server: str, validate: A
 
 
 async def test_http_error_status(make_harness: MakeHarness, server: str, validate: Any) -> None:
-    h = await make_harness()
+    # The full reason is given where the operator allowed private and local networks.
+    h = await make_harness(allow_private_urls=True)
     response = await h.client.post(ANALYZE, json={"url": f"{server}/nothing-here.png"})
     body = assert_error(response, 400, "FailedToDownloadImage", validate)
     assert "404" in body["message"]
+
+
+async def test_failures_on_this_machine_do_not_map_its_ports(
+    make_harness: MakeHarness, server: str, validate: Any
+) -> None:
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        closed_port = closed.getsockname()[1]
+    with socket.socket() as other:  # a port that speaks something other than HTTP
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        urls = [
+            f"{server}/nothing-here.png",  # an HTTP server answering 404
+            f"http://127.0.0.1:{closed_port}/a.png",  # nothing listening
+            f"http://127.0.0.1:{other.getsockname()[1]}/a.png",  # not HTTP: never answers
+        ]
+        h = await make_harness(url_timeout=1.0)
+        messages = set()
+        for url in urls:
+            response = await h.client.post(ANALYZE, json={"url": url})
+            messages.add(assert_error(response, 400, "FailedToDownloadImage", validate)["message"])
+    assert messages == {"The image URL could not be downloaded."}
 
 
 async def test_connection_refused(make_harness: MakeHarness, validate: Any) -> None:

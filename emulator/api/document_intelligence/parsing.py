@@ -7,7 +7,6 @@ are), so everything is checked here, with the error a client of the service woul
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import re
@@ -15,13 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from emulator import errors
+from emulator import bodies, errors
 from emulator.api.document_intelligence.errors import (
     invalid_content_source,
     invalid_parameter,
     model_not_found,
     unknown_api_version,
 )
+from emulator.api.http import MAX_JSON_BODY
+from emulator.bodies import BodySink
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,17 +166,74 @@ def body_kind(content_type: str | None) -> BodyKind:
     raise errors.unsupported_media_type(media)
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
-    """Where the document is: a URL to download, or its bytes (from ``base64Source``)."""
+def max_json_body(max_bytes: int) -> int:
+    """The largest JSON body an analyze request may have on a tier that takes documents of
+    ``max_bytes``: the base64 of such a document (4 characters for every 3 bytes, padded)
+    and :data:`~emulator.api.http.MAX_JSON_BODY` for the JSON around it."""
+    return -(-max_bytes // 3) * 4 + MAX_JSON_BODY
 
-    url: str | None = None
-    data: bytes | None = None
+
+# What stands in for a large body's base64Source string while the rest of the JSON is parsed:
+# a JSON string no base64 can be (base64 has no control characters).
+_STAND_IN = b'"\\u0000"'
+_STAND_IN_TEXT = "\x00"
+# Base64 characters decoded at a time (a multiple of 4): 768 KiB of document per step.
+_BASE64_STEP = 1024 * 1024
 
 
-def parse_source(body: bytes) -> Source:
-    """The source named by an ``AnalyzeDocumentRequest`` body: exactly one of ``urlSource``
-    and ``base64Source``."""
+def read_source(body: bytes, sink: BodySink, max_bytes: int) -> str | None:
+    """Take the source an ``AnalyzeDocumentRequest`` body names (exactly one of ``urlSource``
+    and ``base64Source``): return the URL to download, or decode the base64 into ``sink``
+    (refusing a document over ``max_bytes``) and return None.
+
+    CPU-bound on a large body (a second for hundreds of megabytes): call it off the event
+    loop. Nothing large is built from the body: a body up to
+    :data:`~emulator.api.http.MAX_JSON_BODY` is parsed whole; a larger one must be a
+    ``base64Source`` request, whose string is found in place, the rest of the JSON (what is
+    left without it, at most that much) parsed with a stand-in for it, and the string decoded
+    into ``sink`` a slice at a time. Any other large body (a huge array, say, which as Python
+    objects would take ten times its size) is refused without being parsed.
+    """
+    large: tuple[int, int] | None = None
+    if len(body) <= MAX_JSON_BODY:
+        document = _json_object(body)
+    else:
+        large = _large_string(body)
+        start, end = large
+        document = _json_object(body[: start - 1] + _STAND_IN + body[end + 1 :])
+    url, encoded = document.get("urlSource"), document.get("base64Source")
+    if (url is None) == (encoded is None):
+        raise invalid_content_source("Either urlSource or base64Source must be specified.")
+    if large is not None and encoded != _STAND_IN_TEXT:
+        raise _not_base64_request()
+    if url is not None:
+        if not isinstance(url, str) or not url.strip():
+            raise invalid_content_source("urlSource must be a non-empty string.")
+        return url.strip()
+    if not isinstance(encoded, str):
+        raise invalid_content_source("base64Source must be a base64 string.")
+    if large is None:
+        _decode_into(memoryview(encoded.encode("ascii", "replace")), sink, max_bytes)
+        return None
+    start, end = large
+    if body.find(b"\\", start, end) < 0:
+        with memoryview(body) as view:
+            _decode_into(view[start:end], sink, max_bytes)
+        return None
+    # Escaped characters (some JSON encoders write "/" as "\/"): the JSON parser undoes them,
+    # at the cost of holding the string once more while it is decoded.
+    try:
+        text: str = json.loads(body[start - 1 : end + 1])
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise invalid_content_source("The request body is not valid JSON.") from None
+    encoded_bytes = text.encode("ascii", "replace")
+    del text
+    _decode_into(memoryview(encoded_bytes), sink, max_bytes)
+    return None
+
+
+def _json_object(body: bytes) -> dict[str, object]:
+    """``body`` parsed: a JSON object, or ``InvalidContentSourceFormat``."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
@@ -184,16 +242,70 @@ def parse_source(body: bytes) -> Source:
         raise invalid_content_source(
             'The request body must be a JSON object with "urlSource" or "base64Source".'
         )
-    url, encoded = document.get("urlSource"), document.get("base64Source")
-    if (url is None) == (encoded is None):
-        raise invalid_content_source("Either urlSource or base64Source must be specified.")
-    if url is not None:
-        if not isinstance(url, str) or not url.strip():
-            raise invalid_content_source("urlSource must be a non-empty string.")
-        return Source(url=url.strip())
-    if not isinstance(encoded, str):
-        raise invalid_content_source("base64Source must be a base64 string.")
-    try:
-        return Source(data=base64.b64decode(encoded, validate=True))
-    except (binascii.Error, ValueError):
-        raise invalid_content_source("base64Source is not valid base64.") from None
+    return document
+
+
+def _not_base64_request() -> errors.ServiceError:
+    return invalid_content_source(
+        f"A request body over {MAX_JSON_BODY} bytes must be a base64Source request: only the "
+        "base64Source string may be that large."
+    )
+
+
+def _large_string(body: bytes) -> tuple[int, int]:
+    """Where in ``body`` (between its quotes) the string is that holds all of it but
+    :data:`~emulator.api.http.MAX_JSON_BODY` bytes; refused if there is none.
+
+    Strings are found by their quotes from the start, skipping each whole, so only quotes
+    outside strings open one. Such a string starts in the first ``MAX_JSON_BODY`` bytes; an
+    escaped quote past them is in a string that is no base64 (nor ends a short one), so the
+    search never walks the rest of the body quote by quote.
+    """
+    least = len(body) - MAX_JSON_BODY
+    position = 0
+    while (quote := body.find(b'"', position, MAX_JSON_BODY)) >= 0:
+        start = quote + 1
+        end = body.find(b'"', start)
+        while end >= 0 and _escaped(body, start, end):
+            if end > MAX_JSON_BODY:
+                raise _not_base64_request()
+            end = body.find(b'"', end + 1)
+        if end < 0:
+            raise invalid_content_source("The request body is not valid JSON.")
+        if end - start >= least:
+            return start, end
+        position = end + 1
+    raise _not_base64_request()
+
+
+def _escaped(body: bytes, start: int, quote: int) -> bool:
+    """Whether the quote at ``quote`` (in a string opened at ``start``) is escaped: preceded
+    by an odd number of backslashes."""
+    backslashes = 0
+    while quote - backslashes > start and body[quote - backslashes - 1] == 0x5C:
+        backslashes += 1
+    return backslashes % 2 == 1
+
+
+def _decode_into(encoded: memoryview, sink: BodySink, max_bytes: int) -> None:
+    """Decode ``encoded`` (strict base64: its alphabet only, padded, nothing after the
+    padding) into ``sink`` a slice at a time; ``InvalidContentSourceFormat`` if it is not
+    base64, the tier's size error past ``max_bytes``."""
+    total = 0
+    length = len(encoded)
+    for offset in range(0, length, _BASE64_STEP):
+        piece = encoded[offset : offset + _BASE64_STEP]
+        # Padding ends the data: only the last slice may end with it (strict mode refuses any
+        # inside a slice).
+        last = offset + _BASE64_STEP >= length
+        try:
+            if not last and piece[-1] == ord("="):
+                raise binascii.Error("padding before the end")
+            decoded = binascii.a2b_base64(piece, strict_mode=True)
+        except binascii.Error:
+            raise invalid_content_source("base64Source is not valid base64.") from None
+        total += len(decoded)
+        if total > max_bytes:
+            raise bodies.too_large(max_bytes)
+        sink.write(decoded)
+        del decoded

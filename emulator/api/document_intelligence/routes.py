@@ -23,17 +23,13 @@ from emulator.api.document_intelligence.errors import (
 )
 from emulator.api.document_intelligence.parsing import V4, V31, ApiVersion
 from emulator.api.document_intelligence.results import operation_body
-from emulator.api.http import MAX_JSON_BODY, download_into, json_response, service_of
+from emulator.api.http import download_into, json_response, service_of
 from emulator.jobs import SEARCHABLE_PDF
 from emulator.middleware.auth import caller_of
 from emulator.paragraphs import paragraphs_of
 from emulator.store import Job, JobOptions
 
 log = logging.getLogger("emulator.api.document_intelligence")
-
-# The JSON of a base64Source is the document plus a third: allow that much over the tier's
-# document size before refusing the body.
-_BASE64_OVERHEAD = 4 / 3
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -91,27 +87,26 @@ async def analyze(request: Request, version: ApiVersion) -> Response:
     await run_in_threadpool(service.check_capacity)
     limits = service.settings.limits
     length = request.headers.get("content-length")
-    writer = service.new_document()
-    if kind == "binary":
-        await bodies.copy_body(request.stream(), writer, limits.max_bytes, length)
-    else:
-        body = await bodies.read_body(
-            request.stream(),
-            max(MAX_JSON_BODY, int(limits.max_bytes * _BASE64_OVERHEAD) + MAX_JSON_BODY),
-            length,
-            bodies.json_too_large,
-        )
-        source = parsing.parse_source(body)
-        del body
-        if source.data is not None:
-            if len(source.data) > limits.max_bytes:
-                raise bodies.too_large(limits.max_bytes)
-            # Sealed at once; the decoded bytes are dropped with ``source``.
-            writer.write(source.data)
+    # A body refused halfway discards the writer (and its spool file).
+    with service.new_document() as writer:
+        if kind == "binary":
+            await bodies.copy_body(request.stream(), writer, limits.max_bytes, length)
         else:
-            assert source.url is not None
-            await download_into(service, source.url, writer)
-        del source
+            # No larger than the base64 of the largest document the tier takes (a body past
+            # that is the tier's "document too large", before it is read).
+            body = await bodies.read_body(
+                request.stream(),
+                parsing.max_json_body(limits.max_bytes),
+                length,
+                lambda _cap: bodies.too_large(limits.max_bytes),
+            )
+            # Parsed, and any base64Source decoded into the writer, off the event loop: that
+            # is seconds of CPU for a large body, and every other request would wait.
+            url = await run_in_threadpool(parsing.read_source, body, writer, limits.max_bytes)
+            del body
+            if url is not None:
+                await download_into(service, url, writer)
+        document = writer.close()
     options = JobOptions(
         language=query.locale,
         reading_order="natural",  # the layout analysis's order, as the service reads
@@ -122,7 +117,7 @@ async def analyze(request: Request, version: ApiVersion) -> Response:
         features=query.features,
         billing_key=service.billing_key(caller_of(request.scope)),
     )
-    job = await run_in_threadpool(service.submit, writer.close(), query.pages, options)
+    job = await run_in_threadpool(service.submit, document, query.pages, options)
     hint = service.poll_hint(job)
     return Response(
         status_code=202,

@@ -91,16 +91,17 @@ async def _accept(request: Request) -> Job:
     limits = service.settings.limits
     length = request.headers.get("content-length")
     # The document is sealed as it arrives (the body, or the URL's download): never held
-    # in the clear, never held twice.
-    writer = service.new_document()
-    if kind == "stream":
-        await bodies.copy_body(request.stream(), writer, limits.max_bytes, length)
-    else:
-        body = await bodies.read_body(
-            request.stream(), MAX_JSON_BODY, length, bodies.json_too_large
-        )
-        url = parse_url_body(body)
-        await download_into(service, url, writer)
+    # in the clear, never held twice. A body refused halfway discards it (and its spool file).
+    with service.new_document() as writer:
+        if kind == "stream":
+            await bodies.copy_body(request.stream(), writer, limits.max_bytes, length)
+        else:
+            body = await bodies.read_body(
+                request.stream(), MAX_JSON_BODY, length, bodies.json_too_large
+            )
+            url = parse_url_body(body)
+            await download_into(service, url, writer)
+        document = writer.close()
     options = JobOptions(
         language=query.language,
         reading_order=query.reading_order,
@@ -108,7 +109,7 @@ async def _accept(request: Request) -> Job:
         api=READ_V32,
         billing_key=service.billing_key(caller_of(request.scope)),
     )
-    return await run_in_threadpool(service.submit, writer.close(), query.pages, options)
+    return await run_in_threadpool(service.submit, document, query.pages, options)
 
 
 async def analyze(request: Request) -> Response:
