@@ -4,7 +4,8 @@ Starts ``python -m emulator`` with its default settings (plus ``--job-timeout 10
 review ran its row 1) and sends, one attack after another, what the review sent: a PDF page
 of 100 000 strokes, a PDF whose Flate stream inflates to gigabytes, 20/60/150 MB JSON bodies to
 Document Intelligence, eight uploads that declare 400 MB, send 150 MB and go silent beside 18
-request heads sent a byte a second, and a TIFF of 30 000 pages. Throughout, a well-behaved
+request heads sent a byte a second, a TIFF of 30 000 pages, and three 10000 x 10000 pages
+(row 6, the review's "also seen": the server kept 459-855 MB after them). Throughout, a well-behaved
 client submits a small document every second and waits for its result, and ``/status`` is
 asked ten times a second. For each attack it prints what the attacker got, the longest
 ``/status`` answer and the server process's peak RSS (the server alone: decoders and OCR
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import httpx
 import psutil
-from PIL import Image
+from PIL import Image, ImageDraw
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "security"))
 
@@ -256,6 +257,25 @@ def row_5(endpoint: str) -> str:
     return f"{len(document) / MB:.1f} MB TIFF of 30 000 pages: {answer.status_code} in {took:.1f}s"
 
 
+def large_pages(endpoint: str, pid: int) -> str:
+    """Three 10000 x 10000 pages, one after another (the review's "also seen"): what the
+    server holds once each is read."""
+    image = Image.new("RGB", (10000, 10000), "white")
+    draw = ImageDraw.Draw(image)
+    for top in range(200, 9800, 400):
+        draw.text((200, top), "A line of text on a very large page. " * 3, fill="black")
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    del image, draw
+    server = psutil.Process(pid)
+    after = []
+    for _ in range(3):
+        _submit(endpoint, buffer.getvalue())
+        time.sleep(1.0)
+        after.append(f"{server.memory_info().rss / MB:.0f}")
+    return f"three 10000 x 10000 pages read; server RSS after each: {', '.join(after)} MB"
+
+
 def _counts(answers: list[str]) -> str:
     seen: dict[str, int] = {}
     for answer in answers:
@@ -264,6 +284,8 @@ def _counts(answers: list[str]) -> str:
 
 
 ROWS: dict[int, Callable[[str], str]] = {1: row_1, 2: row_2, 3: row_3, 4: row_4, 5: row_5}
+#: Row 6: the review's "also seen", large pages within the limits.
+LARGE_PAGES = 6
 
 
 @contextlib.contextmanager
@@ -280,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", type=int, nargs="*", help="rows of the review to replay")
     args = parser.parse_args(argv)
-    rows = args.only or sorted(ROWS)
+    rows = args.only or [*sorted(ROWS), LARGE_PAGES]
     worst_status = 0.0
     worst_rss = 0
     with run_emulator("--job-timeout", "10s", timeout=300) as emulator:
@@ -289,7 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             with watching(emulator.endpoint, emulator.process.pid) as watch:
                 started = time.perf_counter()
-                outcome = ROWS[row](emulator.endpoint)
+                if row == LARGE_PAGES:
+                    outcome = large_pages(emulator.endpoint, emulator.process.pid)
+                else:
+                    outcome = ROWS[row](emulator.endpoint)
                 took = time.perf_counter() - started
             worst_status = max(worst_status, watch.slowest_status)
             worst_rss = max(worst_rss, watch.peak_rss)
