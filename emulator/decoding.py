@@ -290,6 +290,8 @@ class DecoderProcess:
         #: The key of the document the child holds (a job's id; "" for one loaded without a
         #: key), None when it holds none.
         self.holding: str | None = None
+        # The last inspection of the document held: (holding, limits, count_to), its answer.
+        self._inspected: tuple[tuple[str | None, Limits, int | None], DocumentInfo] | None = None
 
     # -- requests --
 
@@ -322,7 +324,13 @@ class DecoderProcess:
     ) -> DocumentInfo:
         """:func:`emulator.documents.inspect` of the document held (pages counted up to
         ``count_to``, by default the tier's page limit)."""
+        # A cluster worker draws a job's pages one request at a time: the document it holds
+        # is checked once, not once a page.
+        question = (self.holding, limits, count_to)
+        if self.holding and self._inspected is not None and self._inspected[0] == question:
+            return self._inspected[1]
         info: DocumentInfo = self._ask(("inspect", limits, count_to), deadline)
+        self._inspected = (question, info)
         return info
 
     def page(

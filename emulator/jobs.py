@@ -375,7 +375,8 @@ class JobRunner:
             # Drawn in a child (emulator.decoding): a hostile page costs this job, no more.
             decoder = self._decoder()
             decoder.load(data, job_id, deadline)
-            info = decoder.inspect(self.limits, deadline)
+            # Counted as far as the job reads (the upload check did the same).
+            info = decoder.inspect(self.limits, deadline, max(job.options.pages, default=None))
             page_started = time.monotonic()
             for number in job.options.pages:
                 if should_stop():
@@ -490,7 +491,7 @@ class JobRunner:
                 return "done"
             decoder = self._decoder()
             decoder.load(data, job_id, deadline)  # kept: this worker may draw more of its pages
-            info = decoder.inspect(self.limits, deadline)
+            info = decoder.inspect(self.limits, deadline, max(job.options.pages, default=None))
             page_started = time.monotonic()
             page = decoder.page(info, job.options.pages[index], documents.PDF_DPI, deadline)
             text = engine.recognize(
