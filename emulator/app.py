@@ -12,13 +12,14 @@ import contextlib
 import importlib
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from emulator import memory
@@ -162,6 +163,26 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
 SUBMIT_PATHS = (read_v32.ANALYZE_PATH, read_v32.SYNC_ANALYZE_PATH, ":analyze")
 
 
+#: What a page's script may read of an answer besides the CORS-safelisted headers: where to
+#: poll, how long to wait, the request id; what the clients read.
+CORS_EXPOSED = ("Operation-Location", "Retry-After", "apim-request-id")
+
+
+def cors(origins: Sequence[str]) -> Middleware:
+    """Starlette's CORS middleware for ``origins`` (``*`` for any): the service's methods, any
+    request header (keys, tokens, the SDKs' own), the headers in :data:`CORS_EXPOSED`; no
+    cookies (nothing here uses them). Preflights are answered without a key."""
+    return Middleware(
+        CORSMiddleware,
+        allow_origins=list(origins),
+        allow_methods=["GET", "POST", "DELETE", "PATCH", "PUT"],
+        allow_headers=["*"],
+        expose_headers=list(CORS_EXPOSED),
+        allow_credentials=False,
+        max_age=600,
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -209,8 +230,12 @@ def create_app(
     # Outermost first: every request gets an id and a log line; an over-long head is refused
     # before anything reads it; nothing unauthenticated reaches a fault or uses up the rate;
     # faults come before the rate so an injected 429 does not also count as a request.
-    middleware = [
-        Middleware(RequestContextMiddleware),
+    middleware = [Middleware(RequestContextMiddleware)]
+    if settings.cors_origins:
+        # Before authentication: a browser's preflight carries no key, and an error (a 401, a
+        # 429) must carry the CORS headers for the page's script to read it.
+        middleware.append(cors(settings.cors_origins))
+    middleware += [
         Middleware(RequestSizeMiddleware),
         Middleware(AuthMiddleware, api_keys=settings.api_keys, tokens=tokens),
         Middleware(

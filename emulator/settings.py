@@ -27,6 +27,8 @@ from emulator.sealed import DEFAULT_SPOOL_THRESHOLD
 Tier = Literal["free", "paid"]
 
 ENV_PREFIX = "OCR_EMULATOR_"
+# An origin as browsers send it: scheme, host and an optional port, nothing after.
+_ORIGIN = re.compile(r"https?://(\[[0-9A-Fa-f:.]+\]|[^/\s:?#\[\]]+)(:\d{1,5})?")
 MAX_RETENTION = timedelta(days=7)
 DEFAULT_RETENTION = timedelta(hours=24)
 # Long enough for the largest document (2000 pages at about a second each) on this kind of
@@ -118,6 +120,9 @@ class Settings:
     faults: tuple[FaultRule, ...] = ()
     fault_seed: int = 0
     allow_private_urls: bool = False
+    #: Origins whose pages may call the emulator from a browser (CORS, ``--cors-origin``);
+    #: ``*`` for any. Empty: no cross-origin calls, as by default.
+    cors_origins: tuple[str, ...] = ()
     #: Where jobs, documents, results and the work queue live when shared by several nodes:
     #: a ``redis://``, ``rediss://`` or ``unix://`` URL; None keeps them in this process (or in
     #: ``data_dir``).
@@ -155,6 +160,12 @@ class Settings:
     log_level: str = "info"
 
     def __post_init__(self) -> None:
+        for origin in self.cors_origins:
+            if origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise SettingsError(
+                    f"--cors-origin must be an origin such as https://app.example:8443 or *, "
+                    f"not {origin!r}"
+                )
         if not self.api_keys:
             raise SettingsError("at least one API key is required")
         if any(not key for key in self.api_keys):
@@ -397,6 +408,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault-config", help="JSON or TOML file with fault rules and a seed")
     p.add_argument("--fault-seed", type=int, help="seed for fault probabilities (default 0)")
     p.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origin",
+        help="an origin (https://app.example:8443) whose pages may call the emulator from a "
+        "browser; repeat for several, * for any (default: none)",
+    )
+    p.add_argument(
         "--allow-private-urls",
         action="store_true",
         default=None,
@@ -545,6 +563,11 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     ):
         if (p := path(name)) is not None:
             kwargs[name] = p
+
+    origins: list[str] = list(args.cors_origin or [])
+    if not origins and (raw_origins := env.get(ENV_PREFIX + "CORS_ORIGIN")):
+        origins = [o.strip() for o in raw_origins.split(",") if o.strip()]
+    kwargs["cors_origins"] = tuple(origins)
 
     keys: list[str] = list(args.api_key or [])
     if not keys and (raw_keys := env.get(ENV_PREFIX + "API_KEY")):
