@@ -120,6 +120,9 @@ class Settings:
     faults: tuple[FaultRule, ...] = ()
     fault_seed: int = 0
     allow_private_urls: bool = False
+    #: Refuse Document Intelligence's preview api-versions (``--strict-api-version``), as
+    #: before they were served with their nearest version's shape.
+    strict_api_version: bool = False
     #: Origins whose pages may call the emulator from a browser (CORS, ``--cors-origin``);
     #: ``*`` for any. Empty: no cross-origin calls, as by default.
     cors_origins: tuple[str, ...] = ()
@@ -408,6 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault-config", help="JSON or TOML file with fault rules and a seed")
     p.add_argument("--fault-seed", type=int, help="seed for fault probabilities (default 0)")
     p.add_argument(
+        "--strict-api-version",
+        action="store_true",
+        default=None,
+        help="answer Document Intelligence's preview api-versions with 404, as the service "
+        "does once they are retired (default: served with the nearest version's shape)",
+    )
+    p.add_argument(
         "--cors-origin",
         action="append",
         dest="cors_origin",
@@ -547,7 +557,7 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         seed = _env_int("FAULT_SEED", fault_seed)
     if seed is not None:
         kwargs["fault_seed"] = seed
-    for flag in ("tls", "allow_insecure_http", "allow_private_urls"):
+    for flag in ("tls", "allow_insecure_http", "allow_private_urls", "strict_api_version"):
         value = getattr(args, flag)
         if value is None and (raw := env.get(ENV_PREFIX + flag.upper())) is not None:
             value = _env_flag(raw)

@@ -244,3 +244,30 @@ def test_paperless_ngx_remote_parser_calls(endpoint: Endpoint, tmp_path: Any) ->
         client.close()
     assert result.content == "\n".join(LINES)
     assert [text.split() for text in _pdf_text(archive.read_bytes())] == [" ".join(LINES).split()]
+
+
+@pytest.mark.parametrize("version", ["2024-07-31-preview", "2024-02-29-preview"])
+def test_microsofts_client_on_a_preview_api_version(endpoint: Endpoint, version: str) -> None:
+    """What a beta client (``azure-ai-documentintelligence`` 1.0.0b4 sends 2024-07-31-preview,
+    as markitdown does) gets: the GA client made to send the preview's api-version, unchanged
+    otherwise, reads the document, and the answer names the version it asked for."""
+    with DocumentIntelligenceClient(
+        endpoint.url, AzureKeyCredential(E2E_KEY), api_version=version
+    ) as client:
+        result = client.begin_analyze_document(
+            "prebuilt-read", body=io.BytesIO(_page(LINES))
+        ).result()
+    assert result.api_version == version
+    assert result.content == "\n".join(LINES)
+
+
+def test_the_form_recognizer_client_on_2022_08_31(endpoint: Endpoint) -> None:
+    """``azure-ai-formrecognizer`` 3.2's api-version, sent by the 3.3 client: served with
+    2023-07-31's shape."""
+    client = DocumentAnalysisClient(
+        endpoint.url, AzureKeyCredential(E2E_KEY), api_version="2022-08-31"
+    )
+    with client:
+        result = client.begin_analyze_document("prebuilt-read", _page(LINES)).result()
+    assert result.api_version == "2022-08-31"
+    assert result.content == "\n".join(LINES)

@@ -370,3 +370,47 @@ async def test_retention_zero_keeps_the_pdf_until_it_is_read(
     assert (await h.client.get(pdf_url)).status_code == 200  # after the result was read
     _di_error(await h.client.get(pdf_url), 404, "NotFound", "OperationNotFound")
     _di_error(await h.client.get(location), 404, "NotFound", "OperationNotFound")
+
+
+@pytest.mark.parametrize(
+    ("path", "version"),
+    [
+        (V4, "2023-10-31-preview"),
+        (V4, "2024-02-29-preview"),
+        (V4, "2024-07-31-preview"),
+        ("/formrecognizer/documentModels/prebuilt-read", "2022-08-31"),
+        ("/formrecognizer/documentModels/prebuilt-read", "2023-02-28-preview"),
+    ],
+)
+async def test_a_preview_api_version_is_served_as_its_nearest_version(
+    make_harness: MakeHarness, png: Any, path: str, version: str
+) -> None:
+    h = await make_harness()
+    response = await h.client.post(
+        f"{path}:analyze", params={"api-version": version}, content=png(), headers=BINARY
+    )
+    assert response.status_code == 202
+    location = response.headers["Operation-Location"]
+    assert location.endswith(f"?api-version={version}")  # polled verbatim by the clients
+    h.queue.run_all()
+    body = (await h.client.get(location)).json()
+    assert body["status"] == "succeeded"
+    assert body["analyzeResult"]["apiVersion"] == version
+    # The nearest version reads the same result (one job, whichever version asked).
+    nearest = "2024-11-30" if path == V4 else "2023-07-31"
+    again = await h.client.get(location.replace(version, nearest))
+    assert again.json()["analyzeResult"]["apiVersion"] == nearest
+
+
+async def test_strict_api_version_refuses_the_previews(make_harness: MakeHarness, png: Any) -> None:
+    h = await make_harness(strict_api_version=True)
+    response = await h.client.post(
+        f"{V4}:analyze",
+        params={"api-version": "2024-07-31-preview"},
+        content=png(),
+        headers=BINARY,
+    )
+    assert response.status_code == 404
+    assert response.json() == {"error": {"code": "404", "message": "Resource not found"}}
+    ok = await h.client.post(f"{V4}:analyze", params=Q4, content=png(), headers=BINARY)
+    assert ok.status_code == 202

@@ -11,7 +11,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from emulator import bodies, errors
@@ -34,18 +34,45 @@ class ApiVersion:
     features: frozenset[str]
     #: Has ``outputContentFormat``, ``output=pdf``, DELETE and ``/pdf`` (2024-11-30).
     v4: bool
+    #: The preview (and older) api-versions answered with this version's shape: the nearest
+    #: version served to each, unless ``--strict-api-version``.
+    stands_for: tuple[str, ...] = ()
+    #: The api-version the request asked for, when it is one of :attr:`stands_for`.
+    asked: str | None = None
 
     @property
     def api(self) -> str:
-        """The ``api`` a job accepted through this version carries."""
+        """The ``api`` a job accepted through this version carries (a preview's jobs are its
+        nearest version's: either can read them)."""
         return f"document-intelligence-{self.version}"
+
+    @property
+    def echoed(self) -> str:
+        """The api-version the answers name (``Operation-Location``, ``apiVersion``): the one
+        the client asked for."""
+        return self.asked or self.version
 
 
 _FEATURES_V31 = frozenset(
     {"ocrHighResolution", "languages", "barcodes", "formulas", "keyValuePairs", "styleFont"}
 )
-V4 = ApiVersion("2024-11-30", "/documentintelligence", _FEATURES_V31 | {"queryFields"}, True)
-V31 = ApiVersion("2023-07-31", "/formrecognizer", _FEATURES_V31, False)
+V4 = ApiVersion(
+    "2024-11-30",
+    "/documentintelligence",
+    _FEATURES_V31 | {"queryFields"},
+    True,
+    # The previews of the Document Intelligence API (azure-ai-documentintelligence 1.0.0b1
+    # to b4; markitdown sends 2024-07-31-preview).
+    stands_for=("2023-10-31-preview", "2024-02-29-preview", "2024-07-31-preview"),
+)
+V31 = ApiVersion(
+    "2023-07-31",
+    "/formrecognizer",
+    _FEATURES_V31,
+    False,
+    # Form Recognizer's previews, and 2022-08-31 (azure-ai-formrecognizer 3.2).
+    stands_for=("2022-06-30-preview", "2022-08-31", "2023-02-28-preview"),
+)
 VERSIONS = (V4, V31)
 
 MODEL_ID = "prebuilt-read"
@@ -74,10 +101,18 @@ _BINARY_TYPES = (
 )
 
 
-def check_api_version(params: Mapping[str, str], expected: ApiVersion) -> None:
-    """The path's API version must be asked for: anything else is the gateway's 404."""
-    if params.get("api-version") != expected.version:
-        raise unknown_api_version()
+def check_api_version(
+    params: Mapping[str, str], expected: ApiVersion, strict: bool = False
+) -> ApiVersion:
+    """The version a request on ``expected``'s path is served as: ``expected`` itself, or, for
+    one of the api-versions it stands for (unless ``strict``), ``expected`` naming the one
+    asked. Anything else is the gateway's 404."""
+    asked = params.get("api-version")
+    if asked == expected.version:
+        return expected
+    if not strict and asked in expected.stands_for:
+        return replace(expected, asked=asked)
+    raise unknown_api_version()
 
 
 def check_model(model_id: str) -> None:

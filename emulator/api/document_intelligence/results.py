@@ -184,7 +184,7 @@ def analyze_result(
     for paragraph in paragraphs:
         paragraph["content"] = slicer.slice(paragraph["spans"][0])
     result: dict[str, Any] = {
-        "apiVersion": version.version,
+        "apiVersion": version.echoed,
         "modelId": MODEL_ID,
         "stringIndexType": index_type,
         "content": text,

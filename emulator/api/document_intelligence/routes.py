@@ -59,9 +59,10 @@ def _bind(
     handler: Callable[[Request, ApiVersion], Awaitable[Response]], version: ApiVersion
 ) -> Handler:
     async def bound(request: Request) -> Response:
-        parsing.check_api_version(request.query_params, version)
+        strict: bool = request.app.state.settings.strict_api_version
+        served = parsing.check_api_version(request.query_params, version, strict)
         parsing.check_model(request.path_params["model_id"])
-        return await handler(request, version)
+        return await handler(request, served)
 
     bound.__name__ = f"{handler.__name__}_{version.version.replace('-', '_')}"
     bound.__doc__ = handler.__doc__
@@ -74,7 +75,7 @@ def result_url(request: Request, version: ApiVersion, job: Job) -> str:
     base = str(request.base_url).rstrip("/")
     return (
         f"{base}{version.prefix}/documentModels/{parsing.MODEL_ID}/analyzeResults/{job.id}"
-        f"?api-version={version.version}"
+        f"?api-version={version.echoed}"
     )
 
 
