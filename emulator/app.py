@@ -26,6 +26,7 @@ from emulator import memory
 from emulator.api import admin, health, home
 from emulator.api import handlers as on
 from emulator.api.document_intelligence import routes as document_intelligence
+from emulator.api.image_analysis import routes as image_analysis
 from emulator.api.read_v32 import routes as read_v32
 from emulator.clock import Clock, utc_now
 from emulator.crypto import KEY_FILE_NAME, RecordCipher, load_or_create_key
@@ -212,6 +213,7 @@ def create_app(
         *home.routes(),
         *read_v32.routes(),
         *document_intelligence.routes(),
+        *image_analysis.routes(),
         Route("/ready", health.ready, methods=["GET"]),
         Route(health.LIVENESS_PATH, health.liveness, methods=["GET"]),
         Route("/status", health.status, methods=["GET"]),

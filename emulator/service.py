@@ -156,16 +156,25 @@ class ReadService:
         )
 
     def submit(
-        self, document: EncryptedDocument, page_ranges: Sequence[str] | None, options: JobOptions
+        self,
+        document: EncryptedDocument,
+        page_ranges: Sequence[str] | None,
+        options: JobOptions,
+        limits: documents.Limits | None = None,
+        formats: frozenset[str] | None = None,
     ) -> Job:
         """Validate ``document`` (sealed by :meth:`new_document`) and accept it as a new job
         (status ``notStarted``) with ``options``, reading the pages ``page_ranges`` select
         (``N``, ``N-M``, ``N-``, ``-M``; None for all). The store owns the document from
-        here on; a refused document is closed (its spool file goes): nothing was stored."""
+        here on; a refused document is closed (its spool file goes): nothing was stored.
+
+        ``limits`` replace the tier's for an API with limits of its own (Image Analysis);
+        ``formats``, when given, are the only ones the API takes (``InvalidImageFormat``
+        for the others)."""
         try:
             if document.size == 0:
                 raise bodies.empty_document()
-            limits = self.settings.limits
+            limits = limits or self.settings.limits
             try:
                 # Pages counted only as far as the ranges reach: a TIFF's cost a step each.
                 info = decoding.inspect(
@@ -181,6 +190,11 @@ class ReadService:
                 # Whatever a decoder trips over in the client's bytes is bad input, not our 500.
                 log.warning("document rejected by the decoder: %s", type(error).__name__)
                 raise errors.invalid_image_format() from None
+            if formats is not None and info.format not in formats:
+                shown = ", ".join(sorted(fmt.upper() for fmt in formats))
+                raise errors.invalid_image_format(
+                    f"Input data is not a supported image. Supported formats: {shown}."
+                )
             pages = documents.select_pages(page_ranges, info.page_count, limits)
         except BaseException:
             document.close()

@@ -35,14 +35,17 @@ def json_response(
     )
 
 
-async def download_into(service: ReadService, url: str, writer: SealedWriter) -> None:
+async def download_into(
+    service: ReadService, url: str, writer: SealedWriter, max_bytes: int | None = None
+) -> None:
     """Download a URL source into ``writer`` under the service's rules (the tier's size cap,
-    ``--url-timeout``, private networks only with ``--allow-private-urls``)."""
+    or ``max_bytes`` for an API with its own; ``--url-timeout``; private networks only with
+    ``--allow-private-urls``)."""
     settings = service.settings
     await fetch.download(
         url,
         writer,
-        settings.limits.max_bytes,
+        settings.limits.max_bytes if max_bytes is None else max_bytes,
         settings.url_timeout,
         allow_private=settings.allow_private_urls,
     )

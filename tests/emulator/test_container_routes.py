@@ -20,7 +20,7 @@ import pytest
 from _harness import ANALYZE, BINARY, KEY, RESULTS, Harness, MakeHarness, assert_error
 from starlette.types import Message
 
-from emulator.api.read_v32 import routes
+from emulator.api import synchronous
 from emulator.faults import FaultRule
 from emulator.jobs import ManualJobQueue
 from emulator.settings import Rate
@@ -107,7 +107,7 @@ async def test_sync_analyze_waits_without_blocking_other_requests(h: Harness, pn
     # The read is waiting, and the app still answers.
     status = (await h.client.get("/status")).json()
     assert status["queue"]["waiting"] == 1
-    await asyncio.sleep(3 * routes.SYNC_MAX_POLL)
+    await asyncio.sleep(3 * synchronous.SYNC_MAX_POLL)
     assert not task.done()
     h.run()
     response = await asyncio.wait_for(task, 5)
@@ -249,7 +249,7 @@ async def test_nothing_is_left_in_the_store_after_the_answer(h: Harness, png: An
 async def test_gives_up_at_the_job_time_limit_and_keeps_nothing(
     make_harness: MakeHarness, png: Any, validate: Any, monkeypatch: Any
 ) -> None:
-    monkeypatch.setattr(routes, "SYNC_GRACE", 0.0)
+    monkeypatch.setattr(synchronous, "SYNC_GRACE", 0.0)
     h = await make_harness(job_timeout=timedelta(milliseconds=300))
     started = time.monotonic()
     # Nobody runs the manual queue: the job never finishes.
@@ -299,7 +299,7 @@ async def test_stops_waiting_when_the_client_leaves(h: Harness, png: Any) -> Non
     assert nothing_stored(h)  # ... and is gone
     h.run()
     assert h.engine.calls == 0
-    assert sent[0]["status"] == routes.CLIENT_CLOSED_REQUEST
+    assert sent[0]["status"] == synchronous.CLIENT_CLOSED_REQUEST
 
 
 async def test_faults_on_analyze_apply_to_sync_analyze(h: Harness, png: Any) -> None:

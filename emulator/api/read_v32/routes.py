@@ -5,9 +5,7 @@ serialise; :func:`routes` is their table. Also the Read container's own routes
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +20,9 @@ from emulator.api.http import MAX_JSON_BODY, download_into, json_response
 from emulator.api.http import service_of as _service
 from emulator.api.read_v32 import parsing
 from emulator.api.read_v32.results import analyze_result, operation_body
+from emulator.api.synchronous import CLIENT_CLOSED_REQUEST, wait_until_finished
 from emulator.middleware.auth import caller_of
-from emulator.service import OperationView, ReadService
+from emulator.service import OperationView
 from emulator.store import READ_V32, Job, JobOptions
 
 log = logging.getLogger("emulator.api.read_v32")
@@ -129,26 +128,14 @@ async def analyze(request: Request) -> Response:
     )
 
 
-# A synchronous read looks at its job this soon first, then less often, up to the cap: a
-# one-page job is done in well under a second, and a look is one store read.
-SYNC_FIRST_POLL = 0.02
-SYNC_MAX_POLL = 0.25
-_SYNC_POLL_GROWTH = 1.5
-#: How long past the job time limit a synchronous read waits before giving up: long enough
-#: for a worker that stops a job at its limit to record it ``failed``, which is then answered.
-SYNC_GRACE = 1.0
-#: The status logged for a read whose client left before the answer (nginx's "client closed
-#: request"). It is never sent: there is nobody left to send it to.
-CLIENT_CLOSED_REQUEST = 499
-
-
 async def sync_analyze(request: Request) -> Response:
     """``POST /read/syncAnalyze`` (the Read container's route): ``analyze``, answered only
     when the job is finished, with ``200`` and the body a GET on it would answer then.
 
     The job is an ordinary one (same validation, queue, workers, store, 429s and faults); this
     handler only polls it (see :func:`wait_until_finished`). It gives up with ``503`` once the
-    job time limit (``--job-timeout``, counted from acceptance, plus :data:`SYNC_GRACE`) has
+    job time limit (``--job-timeout``, counted from acceptance, plus
+    :data:`~emulator.api.synchronous.SYNC_GRACE`) has
     passed, and stops when the client leaves. Whichever way it ends, the job is deleted:
     nobody else was ever told its id, so no GET or DELETE can reach it, and keeping it for the
     retention period would hold a document's text for no one. An unfinished job deleted this
@@ -169,36 +156,6 @@ async def sync_analyze(request: Request) -> Response:
         log.info("synchronous read %s abandoned by its client; discarded", job.id)
         return Response(status_code=CLIENT_CLOSED_REQUEST)
     return json_response(body_of(view), headers=billing.header(view.job) or None)
-
-
-async def wait_until_finished(
-    request: Request, service: ReadService, operation_id: str, time_limit: float | None
-) -> OperationView | None:
-    """Poll the operation until it is finished and return its view; None if the client
-    disconnected first; ``503`` (:func:`emulator.errors.sync_read_timeout`) once
-    ``time_limit`` seconds (None: no limit) and :data:`SYNC_GRACE` have passed.
-
-    The event loop is never blocked: each look at the store runs in a thread and the pauses
-    between looks are ``asyncio.sleep``, growing from :data:`SYNC_FIRST_POLL` to
-    :data:`SYNC_MAX_POLL`.
-    """
-    deadline = None if time_limit is None else time.monotonic() + time_limit + SYNC_GRACE
-    pause = SYNC_FIRST_POLL
-    while True:
-        view = await run_in_threadpool(service.view, operation_id)
-        if view.finished:
-            return view
-        if await request.is_disconnected():
-            return None
-        wait = pause
-        if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                assert time_limit is not None  # there is a deadline only under a limit
-                raise errors.sync_read_timeout(time_limit, view.retry_after or 1)
-            wait = min(wait, left)
-        await asyncio.sleep(wait)
-        pause = min(pause * _SYNC_POLL_GROWTH, SYNC_MAX_POLL)
 
 
 async def get_result(request: Request) -> Response:
