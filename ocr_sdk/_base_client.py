@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     import httpx
 
     # The wire models need pydantic: imported at the first result (``_parse_operation``).
-    from ._models import ReadOperationResult
+    from ._models import ImageAnalysisResult, ReadOperationResult
 
 __all__ = [
     "BaseClient",
@@ -50,6 +50,9 @@ __all__ = [
     "error_from_response",
     "operation_id_from_location",
 ]
+
+#: The Image Analysis 4.0 api-version ``analyze_image`` sends (the official client's default).
+IMAGE_ANALYSIS_API_VERSION = "2023-10-01"
 
 #: A document to read: a filesystem path, the raw bytes, or a binary file object.
 Document: TypeAlias = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
@@ -447,6 +450,50 @@ class BaseClient:
             reading_order=reading_order,
             model_version=model_version,
         )
+
+    def _image_analysis_request(
+        self, body: _Body, *, language: str | None, model_version: str | None
+    ) -> RequestSpec:
+        """The POST of Image Analysis 4.0 with ``features=read`` (on the endpoint itself, not
+        under ``/vision/v3.2``), as ``azure-ai-vision-imageanalysis`` sends it."""
+        parts = [f"api-version={IMAGE_ANALYSIS_API_VERSION}", "features=read"]
+        if language is not None:
+            parts.append(f"language={quote(str(language), safe='')}")
+        if model_version is not None:
+            parts.append(f"model-version={quote(str(model_version), safe='')}")
+        url = f"{self._config.endpoint.rstrip('/')}/computervision/imageanalysis:analyze"
+        return RequestSpec(
+            "POST", f"{url}?{'&'.join(parts)}", self._headers(body.content_type), body
+        )
+
+    def _analyze_image_request(
+        self, document: Document, *, language: str | None, model_version: str | None
+    ) -> RequestSpec:
+        return self._image_analysis_request(
+            _document_body(document), language=language, model_version=model_version
+        )
+
+    def _analyze_image_url_request(
+        self, url: str, *, language: str | None, model_version: str | None
+    ) -> RequestSpec:
+        if not isinstance(url, str) or not url:
+            raise TypeError("url must be a non-empty string")
+        body = _BytesBody(json.dumps({"url": url}).encode(), content_type=_JSON)
+        return self._image_analysis_request(body, language=language, model_version=model_version)
+
+    def _parse_image_analysis(self, response: httpx.Response) -> ImageAnalysisResult:
+        import pydantic
+
+        from ._models import ImageAnalysisResult
+
+        try:
+            return ImageAnalysisResult.model_validate(_decode_json(response.content))
+        except (ValueError, pydantic.ValidationError) as exc:
+            raise OcrError(
+                f"the service sent a result that is not a valid ImageAnalysisResult: {exc}",
+                status_code=response.status_code,
+                request_id=_request_id(response.headers, None),
+            ) from exc
 
     def _result_request(self, operation_id: str) -> RequestSpec:
         if not operation_id:

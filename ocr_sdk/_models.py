@@ -44,6 +44,13 @@ __all__ = [
     "AnalyzeResult",
     "ReadOperationResult",
     "ReadResult",
+    "ImagePoint",
+    "ImageWord",
+    "ImageLine",
+    "ImageBlock",
+    "ImageReadResult",
+    "ImageMetadata",
+    "ImageAnalysisResult",
 ]
 
 _E = TypeVar("_E", bound=StrEnum)
@@ -326,3 +333,70 @@ def _parse_datetime(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         return None
+
+
+# --- Image Analysis 4.0, features=read ----------------------------------------------------------
+
+
+class ImagePoint(_WireModel):
+    """A corner of a polygon, in whole pixels."""
+
+    x: int | None = None
+    y: int | None = None
+
+
+class ImageWord(_WireModel):
+    """A word Image Analysis read."""
+
+    text: str | None = None
+    bounding_polygon: list[ImagePoint] = Field(default_factory=list)
+    """Four corners clockwise from the top left, in pixels."""
+    confidence: Number | None = None
+    """Recognition confidence, 0 to 1."""
+
+
+class ImageLine(_WireModel):
+    """A line of text and its words (Image Analysis lines carry no confidence)."""
+
+    text: str | None = None
+    bounding_polygon: list[ImagePoint] = Field(default_factory=list)
+    words: list[ImageWord] = Field(default_factory=list)
+
+
+class ImageBlock(_WireModel):
+    """A block of lines (the service sends one)."""
+
+    lines: list[ImageLine] = Field(default_factory=list)
+
+
+class ImageReadResult(_WireModel):
+    """The ``readResult`` of an analysis: its text as blocks of lines; none without text."""
+
+    blocks: list[ImageBlock] = Field(default_factory=list)
+
+
+class ImageMetadata(_WireModel):
+    """The analysed image's size in pixels."""
+
+    width: int | None = None
+    height: int | None = None
+
+
+class ImageAnalysisResult(_WireModel):
+    """What ``analyze_image`` returns: Image Analysis 4.0's ``ImageAnalysisResult`` with the
+    ``read`` feature, plus ``.lines`` and ``.text``."""
+
+    model_version: str | None = None
+    metadata: ImageMetadata | None = None
+    read_result: ImageReadResult | None = None
+
+    @property
+    def lines(self) -> list[ImageLine]:
+        """Every line of every block, in reading order."""
+        blocks = self.read_result.blocks if self.read_result is not None else []
+        return [line for block in blocks for line in block.lines]
+
+    @property
+    def text(self) -> str:
+        """The lines' text, one per line."""
+        return "\n".join(line.text or "" for line in self.lines)

@@ -19,6 +19,7 @@ from PIL import Image
 from emulator.server import Endpoint, run_in_thread
 from emulator.service import ReadService
 from emulator.settings import Settings
+from ocr_sdk import AsyncOcrClient, InvalidRequestError, OcrClient
 from tests.conftest import encode, text_image
 
 LINES = ["Invoice 2041 from Contoso", "Total due 4711 EUR"]
@@ -148,3 +149,27 @@ def test_a_wrong_key_and_an_unknown_api_version(served: tuple[Endpoint, ReadServ
         )
         assert answer.status_code == 200
         assert answer.json()["readResult"]["blocks"][0]["lines"][0]["text"] == LINES[0]
+
+
+def test_the_sdks_typed_call(
+    served: tuple[Endpoint, ReadService], file_server: tuple[str, dict[str, bytes]]
+) -> None:
+    base, files = file_server
+    files["/page.png"] = _page()
+    with OcrClient(served[0].url, E2E_KEY) as sdk:
+        result = sdk.analyze_image(_page())
+        assert result.text == "\n".join(LINES)
+        assert result.metadata is not None and result.metadata.width == 900
+        assert all(len(line.bounding_polygon) == 4 for line in result.lines)
+        assert all(0 < (word.confidence or 0) <= 1 for line in result.lines for word in line.words)
+        assert sdk.analyze_image_url(f"{base}/page.png").text == result.text
+        with pytest.raises(InvalidRequestError) as refused:
+            sdk.analyze_image(encode(Image.new("RGB", (20, 20), "white")))
+        assert refused.value.status_code == 400 and refused.value.code == "InvalidRequest"
+
+
+async def test_the_async_sdks_typed_call(served: tuple[Endpoint, ReadService]) -> None:
+    async with AsyncOcrClient(served[0].url, E2E_KEY) as sdk:
+        result = await sdk.analyze_image(_page(), language="en")
+    assert result.text == "\n".join(LINES)
+    assert result.model_version == "2023-10-01"

@@ -314,6 +314,8 @@ def test_all_is_pinned() -> None:
             "BatchItem", "TokenCredential", "AsyncTokenCredential", "TOKEN_SCOPE",
             "ReadOperationResult", "AnalyzeResult", "ReadResult", "Page", "Line", "Word",
             "Appearance", "Style", "OperationStatus", "TextUnit", "TextStyleName",
+            "ImageAnalysisResult", "ImageReadResult", "ImageBlock", "ImageLine", "ImageWord",
+            "ImagePoint", "ImageMetadata",
             "OcrError", "AuthenticationError", "InvalidRequestError", "NotFoundError",
             "RateLimitError", "ServiceError", "OperationFailedError", "PollingTimeoutError",
             "OcrConnectionError", "InsecureTransportError",
