@@ -48,8 +48,9 @@ log = logging.getLogger("emulator.decoding")
 
 # Children are forked from a fork server that has imported this module (and with it Pillow,
 # pypdfium2 and numpy) once: a new decoder starts in milliseconds, not the third of a second
-# a spawned interpreter takes to import them, and the server itself runs no threads, so a fork
-# of it inherits no lock in an unknown state (the reason the OCR workers are spawned).
+# a spawned interpreter takes to import them. The fork server does nothing but fork, so a fork
+# of it inherits no lock some busy thread held (why the emulator itself never forks, and its
+# OCR workers are spawned).
 _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["emulator.decoding"])
 #: Default ``--decode-memory``: address space a decoder may use beyond its own code and the
