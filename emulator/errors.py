@@ -86,11 +86,19 @@ BodyRenderer = Callable[[ServiceError, "str | None"], dict[str, object]]
 #: How each API's errors look, by the path prefix of its routes; the rest get Read v3.2's
 #: (:func:`error_body`). An API package adds itself with :func:`render_errors_under`.
 _RENDERERS: dict[str, BodyRenderer] = {}
+#: The path prefixes whose APIs name an error's code in a header as well (Azure Core's APIs).
+_CODE_HEADER_PREFIXES: set[str] = set()
+#: The header Azure Core's APIs name an error's code in.
+ERROR_CODE_HEADER = "x-ms-error-code"
 
 
-def render_errors_under(prefix: str, renderer: BodyRenderer) -> None:
-    """Render the errors of requests whose path starts with ``prefix`` with ``renderer``."""
+def render_errors_under(prefix: str, renderer: BodyRenderer, *, code_header: bool = False) -> None:
+    """Render the errors of requests whose path starts with ``prefix`` with ``renderer``; with
+    ``code_header``, the body's ``error.code`` is also sent as :data:`ERROR_CODE_HEADER`, as
+    Azure Core's APIs (Document Intelligence, Image Analysis) send it."""
     _RENDERERS[prefix] = renderer
+    if code_header:
+        _CODE_HEADER_PREFIXES.add(prefix)
 
 
 #: Sent with every response: its declared type is the only one a browser may give it.
@@ -108,11 +116,17 @@ def error_response(
     if request_id:
         headers[REQUEST_ID_HEADER] = request_id
     render: BodyRenderer = error_body
+    code_header = False
     for prefix, renderer in _RENDERERS.items():
         if path is not None and path.startswith(prefix):
             render = renderer
+            code_header = prefix in _CODE_HEADER_PREFIXES
+    body = render(error, request_id)
+    inner = body.get("error")
+    if code_header and not error.wrapped and isinstance(inner, dict) and "code" in inner:
+        headers[ERROR_CODE_HEADER] = str(inner["code"])
     return Response(
-        json.dumps(render(error, request_id)).encode(),
+        json.dumps(body).encode(),
         status_code=error.status_code,
         headers=headers,
         media_type="application/json; charset=utf-8",

@@ -119,6 +119,7 @@ def test_what_the_service_refuses_is_refused_in_its_format(
     with pytest.raises(HttpResponseError) as refused:
         client.analyze(image_data=data, visual_features=features)
     assert _error(refused) == expected
+    assert refused.value.response.headers["x-ms-error-code"] == expected[1]
 
 
 def test_a_wrong_key_and_an_unknown_api_version(served: tuple[Endpoint, ReadService]) -> None:

@@ -74,6 +74,7 @@ def _di_error(response: Any, status: int, code: str, inner: str | None = None) -
     if inner is not None:
         assert body["error"]["innererror"]["code"] == inner, body
     assert response.headers["apim-request-id"]
+    assert response.headers["x-ms-error-code"] == code  # Azure Core's header, as the service
 
 
 async def test_bytes_in_a_result_out_valid_against_the_services_contract(

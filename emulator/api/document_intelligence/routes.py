@@ -34,7 +34,7 @@ log = logging.getLogger("emulator.api.document_intelligence")
 Handler = Callable[[Request], Awaitable[Response]]
 
 for _version in (V4, V31):
-    errors.render_errors_under(_version.prefix + "/", error_body)
+    errors.render_errors_under(_version.prefix + "/", error_body, code_header=True)
 
 
 def routes() -> list[Route]:

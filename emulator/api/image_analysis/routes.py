@@ -51,7 +51,7 @@ _MODEL_VERSION = re.compile(r"^(latest|\d{4}-\d{2}-\d{2})(-preview)?$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _LONGEST_VALUE = 256
 
-errors.render_errors_under(API_PREFIX + "/", error_body)
+errors.render_errors_under(API_PREFIX + "/", error_body, code_header=True)
 
 
 def routes() -> list[Route]:
