@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -58,3 +59,21 @@ async def wait_until_finished(
             wait = min(wait, left)
         await asyncio.sleep(wait)
         pause = min(pause * _SYNC_POLL_GROWTH, SYNC_MAX_POLL)
+
+
+async def answer_when_finished(
+    request: Request, service: ReadService, operation_id: str, api: str = READ_V32
+) -> OperationView | None:
+    """:func:`wait_until_finished` under the job time limit (``--job-timeout``), then delete
+    the operation however the wait ended: nobody else was ever told its id, so no GET or
+    DELETE could reach it, and an unfinished job deleted this way is dropped by its worker.
+    None if the client left first."""
+    limit = service.settings.job_timeout
+    try:
+        return await wait_until_finished(
+            request, service, operation_id, None if limit is None else limit.total_seconds(), api
+        )
+    finally:
+        # Shielded: a cancelled request (server shutdown) must still not leave the job behind.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(service.discard, operation_id)

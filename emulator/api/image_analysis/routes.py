@@ -17,7 +17,6 @@ import logging
 import re
 from collections.abc import Mapping
 
-import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,7 +26,7 @@ from emulator import bodies, errors
 from emulator.api.http import MAX_JSON_BODY, download_into, json_response, service_of
 from emulator.api.image_analysis.errors import error_body, invalid_request
 from emulator.api.image_analysis.results import analysis_result
-from emulator.api.synchronous import CLIENT_CLOSED_REQUEST, wait_until_finished
+from emulator.api.synchronous import CLIENT_CLOSED_REQUEST, answer_when_finished
 from emulator.documents import Limits
 from emulator.middleware.auth import caller_of
 from emulator.store import JobOptions
@@ -123,15 +122,7 @@ async def analyze(request: Request) -> Response:
         billing_key=service.billing_key(caller_of(request.scope)),
     )
     job = await run_in_threadpool(service.submit, document, None, options, LIMITS, FORMATS)
-    limit = service.settings.job_timeout
-    try:
-        view = await wait_until_finished(
-            request, service, job.id, None if limit is None else limit.total_seconds(), API
-        )
-    finally:
-        # Nobody else knows the job's id: it goes once answered, however the wait ended.
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(service.discard, job.id)
+    view = await answer_when_finished(request, service, job.id, API)
     if view is None:
         log.info("image analysis %s abandoned by its client; discarded", job.id)
         return Response(status_code=CLIENT_CLOSED_REQUEST)

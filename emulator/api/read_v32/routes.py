@@ -9,7 +9,6 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,7 +19,7 @@ from emulator.api.http import MAX_JSON_BODY, download_into, json_response
 from emulator.api.http import service_of as _service
 from emulator.api.read_v32 import parsing
 from emulator.api.read_v32.results import analyze_result, operation_body
-from emulator.api.synchronous import CLIENT_CLOSED_REQUEST, wait_until_finished
+from emulator.api.synchronous import CLIENT_CLOSED_REQUEST, answer_when_finished
 from emulator.middleware.auth import caller_of
 from emulator.service import OperationView
 from emulator.store import READ_V32, Job, JobOptions
@@ -133,25 +132,17 @@ async def sync_analyze(request: Request) -> Response:
     when the job is finished, with ``200`` and the body a GET on it would answer then.
 
     The job is an ordinary one (same validation, queue, workers, store, 429s and faults); this
-    handler only polls it (see :func:`wait_until_finished`). It gives up with ``503`` once the
-    job time limit (``--job-timeout``, counted from acceptance, plus
-    :data:`~emulator.api.synchronous.SYNC_GRACE`) has
-    passed, and stops when the client leaves. Whichever way it ends, the job is deleted:
-    nobody else was ever told its id, so no GET or DELETE can reach it, and keeping it for the
-    retention period would hold a document's text for no one. An unfinished job deleted this
-    way is dropped by its worker, so an abandoned read costs no more OCR either.
+    handler only waits for it (:func:`~emulator.api.synchronous.answer_when_finished`). It
+    gives up with ``503`` once the job time limit (``--job-timeout``, counted from acceptance,
+    plus :data:`~emulator.api.synchronous.SYNC_GRACE`) has passed, and stops when the client
+    leaves. Whichever way it ends, the job is deleted: nobody else was ever told its id, and
+    keeping it for the retention period would hold a document's text for no one. An
+    unfinished job deleted this way is dropped by its worker, so an abandoned read costs no
+    more OCR either.
     """
     service = _service(request)
     job = await _accept(request)
-    limit = service.settings.job_timeout
-    try:
-        view = await wait_until_finished(
-            request, service, job.id, None if limit is None else limit.total_seconds()
-        )
-    finally:
-        # Shielded: a cancelled request (server shutdown) must still not leave the job behind.
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(service.discard, job.id)
+    view = await answer_when_finished(request, service, job.id)
     if view is None:
         log.info("synchronous read %s abandoned by its client; discarded", job.id)
         return Response(status_code=CLIENT_CLOSED_REQUEST)
