@@ -29,9 +29,10 @@ from emulator import documents, languages, page_records
 from emulator.clock import Clock
 from emulator.decoding import DEFAULT_MEMORY as DEFAULT_DECODE_MEMORY
 from emulator.decoding import DecoderError, DecoderProcess
-from emulator.documents import Limits
+from emulator.documents import DocumentInfo, Limits
 from emulator.engine.base import OcrEngine
 from emulator.errors import ServiceError
+from emulator.sealed import EncryptedDocument
 from emulator.store import Job, Store, StoreUnavailableError
 
 log = logging.getLogger("emulator.jobs")
@@ -283,6 +284,17 @@ class JobRunner:
             self._local.decoder = decoder = fresh
         return decoder
 
+    def _decode(
+        self, job: Job, data: EncryptedDocument, deadline: float | None
+    ) -> tuple[DecoderProcess, DocumentInfo]:
+        """This thread's decoder, holding ``job``'s document (sent once per job), and what
+        the document is, its pages counted as far as the job reads (as the upload check
+        counted them)."""
+        decoder = self._decoder()
+        decoder.load(data, job.id, deadline)
+        info = decoder.inspect(self.limits, deadline, max(job.options.pages, default=None))
+        return decoder, info
+
     def close(self) -> None:
         """Stop every decoding child (at shutdown; a page being drawn is cut short)."""
         with self._lock:
@@ -373,10 +385,7 @@ class JobRunner:
                 self.fail(job_id, "document missing")
                 return
             # Drawn in a child (emulator.decoding): a hostile page costs this job, no more.
-            decoder = self._decoder()
-            decoder.load(data, job_id, deadline)
-            # Counted as far as the job reads (the upload check did the same).
-            info = decoder.inspect(self.limits, deadline, max(job.options.pages, default=None))
+            decoder, info = self._decode(job, data, deadline)
             page_started = time.monotonic()
             for number in job.options.pages:
                 if should_stop():
@@ -489,9 +498,8 @@ class JobRunner:
             if data is None:
                 self.fail(job_id, "document missing")
                 return "done"
-            decoder = self._decoder()
-            decoder.load(data, job_id, deadline)  # kept: this worker may draw more of its pages
-            info = decoder.inspect(self.limits, deadline, max(job.options.pages, default=None))
+            # The document stays in this decoder: this worker may draw more of its pages.
+            decoder, info = self._decode(job, data, deadline)
             page_started = time.monotonic()
             page = decoder.page(info, job.options.pages[index], documents.PDF_DPI, deadline)
             text = engine.recognize(
