@@ -11,7 +11,6 @@ browser fails these tests instead of skipping them.
 from __future__ import annotations
 
 import http.server
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -24,7 +23,7 @@ import pytest
 from emulator.engine.fake import FakeEngine
 from emulator.server import Endpoint, run_in_thread
 from emulator.settings import Settings
-from tests._browser import CHROMEDRIVER, CHROMIUM, require_browser
+from tests._browser import chromium
 
 KEY = "browser-test-key-0123456789"
 
@@ -38,24 +37,8 @@ def endpoint() -> Iterator[Endpoint]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    # Chromium's profile and singleton socket go to TMPDIR: pytest's folder, not /tmp.
-    scratch = tmp_path_factory.mktemp("chromium")
-    service = Service(CHROMEDRIVER, env={**os.environ, "TMPDIR": str(scratch)})
-    driver = webdriver.Chrome(service=service, options=options)
-    driver.set_page_load_timeout(30)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _wait(browser: Any, condition: Callable[[Any], Any], timeout: float = 20) -> Any:

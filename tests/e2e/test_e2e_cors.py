@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import http.server
 import io
-import os
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -21,7 +20,7 @@ from PIL import Image
 from emulator.engine.fake import FakeEngine
 from emulator.server import Endpoint, run_in_thread
 from emulator.settings import Settings, SettingsError, load
-from tests._browser import CHROMEDRIVER, CHROMIUM, require_browser
+from tests._browser import chromium
 
 KEY = "cors-test-key-0123456789"
 ANALYZE = "/vision/v3.2/read/analyze"
@@ -65,22 +64,8 @@ def endpoint(page_server: int) -> Iterator[Endpoint]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    require_browser()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):
-        options.add_argument(flag)
-    scratch = tmp_path_factory.mktemp("chromium")
-    service = Service(CHROMEDRIVER, env={**os.environ, "TMPDIR": str(scratch)})
-    driver = webdriver.Chrome(service=service, options=options)
-    driver.set_page_load_timeout(30)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium")) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _png() -> str:
