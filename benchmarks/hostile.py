@@ -195,6 +195,17 @@ def row_3(endpoint: str) -> str:
     return "JSON bodies to Document Intelligence: " + ", ".join(answers)
 
 
+def _status_line(sock: socket.socket, timeout: float) -> str:
+    """The status line the attacker got on ``sock`` within ``timeout`` seconds, ``closed``
+    for none, or what went wrong reading it."""
+    sock.settimeout(timeout)
+    try:
+        answer = sock.recv(200).split(b"\r\n", 1)[0].decode("latin-1")
+    except OSError as error:
+        answer = type(error).__name__
+    return answer or "closed"
+
+
 def _stalled_upload(endpoint: str, results: list[str]) -> None:
     host, port = endpoint.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port))) as sock:
@@ -208,12 +219,7 @@ def _stalled_upload(endpoint: str, results: list[str]) -> None:
                 sock.sendall(chunk)
         except OSError:
             pass  # refused and closed while sending: what the attacker gets is below
-        sock.settimeout(120)
-        try:
-            answer = sock.recv(200).split(b"\r\n", 1)[0].decode("latin-1")
-        except OSError as error:
-            answer = type(error).__name__
-        results.append(answer or "closed")
+        results.append(_status_line(sock, 120))
 
 
 def _slow_head(endpoint: str, results: list[str]) -> None:
@@ -226,12 +232,7 @@ def _slow_head(endpoint: str, results: list[str]) -> None:
                 time.sleep(1.0)
         except OSError:
             pass
-        sock.settimeout(30)
-        try:
-            answer = sock.recv(200).split(b"\r\n", 1)[0].decode("latin-1")
-        except OSError as error:
-            answer = type(error).__name__
-        results.append(answer or "closed")
+        results.append(_status_line(sock, 30))
 
 
 def row_4(endpoint: str) -> str:
