@@ -13,11 +13,12 @@ the same in both APIs.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from emulator.documents import PageImage
-from emulator.engine.base import PageText, Polygon, TextLine
+from emulator.engine.base import PageText, TextLine
 from emulator.engine.handwriting import is_latin_language
 
 
@@ -29,7 +30,9 @@ def _number(value: float, unit: str) -> float | int:
     return 0.0 if rounded == 0 else rounded
 
 
-def _box(polygon: Polygon, scale: float, unit: str) -> list[float | int]:
+def polygon_in_units(polygon: Sequence[float], scale: float, unit: str) -> list[float | int]:
+    """``polygon`` (the engine's pixels) in the page's ``unit``, rounded as every API sends
+    it."""
     return [_number(coordinate * scale, unit) for coordinate in polygon]
 
 
@@ -55,12 +58,12 @@ def read_result(page: PageImage, text: PageText, language: str | None = None) ->
     latin = is_latin_language(language)
     lines = [
         {
-            "boundingBox": _box(line.polygon, scale, page.unit),
+            "boundingBox": polygon_in_units(line.polygon, scale, page.unit),
             "appearance": {"style": _style(line, latin)},
             "text": line.text,
             "words": [
                 {
-                    "boundingBox": _box(word.polygon, scale, page.unit),
+                    "boundingBox": polygon_in_units(word.polygon, scale, page.unit),
                     "text": word.text,
                     "confidence": round(word.confidence, 3),
                 }

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Literal, Protocol
 if TYPE_CHECKING:
     from PIL import Image
 
+    from emulator.engine.separators import Separator
+
 ReadingOrder = Literal["basic", "natural"]
 Polygon = tuple[float, float, float, float, float, float, float, float]
 
@@ -43,11 +45,16 @@ class PageText:
     """What an engine read on one page.
 
     ``angle`` is the page's text angle in degrees clockwise, in [-180, 180), as the service
-    reports it.
+    reports it. ``separators`` (rules and box edges) and ``figures`` (pictures, charts, as
+    polygons) are what the engine found drawn on the page while ordering it in ``natural``
+    order; an engine that finds none leaves them empty. Layout analysis reads them
+    (:mod:`emulator.structure`).
     """
 
     angle: float
     lines: tuple[TextLine, ...] = field(default_factory=tuple)
+    separators: tuple[Separator, ...] = field(default_factory=tuple)
+    figures: tuple[Polygon, ...] = field(default_factory=tuple)
 
 
 class OcrEngine(Protocol):

@@ -312,7 +312,9 @@ class PageAnalysis:
         lines = split_at_gutters(list(self.lines), self.orientation)
         ordered = order_lines(lines, self.orientation, reading_order, self.separators, self.figures)
         angle = round(_normalise_angle(self.orientation.angle), 2)
-        return PageText(angle=angle, lines=ordered)
+        return PageText(
+            angle=angle, lines=ordered, separators=self.separators, figures=self.figures
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,8 @@ class JobOptions:
 
     ``api`` names the API surface that accepted the job (``read-v3.2``, or Document
     Intelligence's ``2024-11-30`` / ``2023-07-31``): a job is visible only through the API
-    that created it. The last four fields mean something only to Document Intelligence.
+    that created it. The six fields after ``api`` mean something only to Document
+    Intelligence.
     """
 
     language: str | None = None
@@ -60,6 +61,10 @@ class JobOptions:
     api: str = READ_V32
     #: Write a searchable PDF of the input when the job succeeds (``output=pdf``).
     output_pdf: bool = False
+    #: Keep each figure's image for ``GET .../figures/{figureId}`` (``output=figures``).
+    output_figures: bool = False
+    #: The Document Intelligence model the job runs (``prebuilt-read`` or ``prebuilt-layout``).
+    model_id: str = "prebuilt-read"
     #: ``text`` or ``markdown`` (``outputContentFormat``).
     content_format: str = "text"
     #: How spans count characters (``stringIndexType``).
@@ -340,6 +345,8 @@ def options_json(options: JobOptions) -> str:
             "modelVersion": options.model_version,
             "api": options.api,
             "outputPdf": options.output_pdf,
+            "outputFigures": options.output_figures,
+            "modelId": options.model_id,
             "contentFormat": options.content_format,
             "stringIndexType": options.string_index_type,
             "features": list(options.features),
@@ -359,6 +366,8 @@ def options_from_json(text: str) -> JobOptions:
         model_version=raw["modelVersion"],
         api=raw.get("api", READ_V32),
         output_pdf=bool(raw.get("outputPdf", False)),
+        output_figures=bool(raw.get("outputFigures", False)),
+        model_id=raw.get("modelId", "prebuilt-read"),
         content_format=raw.get("contentFormat", "text"),
         string_index_type=raw.get("stringIndexType", "textElements"),
         features=tuple(raw.get("features", ())),
