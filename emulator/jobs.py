@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
+import re
 import sqlite3
 import threading
 import time
@@ -23,14 +24,14 @@ from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from emulator import documents, languages, page_records
 from emulator.clock import Clock
 from emulator.decoding import DEFAULT_MEMORY as DEFAULT_DECODE_MEMORY
 from emulator.decoding import DecoderError, DecoderProcess
-from emulator.documents import DocumentInfo, Limits
-from emulator.engine.base import OcrEngine
+from emulator.documents import DocumentInfo, Limits, PageImage
+from emulator.engine.base import OcrEngine, PageText
 from emulator.errors import ServiceError
 from emulator.sealed import EncryptedDocument
 from emulator.store import Job, Store, StoreUnavailableError
@@ -65,6 +66,16 @@ _RATE_WEIGHT = 0.5
 
 #: The file a job analyzed with ``output=pdf`` keeps beside its result.
 SEARCHABLE_PDF = "searchable.pdf"
+#: The model whose jobs find tables, selection marks and figures on their pages.
+LAYOUT_MODEL = "prebuilt-layout"
+_FIGURE_ID = re.compile(r"^[1-9][0-9]{0,5}\.[1-9][0-9]{0,3}$")
+
+
+def figure_file(figure_id: str) -> str | None:
+    """The file a job analyzed with ``output=figures`` keeps figure ``figure_id`` in
+    (``{page}.{n}``), or None for an id no figure can have."""
+    return f"figure-{figure_id}.png" if _FIGURE_ID.match(figure_id) else None
+
 
 # A held worker wakes this often to notice a shutdown it was not told about directly.
 _HOLD_POLL_SECONDS = 0.1
@@ -404,9 +415,7 @@ class JobRunner:
                 now_mono = time.monotonic()
                 self._observe(now_mono - page_started)
                 page_started = now_mono
-                entry = page_records.read_result(page, text, job.options.language)
-                if job.options.language is None:
-                    languages.annotate(entry)
+                entry = self._record(job, page, text)
                 # Drop this page's pixels before the generator renders the next one.
                 del page, text
                 job = job.evolve(pages_done=job.pages_done + 1, updated=self.clock())
@@ -442,6 +451,24 @@ class JobRunner:
             held: DecoderProcess | None = getattr(self._local, "decoder", None)
             if held is not None:
                 held.forget()
+
+    def _record(self, job: Job, page: PageImage, text: PageText) -> dict[str, Any]:
+        """The stored record of a page the engine read: its lines and words, and for a
+        ``prebuilt-layout`` job the page's tables, selection marks and figures (found here,
+        while the page's pixels are at hand), with each figure's image kept for
+        ``output=figures``."""
+        entry = page_records.read_result(page, text, job.options.language)
+        if job.options.language is None:
+            languages.annotate(entry)
+        if job.options.model_id == LAYOUT_MODEL:
+            from emulator.structure import record
+
+            found = record.analyse(page, text)
+            entry["layout"] = found.record(page)
+            if job.options.output_figures:
+                for number, png in enumerate(found.figure_images(page), start=1):
+                    self.store.put_file(job.id, figure_file(f"{page.number}.{number}") or "", png)
+        return entry
 
     def _write_files(self, job: Job, decoder: DecoderProcess, deadline: float | None) -> None:
         """Before a job is recorded succeeded (and its document deleted): write what is made
@@ -508,9 +535,7 @@ class JobRunner:
             self._observe(time.monotonic() - page_started)
             if deadline is not None and time.monotonic() > deadline:
                 raise JobTimeoutError(job_id)
-            entry = page_records.read_result(page, text, job.options.language)
-            if job.options.language is None:
-                languages.annotate(entry)
+            entry = self._record(job, page, text)
             del page, text
             done = self.store.put_page(job_id, index, entry, self.clock())
             if done is None or done < job.pages_total:

@@ -225,8 +225,10 @@ class ReadService:
         job = self._job(operation_id, api)
         pages = self.store.read_pages(job.id) if job.status == "succeeded" else None
         if job.finished:
-            # With a searchable PDF to fetch after the result, --retention 0 waits for that.
-            if self.settings.retention == timedelta(0) and not job.options.output_pdf:
+            # With a searchable PDF or figures to fetch after the result, --retention 0 waits
+            # for that.
+            keep = job.options.output_pdf or job.options.output_figures
+            if self.settings.retention == timedelta(0) and not keep:
                 self.store.delete(job.id)
             elif job.read_at is None:
                 self.store.update(job.evolve(read_at=self.clock()))

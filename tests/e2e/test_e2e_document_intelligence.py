@@ -107,7 +107,7 @@ def test_errors_are_http_response_errors_with_the_services_codes(
     assert bad.value.error is not None and bad.value.error.code == "InvalidRequest"
     assert bad.value.error.innererror["code"] == "InvalidContent"
     with pytest.raises(ResourceNotFoundError) as model:
-        di.begin_analyze_document("prebuilt-layout", body=_page(["x"])).result()
+        di.begin_analyze_document("prebuilt-invoice", body=_page(["x"])).result()
     assert model.value.error is not None and model.value.error.innererror["code"] == "ModelNotFound"
     with pytest.raises(HttpResponseError) as pages:
         di.begin_analyze_document("prebuilt-read", body=_page(["x"]), pages="bogus").result()

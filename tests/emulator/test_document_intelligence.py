@@ -247,7 +247,7 @@ async def test_an_unserved_api_version_is_the_gateways_404(
 
 async def test_another_model_is_model_not_found(make_harness: MakeHarness, png: Any) -> None:
     h = await make_harness()
-    for model in ("prebuilt-layout", "my%20model", "x" * 80):
+    for model in ("prebuilt-invoice", "my%20model", "x" * 80):
         response = await h.client.post(
             f"/documentintelligence/documentModels/{model}:analyze",
             params=Q4,

@@ -96,14 +96,16 @@ def invalid_content_source(message: str) -> ServiceError:
 
 
 def model_not_found(model_id: str) -> ServiceError:
-    """404 ``NotFound`` / ``ModelNotFound``: the emulator serves ``prebuilt-read`` only."""
+    """404 ``NotFound`` / ``ModelNotFound``: the emulator serves ``prebuilt-read`` and
+    ``prebuilt-layout`` only."""
     return ServiceError(
         404,
         "NotFound",
         f"Model {model_id!r} was not found.",
         inner=(
             "ModelNotFound",
-            "The requested model was not found. This emulator serves prebuilt-read only.",
+            "The requested model was not found. This emulator serves prebuilt-read and "
+            "prebuilt-layout only.",
         ),
     )
 
@@ -122,6 +124,12 @@ def output_not_available(message: str) -> ServiceError:
     """404 ``NotFound`` / ``OutputNotAvailable``: no searchable PDF for this result (not asked
     for with ``output=pdf``, or the job has not succeeded)."""
     return ServiceError(404, "NotFound", message, inner=("OutputNotAvailable", message))
+
+
+def figure_not_found(figure_id: str) -> ServiceError:
+    """404 ``NotFound`` / ``FigureNotFound``: the result has no figure of that id."""
+    message = f"Figure {figure_id!r} was not found in this result."
+    return ServiceError(404, "NotFound", message, inner=("FigureNotFound", message))
 
 
 def unknown_api_version() -> ServiceError:

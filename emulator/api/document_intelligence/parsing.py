@@ -1,5 +1,6 @@
-"""Request parsing for Document Intelligence's ``prebuilt-read``: the API version of each path
-prefix, the model id, the query options and the ``AnalyzeDocumentRequest`` JSON body.
+"""Request parsing for Document Intelligence's ``prebuilt-read`` and ``prebuilt-layout``: the
+API version of each path prefix, the model id, the query options and the
+``AnalyzeDocumentRequest`` JSON body.
 
 Microsoft's clients validate nothing (``pages="bogus"`` and ``output=["png"]`` go out as they
 are), so everything is checked here, with the error a client of the service would get.
@@ -40,11 +41,12 @@ class ApiVersion:
     #: The api-version the request asked for, when it is one of :attr:`stands_for`.
     asked: str | None = None
 
-    @property
-    def api(self) -> str:
-        """The ``api`` a job accepted through this version carries (a preview's jobs are its
+    def api_of(self, model_id: str) -> str:
+        """The ``api`` a job of ``model_id`` accepted through this version carries: a job is
+        read back only through the version and model that made it (a preview's jobs are its
         nearest version's: either can read them)."""
-        return f"document-intelligence-{self.version}"
+        api = f"document-intelligence-{self.version}"
+        return api if model_id == MODEL_ID else f"{api}/{model_id}"
 
     @property
     def echoed(self) -> str:
@@ -76,6 +78,9 @@ V31 = ApiVersion(
 VERSIONS = (V4, V31)
 
 MODEL_ID = "prebuilt-read"
+LAYOUT_MODEL_ID = "prebuilt-layout"
+#: The models served: text only, and text with tables, figures, selection marks and roles.
+MODEL_IDS = (MODEL_ID, LAYOUT_MODEL_ID)
 MODEL_ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._~-]{1,63}$")
 _PAGES = re.compile(r"^(\d+(-\d+)?)(,\s*(\d+(-\d+)?))*$")
 # A language code or BCP 47 tag: "en", "fr", "en-US", "zh-Hans", "sr-Latn-RS".
@@ -115,11 +120,12 @@ def check_api_version(
     raise unknown_api_version()
 
 
-def check_model(model_id: str) -> None:
-    """Only ``prebuilt-read`` is served: any other id, well-formed or not (the contract's
-    pattern is :data:`MODEL_ID_PATTERN`), is ``ModelNotFound``."""
-    if model_id != MODEL_ID:
+def check_model(model_id: str) -> str:
+    """The model asked for, one of :data:`MODEL_IDS`; any other id, well-formed or not (the
+    contract's pattern is :data:`MODEL_ID_PATTERN`), is ``ModelNotFound``."""
+    if model_id not in MODEL_IDS:
         raise model_not_found(model_id[:64])
+    return model_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,15 +138,23 @@ class AnalyzeQuery:
     features: tuple[str, ...]
     content_format: ContentFormat
     output_pdf: bool
+    output_figures: bool = False
 
 
 def _csv(value: str | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in (value or "").split(",") if item.strip())
 
 
-def parse_query(params: Mapping[str, str], version: ApiVersion) -> AnalyzeQuery:
-    """Check and collect the analyze options ``version`` knows; an unknown value of a known
-    parameter is ``InvalidArgument`` / ``InvalidParameter`` naming it."""
+def parse_query(
+    params: Mapping[str, str], version: ApiVersion, model_id: str = MODEL_ID
+) -> AnalyzeQuery:
+    """Check and collect the analyze options ``version`` knows for ``model_id``; an unknown
+    value of a known parameter is ``InvalidArgument`` / ``InvalidParameter`` naming it.
+
+    Every feature of the version is accepted. Those the emulator honours: ``languages``
+    (``languages[]``) and ``ocrHighResolution`` (the engine already reads every page at the
+    resolution its small text needs). The others (``barcodes``, ``formulas``,
+    ``keyValuePairs``, ``styleFont``, ``queryFields``) are accepted and find nothing."""
     for name, value in params.items():
         if len(value) > MAX_QUERY_VALUE:
             raise invalid_parameter(f"The {name} parameter is longer than {MAX_QUERY_VALUE}.")
@@ -170,7 +184,7 @@ def parse_query(params: Mapping[str, str], version: ApiVersion) -> AnalyzeQuery:
                 + "."
             )
     content_format: ContentFormat = "text"
-    output_pdf = False
+    output_pdf = output_figures = False
     if version.v4:
         raw_format = (params.get("outputContentFormat") or "text").lower()
         if raw_format not in ("text", "markdown"):
@@ -181,11 +195,15 @@ def parse_query(params: Mapping[str, str], version: ApiVersion) -> AnalyzeQuery:
         for output in _csv(params.get("output")):
             if output.lower() == "pdf":
                 output_pdf = True
+            elif output.lower() == "figures" and model_id == LAYOUT_MODEL_ID:
+                output_figures = True
             elif output.lower() == "figures":
-                raise invalid_parameter("output=figures is not supported by prebuilt-read.")
+                raise invalid_parameter(f"output=figures is not supported by {model_id}.")
             else:
-                raise invalid_parameter(f"Invalid output {output!r}: use pdf.")
-    return AnalyzeQuery(pages, locale, string_index_type, features, content_format, output_pdf)
+                raise invalid_parameter(f"Invalid output {output!r}: use pdf or figures.")
+    return AnalyzeQuery(
+        pages, locale, string_index_type, features, content_format, output_pdf, output_figures
+    )
 
 
 BodyKind = Literal["json", "binary"]

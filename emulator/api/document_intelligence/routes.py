@@ -1,7 +1,9 @@
-"""Document Intelligence's ``prebuilt-read`` over HTTP, for API 2024-11-30 (under
-``/documentintelligence``) and 2023-07-31 (under ``/formrecognizer``); :func:`routes` is the
-table. The jobs are the core's: the same queue, workers, store, encryption, retention, keys,
-rate limit and faults as Read v3.2, so a page costs the same through either API.
+"""Document Intelligence's ``prebuilt-read`` and ``prebuilt-layout`` over HTTP, for API
+2024-11-30 (under ``/documentintelligence``) and 2023-07-31 (under ``/formrecognizer``);
+:func:`routes` is the table. The jobs are the core's: the same queue, workers, store,
+encryption, retention, keys, rate limit and faults as Read v3.2, so a page costs the same
+through either API (``prebuilt-layout`` adds its table, selection-mark and figure search,
+:mod:`emulator.structure`).
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from emulator import bodies, errors
 from emulator.api.document_intelligence import parsing
 from emulator.api.document_intelligence.errors import (
     error_body,
+    figure_not_found,
     output_not_available,
     result_not_found,
 )
 from emulator.api.document_intelligence.parsing import V4, V31, ApiVersion
 from emulator.api.document_intelligence.results import operation_body
 from emulator.api.http import download_into, json_response, service_of
-from emulator.jobs import SEARCHABLE_PDF
+from emulator.jobs import SEARCHABLE_PDF, figure_file
 from emulator.middleware.auth import caller_of
 from emulator.paragraphs import paragraphs_of
 from emulator.store import Job, JobOptions
@@ -51,6 +54,9 @@ def routes() -> list[Route]:
             table += [
                 Route(result, _bind(delete_result, version), methods=["DELETE"]),
                 Route(f"{result}/pdf", _bind(get_pdf, version), methods=["GET"]),
+                Route(
+                    f"{result}/figures/{{figure_id}}", _bind(get_figure, version), methods=["GET"]
+                ),
             ]
     return table
 
@@ -74,16 +80,18 @@ def result_url(request: Request, version: ApiVersion, job: Job) -> str:
     the ``api-version`` (Microsoft's clients poll it verbatim and never add one)."""
     base = str(request.base_url).rstrip("/")
     return (
-        f"{base}{version.prefix}/documentModels/{parsing.MODEL_ID}/analyzeResults/{job.id}"
+        f"{base}{version.prefix}/documentModels/{job.options.model_id}/analyzeResults/{job.id}"
         f"?api-version={version.echoed}"
     )
 
 
 async def analyze(request: Request, version: ApiVersion) -> Response:
-    """``POST .../documentModels/prebuilt-read:analyze``: the document's bytes, or JSON with
-    ``urlSource`` or ``base64Source``; ``202`` with ``Operation-Location``."""
+    """``POST .../documentModels/{prebuilt-read|prebuilt-layout}:analyze``: the document's
+    bytes, or JSON with ``urlSource`` or ``base64Source``; ``202`` with
+    ``Operation-Location``."""
     service = service_of(request)
-    query = parsing.parse_query(request.query_params, version)
+    model_id: str = request.path_params["model_id"]
+    query = parsing.parse_query(request.query_params, version, model_id)
     kind = parsing.body_kind(request.headers.get("content-type"))
     await run_in_threadpool(service.check_capacity)
     limits = service.settings.limits
@@ -111,8 +119,10 @@ async def analyze(request: Request, version: ApiVersion) -> Response:
     options = JobOptions(
         language=query.locale,
         reading_order="natural",  # the layout analysis's order, as the service reads
-        api=version.api,
+        api=version.api_of(model_id),
         output_pdf=query.output_pdf,
+        output_figures=query.output_figures,
+        model_id=model_id,
         content_format=query.content_format,
         string_index_type=query.string_index_type,
         features=query.features,
@@ -131,7 +141,9 @@ async def get_result(request: Request, version: ApiVersion) -> Response:
     the ``analyzeResult``; ``Retry-After`` while it runs."""
     service = service_of(request)
     try:
-        view = await run_in_threadpool(service.view, request.path_params["result_id"], version.api)
+        view = await run_in_threadpool(
+            service.view, request.path_params["result_id"], _api(request, version)
+        )
     except errors.ServiceError as error:
         raise _not_found_here(error) from None
     body = operation_body(view.job, view.pages, version, paragraphs_of)
@@ -142,7 +154,9 @@ async def delete_result(request: Request, version: ApiVersion) -> Response:
     """``DELETE .../analyzeResults/{resultId}`` (2024-11-30): input and result deleted now."""
     service = service_of(request)
     try:
-        await run_in_threadpool(service.delete, request.path_params["result_id"], version.api)
+        await run_in_threadpool(
+            service.delete, request.path_params["result_id"], _api(request, version)
+        )
     except errors.ServiceError as error:
         raise _not_found_here(error) from None
     return Response(status_code=204)
@@ -154,7 +168,10 @@ async def get_pdf(request: Request, version: ApiVersion) -> Response:
     service = service_of(request)
     try:
         job, pdf = await run_in_threadpool(
-            service.read_file, request.path_params["result_id"], SEARCHABLE_PDF, version.api
+            service.read_file,
+            request.path_params["result_id"],
+            SEARCHABLE_PDF,
+            _api(request, version),
         )
     except errors.ServiceError as error:
         raise _not_found_here(error) from None
@@ -165,6 +182,33 @@ async def get_pdf(request: Request, version: ApiVersion) -> Response:
             "The searchable PDF is not available: the analysis has not succeeded."
         )
     return Response(pdf, media_type="application/pdf")
+
+
+async def get_figure(request: Request, version: ApiVersion) -> Response:
+    """``GET .../analyzeResults/{resultId}/figures/{figureId}`` (2024-11-30): the image of a
+    figure of a ``prebuilt-layout`` job analyzed with ``output=figures``, as PNG."""
+    service = service_of(request)
+    figure_id: str = request.path_params["figure_id"]
+    name = figure_file(figure_id)
+    if name is None:
+        raise figure_not_found(figure_id[:64])
+    try:
+        job, png = await run_in_threadpool(
+            service.read_file, request.path_params["result_id"], name, _api(request, version)
+        )
+    except errors.ServiceError as error:
+        raise _not_found_here(error) from None
+    if not job.options.output_figures:
+        raise output_not_available("This result was not analyzed with output=figures.")
+    if job.status != "succeeded":
+        raise output_not_available("The figures are not available: the analysis has not succeeded.")
+    if png is None:
+        raise figure_not_found(figure_id[:64])
+    return Response(png, media_type="image/png")
+
+
+def _api(request: Request, version: ApiVersion) -> str:
+    return version.api_of(request.path_params["model_id"])
 
 
 def _not_found_here(error: errors.ServiceError) -> errors.ServiceError:
