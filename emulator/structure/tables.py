@@ -139,6 +139,18 @@ _GROUP_CENTRE = 0.5
 # A column must hold text in at least this share of the table's rows or be dropped
 # (merged into its neighbour): lists' markers and stray words make thin false columns.
 _MIN_COLUMN_FILL = 0.15
+# A value is mostly digits: at least this share of its characters.
+_NUMERIC_SHARE = 0.5
+# A header set on two lines: its lines at most this share of the pitch from its last line to
+# the first body row apart.
+_HEADER_TIGHTER = 0.8
+# A header the table's region left out: a line at most this many line heights above the
+# table, over at least this share of its columns (and two), at most this many words a column,
+# over a first row at least this share of whose cells are values.
+_HEADER_REACH = 2.2
+_HEADER_COLUMNS = 0.5
+_HEADER_WORDS = 3
+_HEADER_VALUES = 0.5
 
 
 # -- working types --------------------------------------------------------------------------
@@ -240,16 +252,147 @@ def find_tables(
     rows = _visual_rows(segments, unit)
     tables: list[Table] = []
     used: set[int] = set()
+    by_key = {w.key: w for w in words}
+    built: list[Table] = []
     for region in _regions(rows, hrules, unit):
         region = [r for r in region if r not in used]
         table = _build([rows[r] for r in region], hrules, vrules, unit)
         if table is None:
             continue
         used.update(region)
+        built.append(_joined_header_lines(table, by_key, unit))
+    in_tables = {k for t in built for c in t.cells for k in c.words}
+    for table in built:
+        free = [w for w in words if w.key not in in_tables]
+        table = _header_above(table, free, by_key, unit)
+        in_tables.update(k for c in table.cells for k in c.words)
         tables.append(_turn_table(table, centre, turn))
     tables = grids + [t for t in tables if not any(_overlaps(t.box, g.box) for g in grids)]
     tables.sort(key=lambda t: (t.box[1], t.box[0]))
     return tables
+
+
+def _numeric(text: str) -> bool:
+    """Whether ``text`` is mostly digits (a value, a date, an amount)."""
+    chars = [ch for ch in text if not ch.isspace()]
+    return bool(chars) and sum(ch.isdigit() for ch in chars) >= _NUMERIC_SHARE * len(chars)
+
+
+def _row_words(table: Table, row: int, by_key: dict[tuple[int, int], _Word]) -> list[_Word]:
+    return [by_key[k] for c in table.cells if c.row == row for k in c.words if k in by_key]
+
+
+def _shifted(cell: Cell, rows: int) -> Cell:
+    return Cell(
+        cell.row + rows,
+        cell.column,
+        cell.row_span,
+        cell.column_span,
+        cell.kind,
+        cell.box,
+        cell.words,
+    )
+
+
+def _joined_header_lines(table: Table, by_key: dict[tuple[int, int], _Word], unit: float) -> Table:
+    """A header of two lines (``Clave`` over ``Entidad``) taken for two rows, as one: the
+    first two rows are words only, set closer together than the rows below them, over body
+    rows that hold values; each column's two pieces become one cell."""
+    if table.rows < 4:
+        return table
+    first, second, third = (_row_words(table, r, by_key) for r in range(3))
+    if not first or not second or not third:
+        return table
+    if any(_numeric(w.text) for w in first + second):
+        return table
+    if not any(
+        _numeric(w.text) for r in range(2, table.rows) for w in _row_words(table, r, by_key)
+    ):
+        return table
+    # Row pitches from the rows' middle lines: a header's two lines are set a line apart,
+    # closer than its last line is to the first body row.
+    middle = [statistics.median(w.cy for w in ws) for ws in (first, second, third)]
+    if middle[1] - middle[0] > _HEADER_TIGHTER * (middle[2] - middle[1]):
+        return table
+    top = [c for c in table.cells if c.row < 2]
+    if any(c.row_span > 1 or c.row + c.row_span > 2 for c in top):
+        return table
+    upper = {c.column: c for c in top if c.row == 0}
+    lower = {c.column: c for c in top if c.row == 1}
+    if set(upper) != set(lower) or any(upper[k].column_span != lower[k].column_span for k in upper):
+        return table
+    merged = [
+        Cell(
+            0,
+            column,
+            1,
+            cell.column_span,
+            lower[column].kind if not cell.words else cell.kind,
+            _union([cell.box, lower[column].box]),
+            cell.words + lower[column].words,
+        )
+        for column, cell in sorted(upper.items())
+    ]
+    rest = [_shifted(c, -1) for c in table.cells if c.row >= 2]
+    return Table(table.rows - 1, table.columns, table.box, table.ruled, tuple(merged + rest))
+
+
+def _header_above(
+    table: Table, free: list[_Word], by_key: dict[tuple[int, int], _Word], unit: float
+) -> Table:
+    """The column headings just above a table whose first row holds values (a header the
+    table's region left out, set off by a rule or more white than the rows): words on one
+    line within reach above it, under two or more of its columns, none of them a number."""
+    top = table.box[1]
+    first = [c for c in table.cells if c.row == 0 and c.words]
+    if not first or table.columns < 2:
+        return table
+    above = [
+        w
+        for w in free
+        if top - _HEADER_REACH * unit <= w.cy < top
+        and table.box[0] - unit <= w.cx <= table.box[2] + unit
+    ]
+    if not above:
+        return table
+    lowest = max(w.cy for w in above)
+    line = sorted(
+        (w for w in above if lowest - w.cy <= _ROW_TOLERANCE * unit), key=lambda w: w.box[0]
+    )
+    if any(_numeric(w.text) for w in line) or len(line) > _HEADER_WORDS * table.columns:
+        return table
+    # The table's own first row must be values, not a header already.
+    values = [" ".join(by_key[k].text for k in c.words if k in by_key) for c in first]
+    if sum(_numeric(v) for v in values) < _HEADER_VALUES * len(values):
+        return table
+    bounds: list[tuple[float, float]] = []
+    for column in range(table.columns):
+        boxes = [c.box for c in table.cells if c.column == column and c.column_span == 1]
+        if not boxes:
+            return table
+        bounds.append((min(b[0] for b in boxes), max(b[2] for b in boxes)))
+    columns: dict[int, list[_Word]] = {}
+    for w in line:
+        k = min(
+            range(table.columns),
+            key=lambda c: max(bounds[c][0] - w.cx, 0.0, w.cx - bounds[c][1]),
+        )
+        columns.setdefault(k, []).append(w)
+    if len(columns) < max(2, math.ceil(_HEADER_COLUMNS * table.columns)):
+        return table
+    header = []
+    for column in range(table.columns):
+        ws = columns.get(column, [])
+        box = (
+            _union([w.box for w in ws]) if ws else (bounds[column][0], top, bounds[column][1], top)
+        )
+        header.append(Cell(0, column, 1, 1, "columnHeader", box, tuple(w.key for w in ws)))
+    body = [
+        _shifted(Cell(c.row, c.column, c.row_span, c.column_span, "content", c.box, c.words), 1)
+        for c in table.cells
+    ]
+    box = _union([table.box, *(w.box for w in line)])
+    return Table(table.rows + 1, table.columns, box, table.ruled, tuple(header + body))
 
 
 def _overlaps(a: Box, b: Box) -> bool:

@@ -338,3 +338,55 @@ def test_heading_between_two_stacked_tables_separates_them() -> None:
     lines = [*first, heading, *second]
     tables = find_tables(lines, [], 1000, 1000)
     assert [(t.rows, t.columns) for t in tables] == [(5, 4), (5, 4)]
+
+
+def _statement(top: float, header_gap: float) -> list[TextLine]:
+    """A bank statement's columns: a header line ``header_gap`` above five rows of values."""
+    xs = (100.0, 300.0, 600.0, 800.0)
+    titles = ("Date", "Description", "Debits", "Balance")
+    header = [line(x, top, t) for x, t in zip(xs, titles, strict=True)]
+    rows = [
+        ("01Aug2018", "Clearing cheque", "36.07", "99,914.15"),
+        ("02Aug2018", "Transfer", "120.50", "99,793.65"),
+        ("03Aug2018", "Card payment", "15.00", "99,778.65"),
+        ("04Aug2018", "Direct debit", "64.10", "99,714.55"),
+        ("05Aug2018", "Clearing cheque", "9.99", "99,704.56"),
+    ]
+    body = [
+        line(x, top + header_gap + 30 * r, t)
+        for r, row in enumerate(rows)
+        for x, t in zip(xs, row, strict=True)
+    ]
+    return header + body
+
+
+def test_a_header_set_apart_from_its_rows_heads_the_table() -> None:
+    # A header set off by a rule (or more white) from values-only rows is the table's first
+    # row, not lost, which would move every cell up a row.
+    lines = _statement(100.0, header_gap=48.0)
+    separators = [hrule(136.0, 90.0, 960.0)]
+    [table] = find_tables(lines, separators, 1200, 800)
+    got = cells_text(table, lines)
+    assert got[(0, 0)] == "Date" and got[(0, 3)] == "Balance"
+    assert got[(1, 0)] == "01Aug2018" and got[(5, 3)] == "99,704.56"
+    assert {c.kind for c in table.cells if c.row == 0} <= {"columnHeader", "stubHead"}
+    _grid_covered(table)
+
+
+def test_a_header_on_two_lines_is_one_row() -> None:
+    xs = (100.0, 300.0, 600.0)
+    top = [line(x, 100.0, t) for x, t in zip(xs, ("Clave", "Nombre", "Clave"), strict=True)]
+    second = [
+        line(x, 122.0, t) for x, t in zip(xs, ("Entidad", "Entidad", "Municipio"), strict=True)
+    ]
+    body = [
+        line(x, 160.0 + 34 * r, t)
+        for r in range(4)
+        for x, t in zip(xs, (f"0{r + 1}", f"Town {r}", f"00{r + 1}"), strict=True)
+    ]
+    lines = top + second + body
+    [table] = find_tables(lines, [], 1200, 800)
+    got = cells_text(table, lines)
+    assert got[(0, 0)] == "Clave Entidad" and got[(0, 2)] == "Clave Municipio"
+    assert table.rows == 5 and got[(1, 0)] == "01"
+    _grid_covered(table)
