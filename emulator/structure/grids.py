@@ -64,6 +64,13 @@ _CROSSING = 0.25
 # ... and at least this share of its rules across run this share of its width.
 _FULL_ROWS = 0.7
 _FULL_WIDTH = 0.9
+# A boxed table ruled across has at least this many rows (a titled box has two: its bar and
+# its contents).
+_BOXED_MIN_ROWS = 3
+# ... and rows of a line or two: at most this many line heights from rule to rule (median).
+_BOXED_ROW = 2.5
+# A field's box is drawn within this many line heights of the text written in it.
+_FIELD_REACH = 0.9
 # ... and its rows are not prose: a row with more than this many words per cell is long, and
 # at most this share of the rows may be.
 _PROSE_WORDS = 8
@@ -407,6 +414,10 @@ def _table(
         if across_all < _FULL_ROWS * len(inner):
             return None
         ys = _rows_with_words(ys, words, x0, x1)
+        if len(ys) - 1 < _BOXED_MIN_ROWS:
+            return None  # a box with a title bar over its contents
+        if statistics.median(b - a for a, b in itertools.pairwise(ys)) > _BOXED_ROW * unit:
+            return None  # rows of blocks (a form's labels over their fields), not of lines
         found = _white_columns(ys, words, x0, x1, unit)
         if found is None:
             return None
@@ -590,3 +601,34 @@ def _upright_back(table: Table, centre: tuple[float, float], turn: float) -> Tab
         for c in table.cells
     )
     return Table(table.rows, table.columns, back(table.box), table.ruled, cells)
+
+
+def ruled_around(gray: npt.NDArray[np.uint8], box: Box, unit: float) -> tuple[bool, bool, bool]:
+    """Whether a line is drawn close above, close below and close to the left of the text in
+    ``box`` (page pixels, upright). A form's values are written in fields (all three), its
+    labels stand free (neither above nor below); a ruled table's cells are ruled above and
+    below whatever their alignment: :func:`emulator.structure.tables` tells a form's labels
+    and fields from a table by it."""
+    height, width = gray.shape[:2]
+    x0, y0, x1, y1 = (round(v) for v in box)
+    reach = round(_FIELD_REACH * unit)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return False, False, False
+
+    def across(top: int, bottom: int) -> bool:
+        top, bottom = max(top, 0), min(bottom, height)
+        if bottom - top <= _STEP:
+            return False
+        strip = gray[top:bottom, max(x0, 0) : min(x1, width)].astype(np.int16)
+        steps = np.abs(strip[_STEP:, :] - strip[:-_STEP, :]) >= _MIN_STEP
+        return bool(steps.size) and float(steps.mean(axis=1).max()) >= _DOWN_SHARE
+
+    def down(left: int, right: int) -> bool:
+        left, right = max(left, 0), min(right, width)
+        if right - left <= _STEP:
+            return False
+        strip = gray[max(y0, 0) : min(y1, height), left:right].astype(np.int16)
+        steps = np.abs(strip[:, _STEP:] - strip[:, :-_STEP]) >= _MIN_STEP
+        return bool(steps.size) and float(steps.mean(axis=0).max()) >= _DOWN_SHARE
+
+    return across(y0 - reach, y0), across(y1, y1 + reach), down(x0 - reach, x0)

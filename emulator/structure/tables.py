@@ -32,15 +32,16 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
 from emulator.engine.base import TextLine
 from emulator.engine.separators import Separator
-from emulator.structure.grids import find_grids
+from emulator.structure.grids import find_grids, ruled_around
 from emulator.structure.table_model import Box, Cell, CellKind, Table
 
 __all__ = ["Box", "Cell", "CellKind", "Table", "find_tables"]
@@ -151,6 +152,10 @@ _HEADER_REACH = 2.2
 _HEADER_COLUMNS = 0.5
 _HEADER_WORDS = 3
 _HEADER_VALUES = 0.5
+# A form of labels and fields: a column with at least this share of its values in boxes of
+# their own beside one with at most the rest.
+_FORM_SHARE = 0.6
+_FORM_CELLS = 2
 
 
 # -- working types --------------------------------------------------------------------------
@@ -261,6 +266,9 @@ def find_tables(
             continue
         used.update(region)
         built.append(_joined_header_lines(table, by_key, unit))
+    if gray is not None:
+        upright = _upright(gray, centre, turn)
+        built = [t for t in built if not _a_form(t, by_key, upright, unit)]
     in_tables = {k for t in built for c in t.cells for k in c.words}
     for table in built:
         free = [w for w in words if w.key not in in_tables]
@@ -393,6 +401,43 @@ def _header_above(
     ]
     box = _union([table.box, *(w.box for w in line)])
     return Table(table.rows + 1, table.columns, box, table.ruled, tuple(header + body))
+
+
+def _upright(
+    gray: npt.NDArray[np.uint8], centre: tuple[float, float], turn: float
+) -> npt.NDArray[np.uint8]:
+    """The page's pixels turned as its words were (upright), for looking around them."""
+    if not turn:
+        return gray
+    matrix = cv2.getRotationMatrix2D(centre, turn, 1.0)
+    size = (gray.shape[1], gray.shape[0])
+    return np.asarray(cv2.warpAffine(gray, matrix, size, borderValue=255), dtype=np.uint8)
+
+
+def _a_form(
+    table: Table, by_key: dict[tuple[int, int], _Word], gray: npt.NDArray[np.uint8], unit: float
+) -> bool:
+    """Whether the table is a form's labels and fields: in one column most values are written
+    in boxes of their own (ruled close above, below and to the left), in another most stand
+    free (nothing ruled above or below: labels). A ruled table's cells all have rules above
+    and below, an unruled table's values are in no boxes."""
+    around: dict[int, list[tuple[bool, bool, bool]]] = {}
+    for cell in table.cells:
+        ws = [by_key[k] for k in cell.words if k in by_key]
+        if ws and cell.column_span == cell.row_span == 1:
+            around.setdefault(cell.column, []).append(
+                ruled_around(gray, _union([w.box for w in ws]), unit)
+            )
+
+    def share(
+        found: list[tuple[bool, bool, bool]], test: Callable[[tuple[bool, bool, bool]], bool]
+    ) -> bool:
+        hits = sum(1 for f in found if test(f))
+        return hits >= _FORM_CELLS and hits >= _FORM_SHARE * len(found)
+
+    fields = any(share(v, all) for v in around.values())
+    labels = any(share(v, lambda f: not f[0] and not f[1]) for v in around.values())
+    return fields and labels
 
 
 def _overlaps(a: Box, b: Box) -> bool:

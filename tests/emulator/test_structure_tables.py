@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
+import numpy as np
+
 from emulator.engine.base import TextLine, TextWord
 from emulator.engine.separators import Separator
 from emulator.structure.tables import Table, find_tables
@@ -390,3 +393,30 @@ def test_a_header_on_two_lines_is_one_row() -> None:
     assert got[(0, 0)] == "Clave Entidad" and got[(0, 2)] == "Clave Municipio"
     assert table.rows == 5 and got[(1, 0)] == "01"
     _grid_covered(table)
+
+
+def test_a_forms_labels_and_fields_are_no_table() -> None:
+    # Labels standing free beside values written in boxes of their own: aligned like a
+    # table's columns, but a form. Without the pixels it passes for a table.
+    gray = np.full((900, 1400), 255, dtype=np.uint8)
+    lines = []
+    pairs = [
+        ("First", "Maria", "Last", "Murray"),
+        ("Born", "18/05/2013", "Job", "Surgeon"),
+        ("Street", "Jake Squares", "City", "Julie"),
+        ("Country", "Kingdom", "Phone", "0121 496"),
+        ("Email", "donna@example.net", "Fax", "0121 497"),
+    ]
+    for r, row in enumerate(pairs):
+        y = 100.0 + 60 * r
+        for label_x, field_x, label, value in (
+            (100, 260, row[0], row[1]),
+            (700, 860, row[2], row[3]),
+        ):
+            lines.append(line(label_x, y, label))
+            cv2.rectangle(
+                gray, (field_x - 8, round(y) - 8), (field_x + 300, round(y + H) + 8), 0, 2
+            )
+            lines.append(line(field_x, y, value))
+    assert find_tables(lines, [], 1400, 900) != []  # what the words alone suggest
+    assert find_tables(lines, [], 1400, 900, gray=gray) == []
