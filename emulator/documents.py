@@ -54,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PDF_DPI",
+    "READ_FORMATS",
     "DocumentFormat",
     "DocumentInfo",
     "DocumentSource",
@@ -65,7 +66,15 @@ __all__ = [
     "pages_to_count",
     "select_pages",
     "sniff_format",
+    "sniff_web_image",
 ]
+
+#: The image formats only Image Analysis takes (first frame or largest icon only).
+WebImageFormat = Literal["gif", "webp", "ico"]
+#: Every format the decoder reads.
+ImageFormat = DocumentFormat | WebImageFormat
+#: What Read v3.2 and Document Intelligence take (the others are ``InvalidImageFormat``).
+READ_FORMATS: frozenset[str] = frozenset({"png", "jpeg", "bmp", "tiff", "pdf"})
 
 #: Resolution PDF pages are rasterised at. Measured on the eval corpus's PDFs with
 #: ``benchmarks/accuracy.py`` (see docs/accuracy.md): 150 dpi loses an invoice's small print;
@@ -138,7 +147,7 @@ class DocumentInfo:
     when the document has more pages than that (they were not counted).
     """
 
-    format: DocumentFormat
+    format: ImageFormat
     page_count: int
 
 
@@ -207,7 +216,7 @@ def inspect(data: Document, limits: Limits, *, count_to: int | None = None) -> D
     else:
         with _stream(data) as stream:
             head = stream.read(1024)
-    fmt = sniff_format(head)
+    fmt: ImageFormat | None = sniff_format(head) or sniff_web_image(head)
     if fmt is None:
         raise _format_error(
             "Input data is not a valid image or PDF. Supported formats: JPEG, PNG, BMP, TIFF, PDF."
@@ -235,7 +244,19 @@ def _open_image(data: Document) -> Iterator[ImageFile]:
         raise _format_error("Input data is not a valid image: it is corrupt or truncated.") from exc
 
 
-def _inspect_image(data: Document, fmt: DocumentFormat, limits: Limits, count_to: int) -> int:
+def sniff_web_image(head: bytes) -> WebImageFormat | None:
+    """GIF, WebP or ICO from its magic bytes: formats Image Analysis takes (its images come
+    from the web) and Read and Document Intelligence refuse (:data:`READ_FORMATS`)."""
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head.startswith(b"\x00\x00\x01\x00") and len(head) >= 6 and head[4:6] != b"\x00\x00":
+        return "ico"
+    return None
+
+
+def _inspect_image(data: Document, fmt: ImageFormat, limits: Limits, count_to: int) -> int:
     with _open_image(data) as img:
         if (img.format or "").lower() not in {fmt, "mpo"}:
             # The magic said one thing and Pillow decoded another: not a file we trust.

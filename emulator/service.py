@@ -170,7 +170,8 @@ class ReadService:
 
         ``limits`` replace the tier's for an API with limits of its own (Image Analysis);
         ``formats``, when given, are the only ones the API takes (``InvalidImageFormat``
-        for the others)."""
+        for the others); by default those of Read and Document Intelligence
+        (:data:`emulator.documents.READ_FORMATS`)."""
         try:
             if document.size == 0:
                 raise bodies.empty_document()
@@ -190,6 +191,12 @@ class ReadService:
                 # Whatever a decoder trips over in the client's bytes is bad input, not our 500.
                 log.warning("document rejected by the decoder: %s", type(error).__name__)
                 raise errors.invalid_image_format() from None
+            if formats is None and info.format not in documents.READ_FORMATS:
+                # GIF, WebP and ICO are Image Analysis's alone.
+                raise errors.invalid_image_format(
+                    "Input data is not a valid image or PDF. Supported formats: JPEG, PNG, "
+                    "BMP, TIFF, PDF."
+                )
             if formats is not None and info.format not in formats:
                 shown = ", ".join(sorted(fmt.upper() for fmt in formats))
                 raise errors.invalid_image_format(

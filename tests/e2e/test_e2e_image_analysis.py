@@ -82,6 +82,19 @@ def test_a_url_is_read_too(
     assert [line.text for line in result.read.blocks[0].lines] == LINES
 
 
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "ICO"])
+def test_its_web_image_formats_are_read(client: ImageAnalysisClient, fmt: str) -> None:
+    # GIF, WebP and ICO: Image Analysis takes them (Read and Document Intelligence do not).
+    image = text_image(LINES[:1], size=(256, 256) if fmt == "ICO" else (900, 160))
+    if fmt == "ICO":
+        image = text_image(["Total 4711"], size=(256, 120)).resize((256, 256))
+    data = encode(image, fmt, **({"sizes": [(256, 256)]} if fmt == "ICO" else {}))
+    result = client.analyze(image_data=data, visual_features=[VisualFeatures.READ])
+    assert result.read is not None
+    text = " ".join(line.text for block in result.read.blocks for line in block.lines)
+    assert ("4711" if fmt == "ICO" else LINES[0]) in text
+
+
 def test_an_image_without_text_has_no_block(client: ImageAnalysisClient) -> None:
     blank = encode(Image.new("RGB", (300, 200), "white"))
     result = client.analyze(image_data=blank, visual_features=[VisualFeatures.READ])

@@ -87,3 +87,15 @@ async def test_a_decoder_crash_is_reported_as_invalid_image_format(
     assert response.status_code == 400
     validate("ComputerVisionOcrError", response.json())
     assert response.json()["code"] == "InvalidImageFormat"
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP", "ICO"])
+async def test_image_analysis_formats_are_not_reads(h: Harness, fmt: str) -> None:
+    # Image Analysis takes GIF, WebP and ICO; Read v3.2 answers them as it always has.
+    buffer = io.BytesIO()
+    Image.new("RGB", (256, 256), "white").save(buffer, fmt)
+    response = await h.client.post(ANALYZE, content=buffer.getvalue(), headers=BINARY)
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "InvalidImageFormat"
+    assert "Supported formats: JPEG, PNG, BMP, TIFF, PDF" in response.json()["message"]
+    assert h.service.store.unfinished() == []

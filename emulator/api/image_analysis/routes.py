@@ -44,8 +44,9 @@ FEATURES = ("tags", "caption", "denseCaptions", "objects", "read", "smartCrops",
 #: Image Analysis 4.0's input limits (its documentation): 20 MB, 50 to 16000 pixels a side;
 #: one image (a TIFF's first frame).
 LIMITS = Limits(max_bytes=20 * 1024 * 1024, max_pages=1, min_dimension=50, max_dimension=16000)
-#: The formats it takes that the engine decodes (GIF, WEBP and ICO are refused as unreadable).
-FORMATS = frozenset({"jpeg", "png", "bmp", "tiff"})
+#: The formats it takes: JPEG, PNG, GIF (its first frame), BMP, WEBP, ICO (its largest
+#: image), TIFF (its first page); PDF is refused.
+FORMATS = frozenset({"jpeg", "png", "gif", "bmp", "webp", "ico", "tiff"})
 _MODEL_VERSION = re.compile(r"^(latest|\d{4}-\d{2}-\d{2})(-preview)?$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _LONGEST_VALUE = 256
