@@ -1,5 +1,5 @@
 """What the benchmarks share: an emulator in a child process on a real socket, sample pages,
-process-tree memory and CPU, and medians.
+generated pages with their truth, process-tree memory and CPU, and medians.
 
 Benchmarks are run by hand and print figures; they never assert timings (tests do not either).
 """
@@ -27,6 +27,25 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "eval"
 PYTHON = sys.executable
 API_KEY = "benchmark-key"
+
+
+def generate_pages(
+    out: Path,
+    kinds: Sequence[str],
+    pages: int,
+    seed: int,
+    degrade: str = "clean",
+    *,
+    jobs: int = 1,
+    pdf: bool = False,
+) -> None:
+    """Render ``pages`` generated pages of each of ``kinds`` (``all`` for every kind) from
+    ``seed`` into ``out`` with their truth (``python -m training.layouts``); pages already
+    there are kept, so a benchmark's cache fills once."""
+    command = [PYTHON, "-m", "training.layouts", "--out", str(out), "--kinds", *kinds]
+    command += ["--pages", str(pages), "--seed", str(seed), "--degrade", degrade]
+    command += ["--jobs", str(jobs), "--skip-existing", *(["--pdf"] if pdf else [])]
+    subprocess.run(command, check=True, cwd=ROOT)
 
 
 def median(values: Sequence[float]) -> float:

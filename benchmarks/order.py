@@ -64,6 +64,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._support import generate_pages  # noqa: E402
 from benchmarks.accuracy import normalise  # noqa: E402
 from emulator import documents  # noqa: E402
 from emulator.engine import figures as figures_module  # noqa: E402
@@ -613,26 +614,15 @@ def run_generated(args: argparse.Namespace) -> int:
     pages_dir = cache / "pages"
     kinds = args.kinds
     if not args.no_generate:
-        command = [
-            sys.executable,
-            "-m",
-            "training.layouts",
-            "--out",
-            str(pages_dir),
-            "--pages",
-            str(args.pages),
-            "--seed",
-            str(args.seed),
-            "--degrade",
+        generate_pages(
+            pages_dir,
+            kinds or ["all"],
+            args.pages,
+            args.seed,
             args.degrade,
-            "--pdf",
-            "--jobs",
-            str(args.jobs),
-            "--skip-existing",
-        ]
-        if kinds:
-            command += ["--kinds", *kinds]
-        subprocess.run(command, check=True, cwd=ROOT)
+            jobs=args.jobs,
+            pdf=True,
+        )
     pages = generated_pages(pages_dir, kinds)
     pages = [p for p in pages if _seed_of(p.name) < args.seed + args.pages]
     if not pages:

@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import pickle
 import statistics
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -58,6 +57,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._support import generate_pages  # noqa: E402
 from benchmarks.order import Truth, word_sequence  # noqa: E402
 from emulator.structure.roles import (  # noqa: E402
     PageParagraphs,
@@ -339,28 +339,7 @@ def main(argv: list[str] | None = None) -> int:
     wanted = args.pages * (len(args.kinds) if args.kinds else 11)
     if len(list(pages_dir.glob("*/*.json"))) < wanted:
         kinds = args.kinds or ["all"]
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "training.layouts",
-                "--out",
-                str(pages_dir),
-                "--kinds",
-                *kinds,
-                "--pages",
-                str(args.pages),
-                "--degrade",
-                "clean",
-                "--seed",
-                str(args.seed),
-                "--jobs",
-                str(args.jobs),
-                "--skip-existing",
-            ],
-            check=True,
-            cwd=ROOT,
-        )
+        generate_pages(pages_dir, kinds, args.pages, args.seed, jobs=args.jobs)
     scored: list[Scored] = []
     # Page by page across the kinds, so an interrupted first reading leaves every kind read.
     paths = sorted(pages_dir.glob("*/*.json"), key=lambda p: (_index(p), p.parent.name))

@@ -50,7 +50,6 @@ import json
 import math
 import pickle
 import statistics
-import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -64,6 +63,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._support import generate_pages  # noqa: E402
 from emulator.engine.base import TextLine, TextWord  # noqa: E402
 from emulator.structure.marks import SelectionMark, find_selection_marks  # noqa: E402
 
@@ -99,28 +99,7 @@ def _seeds(text: str) -> range:
 
 def _generate(pages_dir: Path, kinds: list[str], seeds: range, degrade: str) -> None:
     """Render the pages with ``training.layouts`` (existing ones are kept)."""
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "training.layouts",
-            "--out",
-            str(pages_dir),
-            "--kinds",
-            *kinds,
-            "--pages",
-            str(len(seeds)),
-            "--seed",
-            str(seeds.start),
-            "--degrade",
-            degrade,
-            "--skip-existing",
-            "--jobs",
-            "1",
-        ],
-        check=True,
-        cwd=ROOT,
-    )
+    generate_pages(pages_dir, kinds, len(seeds), seeds.start, degrade)
 
 
 def _pages(pages_dir: Path, kinds: list[str], seeds: range) -> list[Page]:

@@ -154,7 +154,6 @@ from __future__ import annotations
 import argparse
 import json
 import pickle
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict
@@ -172,6 +171,7 @@ from rapidfuzz.distance import Levenshtein
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks._support import generate_pages  # noqa: E402
 from emulator.engine.base import TextLine, TextWord  # noqa: E402
 from emulator.engine.separators import Separator, find_separators  # noqa: E402
 from emulator.structure.tables import Table, find_tables  # noqa: E402
@@ -449,28 +449,7 @@ def generate(out: Path, kinds: Sequence[str], pages: int, degrade: str, seed: in
     have = all(len(list((out / k).glob("*.json"))) >= pages for k in kinds)
     if have:
         return
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "training.layouts",
-            "--out",
-            str(out),
-            "--kinds",
-            *kinds,
-            "--pages",
-            str(pages),
-            "--degrade",
-            degrade,
-            "--seed",
-            str(seed),
-            "--jobs",
-            "1",
-            "--skip-existing",
-        ],
-        check=True,
-        cwd=ROOT,
-    )
+    generate_pages(out, kinds, pages, seed, degrade)
 
 
 _ENGINE: Any = None

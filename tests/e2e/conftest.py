@@ -1,4 +1,5 @@
-"""End-to-end fixtures: a localhost file server for URL reads."""
+"""End-to-end fixtures: the emulator with the real engine, Microsoft's Document Intelligence
+client for it, a localhost file server for URL reads, and emulator processes a test starts."""
 
 from __future__ import annotations
 
@@ -8,7 +9,28 @@ from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
 
 import pytest
-from _e2e_support import StaticFiles
+from _e2e_support import E2E_KEY, StaticFiles
+from azure.ai.documentintelligence import DocumentIntelligenceClient
+from azure.core.credentials import AzureKeyCredential
+
+from emulator.server import Endpoint, run_in_thread
+from emulator.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def endpoint() -> Iterator[Endpoint]:
+    """The emulator with the real RapidOCR engine on a real socket (one for each module that
+    asks: the engine is loaded once a module)."""
+    settings = Settings(api_keys=(E2E_KEY,), port=0, workers=1)
+    with run_in_thread(settings) as running:
+        yield running
+
+
+@pytest.fixture
+def di(endpoint: Endpoint) -> Iterator[DocumentIntelligenceClient]:
+    """Microsoft's Document Intelligence client (2024-11-30) for :func:`endpoint`."""
+    with DocumentIntelligenceClient(endpoint.url, AzureKeyCredential(E2E_KEY)) as client:
+        yield client
 
 
 @pytest.fixture

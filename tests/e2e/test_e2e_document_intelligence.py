@@ -5,7 +5,7 @@ with the real OCR engine: ``azure-ai-documentintelligence`` 1.0.2 (API 2024-11-3
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pypdfium2
@@ -25,25 +25,10 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 
-from emulator.server import Endpoint, run_in_thread
-from emulator.settings import Settings
+from emulator.server import Endpoint
 from tests.conftest import encode, text_image
 
 LINES = ["Invoice 2041 from Contoso", "Total due 4711 EUR"]
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[Endpoint]:
-    """The emulator with the real RapidOCR engine (loaded once for this module)."""
-    settings = Settings(api_keys=(E2E_KEY,), port=0, workers=1)
-    with run_in_thread(settings) as running:
-        yield running
-
-
-@pytest.fixture
-def di(endpoint: Endpoint) -> Iterator[DocumentIntelligenceClient]:
-    with DocumentIntelligenceClient(endpoint.url, AzureKeyCredential(E2E_KEY)) as client:
-        yield client
 
 
 def _page(lines: Sequence[str]) -> bytes:

@@ -14,10 +14,8 @@ import asyncio
 import html
 import io
 import re
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from _e2e_support import E2E_KEY
 from azure.ai.documentintelligence import DocumentIntelligenceClient
 from azure.ai.documentintelligence.aio import (
@@ -34,8 +32,7 @@ from azure.ai.formrecognizer import DocumentAnalysisApiVersion, DocumentAnalysis
 from azure.core.credentials import AzureKeyCredential
 from PIL import Image, ImageDraw
 
-from emulator.server import Endpoint, run_in_thread
-from emulator.settings import Settings
+from emulator.server import Endpoint
 from tests.conftest import encode, font
 
 TABLE = [
@@ -83,20 +80,6 @@ def _layout_page() -> bytes:
 
 
 PAGE = _layout_page()
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[Endpoint]:
-    """The emulator with the real RapidOCR engine (loaded once for this module)."""
-    settings = Settings(api_keys=(E2E_KEY,), port=0, workers=1)
-    with run_in_thread(settings) as running:
-        yield running
-
-
-@pytest.fixture
-def di(endpoint: Endpoint) -> Iterator[DocumentIntelligenceClient]:
-    with DocumentIntelligenceClient(endpoint.url, AzureKeyCredential(E2E_KEY)) as client:
-        yield client
 
 
 def _grid(table: Any) -> list[list[str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -19,18 +19,9 @@ from azure.cognitiveservices.vision.computervision.models import (
 )
 from msrest.authentication import CognitiveServicesCredentials
 
-from emulator.server import Endpoint, run_in_thread
-from emulator.settings import Settings
+from emulator.server import Endpoint
 
 LINES = ["Hello from the emulator", "The quick brown fox 42"]
-
-
-@pytest.fixture(scope="module")
-def endpoint() -> Iterator[Endpoint]:
-    """The emulator with the real RapidOCR engine (loaded once for this module)."""
-    settings = Settings(api_keys=(E2E_KEY,), port=0, workers=1)
-    with run_in_thread(settings) as running:
-        yield running
 
 
 @pytest.fixture
