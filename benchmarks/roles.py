@@ -65,6 +65,7 @@ from emulator.structure.roles import (  # noqa: E402
     Role,
     paragraph_roles,
 )
+from training.layouts.pipeline import KINDS  # noqa: E402
 
 ROLES: tuple[Role, ...] = (
     "title",
@@ -336,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", type=int, default=0, help="wrong paragraphs to list each")
     args = parser.parse_args(argv)
     pages_dir = args.cache / f"pages-{args.seed}"
-    wanted = args.pages * (len(args.kinds) if args.kinds else 11)
+    wanted = args.pages * (len(args.kinds) if args.kinds else len(KINDS))
     if len(list(pages_dir.glob("*/*.json"))) < wanted:
         kinds = args.kinds or ["all"]
         generate_pages(pages_dir, kinds, args.pages, args.seed, jobs=args.jobs)

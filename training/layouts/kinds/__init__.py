@@ -22,6 +22,7 @@ COMPOSERS: dict[str, Composer] = {
     "figures": figures.compose,
     "table_ruled": tables.compose_ruled,
     "table_unruled": tables.compose_unruled,
+    "table_styled": tables.compose_styled,
     "form": form.compose,
     "invoice": invoice.compose,
     "letter": letter.compose,

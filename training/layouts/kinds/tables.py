@@ -1,10 +1,12 @@
-"""``table_ruled`` and ``table_unruled``: pages built around tables.
+"""``table_ruled``, ``table_unruled`` and ``table_styled``: pages built around tables.
 
 Ruled tables have borders (a full grid, or horizontal rules in a box), one or two header rows
 (group headers spanning the columns below them), row spans down a category column, section
 rows across the table, a caption above or below and notes under it; sometimes two tables,
 sometimes text around them. Unruled tables are financial statements: aligned columns of
-right-aligned numbers under spanning group headers, at most a rule under the header.
+right-aligned numbers under spanning group headers, at most a rule under the header. Styled
+tables are drawn as other documents draw them: boxed and ruled across only, shaded cells set
+apart by white, labels and values ruled row by row under a heading bar.
 Cells are read row by row, left to right; a caption above a table before its cells, one
 below after them."""
 
@@ -326,4 +328,143 @@ def _statement(doc: Doc, year: int, which: str, max_rows: int) -> str:
         style=f"font-size:{size:.1f}pt;line-height:1.25;width:{width};"
         "font-variant-numeric:tabular-nums",
         cell_style=f"padding:{pad};",
+    )
+
+
+def compose_styled(rng: random.Random, text: Text) -> tuple[str, Style]:
+    """One page of tables drawn the other ways real documents draw them: boxed with rules
+    between the rows and none down (a statement's summary), shaded cells set apart by white
+    (a rate sheet), and lists of labels and values ruled row by row under a heading bar (a
+    spec sheet)."""
+    style = Style.draw(rng, landscape=rng.random() < 0.2, size=(8, 11), margins=(36, 80))
+    doc = Doc(rng, text, style)
+    flow = [
+        doc.block(
+            "title",
+            esc(text.title(2, 6)),
+            tag="h1",
+            style=f"font-size:{style.size * rng.uniform(1.5, 2.0):.1f}pt;margin-bottom:0.5em",
+        )
+    ]
+    if rng.random() < 0.5:
+        flow.append(doc.paragraph(text.paragraph(1, 3)))
+    for t in range(rng.choice((1, 2, 2, 3))):
+        draw = rng.choice((_boxed, _shaded, _spec_list))
+        flow.append(draw(doc, t + 1))
+    footer = parts.page_footer(doc) if rng.random() < 0.5 else ""
+    return doc.page("".join(flow), footer=footer), style
+
+
+def _cap(word: str) -> str:
+    return word[:1].upper() + word[1:]
+
+
+def _boxed(doc: Doc, number: int) -> str:
+    """A box with a rule under every row and none down: labels and amounts, maybe under a
+    tinted title row spanning the table."""
+    rng, text = doc.rng, doc.text
+    n_cols = rng.randint(2, 4)
+    makers = [(text.product, "left")] + [_value_maker(doc) for _ in range(n_cols - 1)]
+    rows: list[list[Cell]] = []
+    head = 0
+    if rng.random() < 0.6:
+        rows.append([Cell(esc(_cap(text.heading())), header=True, colspan=n_cols)])
+        head = 1
+    for _ in range(rng.randint(3, 10)):
+        rows.append([Cell(esc(make()), align=align) for make, align in makers])
+    cls = f"b{number}"
+    line = rng.choice(("1px solid #999", "1px solid #bbb", "0.8px solid #444"))
+    doc.add_css(
+        f".{cls} {{ border: {line}; border-collapse: collapse; }}"
+        f".{cls} td, .{cls} th {{ border-bottom: {line}; }}"
+        f".{cls} thead th {{ background: {rng.choice(('#cfe0f3', '#e4e4e4', '#d9d2a8'))};"
+        " text-align: left; }"
+    )
+    size = doc.style.size * rng.uniform(0.9, 1.05)
+    return doc.table(
+        rows,
+        ruled=True,
+        head=head,
+        droppable=True,
+        cls=cls,
+        style=f"font-size:{size:.1f}pt;line-height:1.3;width:100%;margin:0.8em 0",
+        cell_style=f"padding:{rng.choice(('3px 8px', '4px 10px', '2px 6px'))};",
+    )
+
+
+def _shaded(doc: Doc, number: int) -> str:
+    """Cells on tinted backgrounds set apart by white gaps, no lines: a dark header row with
+    white text, tinted columns of values."""
+    rng, text = doc.rng, doc.text
+    n_cols = rng.randint(3, 6)
+    makers = [(text.product, "left")] + [_value_maker(doc) for _ in range(n_cols - 1)]
+    rows: list[list[Cell]] = [
+        [
+            Cell(esc(_cap(" ".join(text.words(rng.randint(1, 2))))), header=True, align="center")
+            for _ in range(n_cols)
+        ]
+    ]
+    for _ in range(rng.randint(3, 12)):
+        rows.append([Cell(esc(make()), align=align) for make, align in makers])
+    cls = f"s{number}"
+    dark = rng.choice(("#4a4a4a", "#1f3c68", "#5b1a1a"))
+    light = rng.choice(("#eeeeee", "#fdf3d7", "#e6eef7"))
+    doc.add_css(
+        f".{cls} {{ border-collapse: separate; border-spacing: {rng.choice((2, 3, 4))}px; }}"
+        f".{cls} td {{ background: {light}; }}"
+        f".{cls} th {{ background: {dark}; color: #fff; }}"
+    )
+    size = doc.style.size * rng.uniform(0.85, 1.0)
+    full = "width:100%;" if rng.random() < 0.6 else ""
+    caption = doc.block(
+        "caption",
+        f"<b>{esc(text.term('table'))} {number}.</b> {esc(text.sentence(3, 10))}",
+        style=f"font-size:{size:.1f}pt;margin:0.8em 0 4px",
+    )
+    return caption + doc.table(
+        rows,
+        ruled=True,
+        head=1,
+        droppable=True,
+        cls=cls,
+        style=f"font-size:{size:.1f}pt;line-height:1.3;{full}",
+        cell_style=f"padding:{rng.choice(('4px 8px', '6px 10px', '3px 6px'))};",
+    )
+
+
+def _spec_list(doc: Doc, number: int) -> str:
+    """Labels and values in two columns, a rule under each row and none down, values set
+    right, under a heading bar that is not part of the table."""
+    rng, text = doc.rng, doc.text
+    value, _ = _value_maker(doc)
+    rows = [
+        [
+            Cell(esc(_cap(" ".join(text.words(rng.randint(1, 3))))), align="left"),
+            Cell(
+                esc(value() if rng.random() < 0.5 else " ".join(text.words(rng.randint(1, 3)))),
+                align="right",
+            ),
+        ]
+        for _ in range(rng.randint(3, 10))
+    ]
+    cls = f"l{number}"
+    line = rng.choice(("1px solid #555", "0.8px solid #888"))
+    doc.add_css(f".{cls} {{ border-collapse: collapse; }} .{cls} td {{ border-bottom: {line}; }}")
+    bar = rng.choice(("#e38b1f", "#2d5f8a", "#555"))
+    size = doc.style.size * rng.uniform(0.85, 1.0)
+    heading = doc.heading(
+        text.heading().upper(),
+        style=(
+            f"font-size:{size * 1.05:.1f}pt;background:{bar};color:#fff;padding:3px 8px;"
+            "margin:0.9em 0 0.2em"
+        ),
+    )
+    width = rng.choice(("width:100%;", "width:60%;", "width:45%;"))
+    return heading + doc.table(
+        rows,
+        ruled=True,
+        droppable=True,
+        cls=cls,
+        style=f"font-size:{size:.1f}pt;line-height:1.3;{width}",
+        cell_style="padding:3px 6px;",
     )
