@@ -61,12 +61,17 @@ _DOWN_BANDS = 0.5
 # label that runs on, span it).
 _GUTTER = 1.0
 _CROSSING = 0.25
+_CLEAR_GUTTER = 0.6
 # ... and at least this share of its rules across run this share of its width.
 _FULL_ROWS = 0.7
 _FULL_WIDTH = 0.9
 # A boxed table ruled across has at least this many rows (a titled box has two: its bar and
 # its contents).
 _BOXED_MIN_ROWS = 3
+# A list of labels and values ruled row by row with no box has at least this many rows.
+_OPEN_MIN_ROWS = 3
+# ... and no row of more lines than this (an entry wraps; a form's block is several lines).
+_OPEN_ROW_LINES = 4
 # ... and rows of a line or two: at most this many line heights from rule to rule (median).
 _BOXED_ROW = 2.5
 # A field's box is drawn within this many line heights of the text written in it.
@@ -88,6 +93,17 @@ _MIN_COLUMNS = 2
 # Most of a grid's cells must hold text, or it is a drawing (a chart's grid lines, a form's
 # boxes to fill in): at least this share of its rows hold text in two cells or more.
 _FILLED_ROWS = 0.5
+
+
+@dataclass(slots=True)
+class Grids:
+    """What :func:`find_grids` found: the tables (their words taken from the page), and the
+    lists of labels and values read from the white under rules with no box, which only stand
+    where the alignment method finds no table."""
+
+    tables: list[Table]
+    taken: set[tuple[int, int]]
+    fallback: list[Table]
 
 
 @dataclass(slots=True)
@@ -334,6 +350,28 @@ def _rows_with_words(ys: list[float], words: list[_Word], x0: float, x1: float) 
     return ys
 
 
+def _tall_row(ys: list[float], words: list[_Word], x0: float, x1: float) -> bool:
+    """Whether a row holds more lines of text than a list's entry wraps onto (a form's block
+    of labels over their fields)."""
+    for top, bottom in itertools.pairwise(ys):
+        lines = {
+            w.key[0] for w in words if x0 <= w.centre[0] <= x1 and top <= w.centre[1] <= bottom
+        }
+        if len(lines) > _OPEN_ROW_LINES:
+            return True
+    return False
+
+
+def _one_cell(top: float, bottom: float, words: list[_Word], bounds: list[float]) -> bool:
+    """Whether the words between ``top`` and ``bottom`` lie in one column of ``bounds``."""
+    columns = {
+        max(k for k in range(len(bounds) - 1) if bounds[k] <= w.centre[0])
+        for w in words
+        if top <= w.centre[1] <= bottom and bounds[0] <= w.centre[0] <= bounds[-1]
+    }
+    return len(columns) <= 1
+
+
 def _white_columns(
     ys: list[float], words: list[_Word], x0: float, x1: float, unit: float
 ) -> tuple[list[float], list[list[bool]]] | None:
@@ -363,11 +401,15 @@ def _white_columns(
     free = crossing <= allowed
     gutters: list[tuple[int, int]] = []
     start: int | None = None
+    clear = crossing == 0
     for x in range(width + 1):
         if x < width and free[x]:
             start = x if start is None else start
         elif start is not None:
-            if x - start >= _GUTTER * unit and start > 0 and x < width:
+            # A narrower gutter counts when no row crosses it at all (a value set right
+            # beside a code set left, a padding apart).
+            need = _GUTTER if not clear[start:x].all() else _CLEAR_GUTTER
+            if x - start >= need * unit and start > 0 and x < width:
                 gutters.append((start, x))
             start = None
     if not gutters:
@@ -389,9 +431,11 @@ def _table(
     words: list[_Word],
     unit: float,
     within: tuple[float, float] | None = None,
-) -> tuple[Table, set[int]] | None:
-    """The grid table of ``stack`` (its rules' extent, or ``within`` those x bounds), or
-    None."""
+) -> tuple[Table, set[int], bool] | None:
+    """The grid table of ``stack`` (its rules' extent, or ``within`` those x bounds), the
+    indices of its words, and whether it is only a fallback (a list read from the white
+    under rules across with no box, kept only where the alignment method reads nothing);
+    or None."""
     if within is None:
         x0, x1 = min(r.start for r in stack), max(r.end for r in stack)
     else:
@@ -401,18 +445,18 @@ def _table(
     if rows < _MIN_ROWS:
         return None
     per_band = [_downs(gray, ys[r], ys[r + 1], x0, x1, unit) for r in range(rows)]
+    weak = False
     found = _columns(per_band, x0, x1, unit)
     if found is None:
         # Boxed, with rules across but none down inside: the columns are where white runs
         # down the rows. (Ruled across only, with no box, is the alignment method's.)
-        if not _boxed(per_band, x0, x1, unit):
-            return None
         # ... with its rows ruled off from side to side (the boxes of a form's fields side
         # by side are ruled across each field only).
         inner = ys[1:-1]
         across_all = sum(1 for y in inner if _covered(across, y, x0, x1, unit, _FULL_WIDTH))
         if across_all < _FULL_ROWS * len(inner):
             return None
+        boxed = _boxed(per_band, x0, x1, unit)
         ys = _rows_with_words(ys, words, x0, x1)
         if len(ys) - 1 < _BOXED_MIN_ROWS:
             return None  # a box with a title bar over its contents
@@ -421,6 +465,21 @@ def _table(
         found = _white_columns(ys, words, x0, x1, unit)
         if found is None:
             return None
+        # Rows after the last one that keeps every gutter are the next block's (a caption
+        # under the rule that closes the table, the next table's heading).
+        while len(ys) - 1 > _MIN_ROWS and not all(found[1][-1]):
+            ys, found = ys[:-1], (found[0], found[1][:-1])
+        if not boxed:
+            # Without a box, only labels and values ruled row by row (a spec sheet's list; a
+            # table of more columns ruled across only is the alignment method's), and a bar
+            # over it with one heading is its heading, not its first row.
+            if len(found[0]) != 3:
+                return None
+            if _one_cell(ys[0], ys[1], words, found[0]):
+                ys, found = ys[1:], (found[0], found[1][1:])
+            if len(ys) - 1 < _OPEN_MIN_ROWS or _tall_row(ys, words, x0, x1):
+                return None
+            weak = True
     xs, present = found
     # Bands at the top or bottom with none of the rules down are not the table's (the rule
     # over a heading, a block above the table on the same rules).
@@ -504,7 +563,7 @@ def _table(
             )
         )
     box = (xs[0], ys[0], xs[-1], ys[-1])
-    return Table(rows, columns, box, True, tuple(cells)), used
+    return Table(rows, columns, box, True, tuple(cells)), used, weak
 
 
 def _numeric(text: str) -> bool:
@@ -518,10 +577,10 @@ def find_grids(
     separators: Sequence[Separator],
     gray: npt.NDArray[np.uint8],
     angle: float = 0.0,
-) -> tuple[list[Table], set[tuple[int, int]]]:
+) -> Grids:
     """The tables ruled as grids on a page (``gray``: its pixels, one channel), top to
-    bottom, and the words they took (as ``(line, word)``); in the page's pixels, ``angle``
-    the text's angle."""
+    bottom, the words they took (as ``(line, word)``), and the fallback lists; in the page's
+    pixels, ``angle`` the text's angle."""
     height, width = gray.shape[:2]
     turn = angle if abs(angle) >= _MIN_TURN else 0.0
     centre = (width / 2, height / 2)
@@ -537,7 +596,7 @@ def find_grids(
             words.append(_Word((i, j), _bounds(wp)))
             texts[(i, j)] = word.text
     if not words or not separators:
-        return [], set()
+        return Grids([], set(), [])
     unit = max(statistics.median(heights), 1.0)
     across: list[_Rule] = []
     for s in separators:
@@ -560,19 +619,21 @@ def find_grids(
     across = _join_through_pixels(across, gray, unit)
     stacks = _stacks(across, unit)
     if not stacks:
-        return [], set()
-    found: list[Table] = []
-    taken: set[tuple[int, int]] = set()
+        return Grids([], set(), [])
+    found = Grids([], set(), [])
     for stack in (part for whole in stacks for part in _split_at_white(whole, words, unit)):
         made = _table(stack, across, gray, words, unit)
         if made is None:
             continue
-        table, used = made
-        table = _with_header(table, texts)
-        found.append(_upright_back(table, centre, turn))
-        taken.update(words[i].key for i in used)
-    found.sort(key=lambda t: (t.box[1], t.box[0]))
-    return found, taken
+        table, used, weak = made
+        table = _upright_back(_with_header(table, texts), centre, turn)
+        if weak:
+            found.fallback.append(table)
+            continue
+        found.tables.append(table)
+        found.taken.update(words[i].key for i in used)
+    found.tables.sort(key=lambda t: (t.box[1], t.box[0]))
+    return found
 
 
 def _with_header(table: Table, texts: dict[tuple[int, int], str]) -> Table:

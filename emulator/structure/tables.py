@@ -234,9 +234,11 @@ def find_tables(
     their rules first (:func:`emulator.structure.grids.find_grids`) and their words leave the
     page before the alignment method reads the rest."""
     grids: list[Table] = []
+    fallback: list[Table] = []
     taken: set[tuple[int, int]] = set()
     if gray is not None:
-        grids, taken = find_grids(lines, separators, gray, angle)
+        found = find_grids(lines, separators, gray, angle)
+        grids, taken, fallback = found.tables, found.taken, found.fallback
     turn = angle if abs(angle) >= _MIN_TURN else 0.0
     centre = (width / 2, height / 2)
     words: list[_Word] = []
@@ -250,7 +252,7 @@ def find_tables(
             wp = _turn_points(_points(word.polygon), centre, -turn)
             words.append(_Word((i, j), _bounds(wp), word.text))
     if len(words) < 4 or not heights:
-        return grids
+        return sorted(grids + fallback, key=lambda t: (t.box[1], t.box[0]))
     unit = max(statistics.median(heights), 1.0)
     hrules, vrules = _rules(separators, centre, -turn, unit)
     segments = _segments(words, vrules, unit)
@@ -276,6 +278,8 @@ def find_tables(
         in_tables.update(k for c in table.cells for k in c.words)
         tables.append(_turn_table(table, centre, turn))
     tables = grids + [t for t in tables if not any(_overlaps(t.box, g.box) for g in grids)]
+    # A list read from the white under rules stands only where nothing else was read.
+    tables += [f for f in fallback if not any(_overlaps(f.box, t.box) for t in tables)]
     tables.sort(key=lambda t: (t.box[1], t.box[0]))
     return tables
 

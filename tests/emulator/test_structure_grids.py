@@ -77,8 +77,8 @@ def _grid(
 
 def _find(page: Gray, lines: Sequence[TextLine]) -> list[Table]:
     bgr = cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)
-    tables, _ = find_grids(lines, find_separators(bgr), page)
-    return tables
+    found = find_grids(lines, find_separators(bgr), page)
+    return found.tables + found.fallback
 
 
 def _cells(table: Table, lines: Sequence[TextLine]) -> dict[tuple[int, int], str]:
@@ -173,3 +173,28 @@ def test_a_box_around_prose_is_no_table() -> None:
         x += 0.55 * LINE * len(word) + 0.35 * LINE
     lines = [_line(words, xs, y) for y in (180, 300, 420)]
     assert _find(page, lines) == []
+
+
+def _spec_list(page: Gray, rows: Sequence[tuple[str, str]], top: int = 300) -> list[TextLine]:
+    """Labels and values ruled row by row, no box, under a dark heading bar."""
+    cv2.rectangle(page, (100, top - 60), (1100, top - 10), 60, -1)
+    lines = [_line(["ENGINE"], [112], top - 47)]
+    pitch = 50
+    for r, (label, value) in enumerate(rows):
+        _across(page, top + (r + 1) * pitch, 100, 1100)
+        y = top + r * pitch + 13
+        lines.append(_line(label.split(), [112 + 120 * k for k in range(len(label.split()))], y))
+        lines.append(_line([value], [1080 - 0.55 * LINE * len(value)], y))
+    return lines
+
+
+def test_a_list_of_labels_and_values_ruled_row_by_row_is_a_table() -> None:
+    page = _page()
+    rows = [("Model", "4TNV98C"), ("Fuel", "Diesel"), ("Cylinders", "4"), ("Bore", "98mm")]
+    lines = _spec_list(page, rows)
+    found = find_grids(lines, find_separators(cv2.cvtColor(page, cv2.COLOR_GRAY2BGR)), page)
+    assert found.tables == [] and len(found.fallback) == 1  # stands only if nothing else does
+    [table] = found.fallback
+    cells = _cells(table, lines)
+    assert (table.rows, table.columns) == (4, 2)  # the heading bar is not a row
+    assert cells[(0, 0)] == "Model" and cells[(2, 1)] == "4"
