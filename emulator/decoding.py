@@ -33,16 +33,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import IO, TYPE_CHECKING, Any, NoReturn
+from typing import IO, Any, NoReturn
 
 from PIL import Image
 
 from emulator import documents, errors
+from emulator.children import EXIT_GRACE, ChildProcess
 from emulator.documents import Document, DocumentInfo, Limits, PageImage
 from emulator.errors import ServiceError
-
-if TYPE_CHECKING:
-    from multiprocessing.process import BaseProcess
 
 log = logging.getLogger("emulator.decoding")
 
@@ -66,8 +64,6 @@ UPLOAD_CHECKERS = 2
 _CHUNK = 256 * 1024
 # How long a child may take to start (imports) before it is considered broken.
 _START_TIMEOUT = 60.0
-# How long a child gets to exit after being asked to, before it is killed.
-_EXIT_GRACE = 2.0
 
 
 class DecoderError(Exception):
@@ -269,7 +265,7 @@ def _child_main(conn: Connection, memory: int) -> None:
 # --- the parent's end --------------------------------------------------------------------------
 
 
-class DecoderProcess:
+class DecoderProcess(ChildProcess):
     """One decoding child and the parent's end of its pipe. Used by one thread at a time.
 
     Every call takes a ``deadline`` (``time.monotonic()``, or None): past it the child is
@@ -279,14 +275,7 @@ class DecoderProcess:
     """
 
     def __init__(self, memory: int = DEFAULT_MEMORY) -> None:
-        parent_end, child_end = _CONTEXT.Pipe(duplex=True)
-        self._conn = parent_end
-        self.process: BaseProcess = _CONTEXT.Process(
-            target=_child_main, args=(child_end, memory), name="ocr-decoder", daemon=True
-        )
-        self.process.start()
-        child_end.close()  # so the parent sees EOF when the child dies
-        self.broken = False
+        super().__init__(_CONTEXT, _child_main, (memory,), "ocr-decoder")
         self._started = False
         #: The key of the document the child holds (a job's id; "" for one loaded without a
         #: key), None when it holds none.
@@ -318,7 +307,7 @@ class DecoderProcess:
             return
         self.holding = None
         with contextlib.suppress(DecoderError):
-            self._ask(("forget",), time.monotonic() + _EXIT_GRACE)
+            self._ask(("forget",), time.monotonic() + EXIT_GRACE)
 
     def inspect(
         self, limits: Limits, deadline: float | None, count_to: int | None = None
@@ -357,23 +346,9 @@ class DecoderProcess:
     # -- life --
 
     def kill(self) -> None:
-        """Kill the child now and reap it; marks this decoder broken."""
-        self.broken = True
+        """Kill the child now and reap it; marks this decoder broken (holding nothing)."""
         self.holding = None
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(_EXIT_GRACE)
-        self._conn.close()
-
-    def close(self) -> None:
-        """Ask the child to exit; kill it if it does not within a grace period."""
-        if not self.broken:
-            with contextlib.suppress(OSError):
-                self._conn.send(None)
-            self.process.join(_EXIT_GRACE)
-        self.kill()
-
-    # -- the pipe --
+        super().kill()
 
     def _ask(self, request: tuple[Any, ...], deadline: float | None) -> Any:
         if self.broken:

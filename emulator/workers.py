@@ -21,16 +21,15 @@ child would inherit their locks in whatever state they were in).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import signal
 import time
 from multiprocessing.connection import Connection
-from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from emulator.children import ChildProcess
 from emulator.decoding import receive_image, send_image
 from emulator.engine.base import PageText, ReadingOrder
 from emulator.jobs import (
@@ -42,9 +41,6 @@ from emulator.jobs import (
     job_deadline,
 )
 
-if TYPE_CHECKING:
-    from multiprocessing.process import BaseProcess
-
 log = logging.getLogger("emulator.workers")
 
 __all__ = ["ProcessJobQueue", "WorkerDiedError", "WorkerProcess"]
@@ -53,8 +49,6 @@ _CONTEXT = multiprocessing.get_context("spawn")
 # How long a child may take to load its engine (imports and ONNX sessions) before it is
 # considered broken.
 LOAD_TIMEOUT = 120.0
-# How long a child gets to exit after being asked to, before it is killed.
-_EXIT_GRACE = 2.0
 
 
 class WorkerDiedError(Exception):
@@ -91,7 +85,7 @@ def _child_main(conn: Connection, engine_factory: EngineFactory, intra_op_thread
         return
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     """One child process with its engine, and the parent's end of the pipe to it.
 
     Used by one parent thread at a time. :meth:`recognize` is the engine call with a deadline:
@@ -100,17 +94,7 @@ class WorkerProcess:
 
     def __init__(self, engine_factory: EngineFactory, intra_op_threads: int, name: str) -> None:
         """Start the child; it loads its engine in the background (see :meth:`wait_ready`)."""
-        parent_end, child_end = _CONTEXT.Pipe(duplex=True)
-        self._conn = parent_end
-        self.process: BaseProcess = _CONTEXT.Process(
-            target=_child_main,
-            args=(child_end, engine_factory, intra_op_threads),
-            name=name,
-            daemon=True,
-        )
-        self.process.start()
-        child_end.close()  # so the parent sees EOF when the child dies
-        self.broken = False
+        super().__init__(_CONTEXT, _child_main, (engine_factory, intra_op_threads), name)
 
     def wait_ready(self, timeout: float = LOAD_TIMEOUT) -> str | None:
         """Block until the engine is loaded; the load error, or None once ready."""
@@ -151,22 +135,6 @@ class WorkerProcess:
             raise RuntimeError(f"the engine raised {payload}")
         text: PageText = payload
         return text
-
-    def kill(self) -> None:
-        """Kill the child now (SIGKILL) and reap it; marks this worker broken."""
-        self.broken = True
-        if self.process.is_alive():
-            self.process.kill()
-        self.process.join(_EXIT_GRACE)
-        self._conn.close()
-
-    def close(self) -> None:
-        """Ask the child to exit; kill it if it does not within a grace period."""
-        if not self.broken:
-            with contextlib.suppress(OSError):  # already gone: nothing to ask
-                self._conn.send(None)
-            self.process.join(_EXIT_GRACE)
-        self.kill()
 
 
 class _ProcessEngine:
