@@ -41,6 +41,7 @@ from emulator import documents, errors
 from emulator.children import EXIT_GRACE, ChildProcess
 from emulator.documents import Document, DocumentInfo, Limits, PageImage
 from emulator.errors import ServiceError
+from emulator.streams import SeekableReader
 
 log = logging.getLogger("emulator.decoding")
 
@@ -111,26 +112,16 @@ def receive_image(conn: Connection, size: tuple[int, int]) -> Image.Image:
 # --- the child ---------------------------------------------------------------------------------
 
 
-class _MemoryStream(io.RawIOBase):
+class _MemoryStream(SeekableReader):
     """A seekable read-only stream over a buffer, without copying it."""
 
     def __init__(self, view: memoryview) -> None:
+        super().__init__()
         self._view = view
-        self._position = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: len(self._view)}
-        self._position = max(0, base[whence] + offset)
-        return self._position
+    @property
+    def size(self) -> int:
+        return len(self._view)
 
     def readinto(self, buffer: Any) -> int:
         end = min(len(self._view), self._position + len(buffer))

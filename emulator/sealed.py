@@ -35,6 +35,7 @@ from types import TracebackType
 from typing import IO
 
 from emulator.crypto import DecryptionError, RecordCipher
+from emulator.streams import SeekableReader
 
 __all__ = [
     "DEFAULT_SPOOL_THRESHOLD",
@@ -360,37 +361,17 @@ def seal(cipher: RecordCipher, operation_id: str, data: Bytes) -> SealedDocument
     return document
 
 
-class _DecryptingStream(io.RawIOBase):
+class _DecryptingStream(SeekableReader):
     """A seekable, read-only raw stream over an :class:`EncryptedDocument`."""
 
     def __init__(self, document: EncryptedDocument) -> None:
         super().__init__()
         self._document = document
-        self._position = 0
         self._cache: OrderedDict[int, bytes] = OrderedDict()
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_SET:
-            position = offset
-        elif whence == io.SEEK_CUR:
-            position = self._position + offset
-        elif whence == io.SEEK_END:
-            position = self._document.size + offset
-        else:
-            raise ValueError(f"invalid whence {whence}")
-        if position < 0:
-            raise ValueError("negative seek position")
-        self._position = position
-        return position
+    @property
+    def size(self) -> int:
+        return self._document.size
 
     def readinto(self, buffer: Bytes) -> int:  # type: ignore[override]
         """Fill ``buffer`` from the current position, across segments; 0 at the end."""

@@ -33,6 +33,7 @@ from emulator.engine.fake import FakeEngine
 from emulator.errors import ServiceError
 from emulator.server import Endpoint, run_in_thread
 from emulator.settings import TIER_LIMITS, Settings
+from emulator.streams import SeekableReader
 
 PAID = TIER_LIMITS["paid"]
 FREE = TIER_LIMITS["free"]
@@ -106,24 +107,14 @@ class _Counted:
         return cast("IO[bytes]", _CountingStream(self))
 
 
-class _CountingStream(io.RawIOBase):
+class _CountingStream(SeekableReader):
     def __init__(self, owner: _Counted) -> None:
+        super().__init__()
         self._owner = owner
-        self._position = 0
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._position
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._owner.size}
-        self._position = max(0, base[whence] + offset)
-        return self._position
+    @property
+    def size(self) -> int:
+        return self._owner.size
 
     def readinto(self, buffer: Any) -> int:
         data = self._owner.data[self._position : self._position + len(buffer)]
