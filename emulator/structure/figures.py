@@ -16,8 +16,7 @@ from dataclasses import dataclass
 
 from emulator.engine.base import Polygon, TextLine
 from emulator.engine.separators import Separator
-
-Box = tuple[float, float, float, float]
+from emulator.structure.geometry import Box, box_of, union
 
 # Rules meet at a frame's corner when their ends are this many line heights apart at most.
 _CORNER = 0.6
@@ -35,17 +34,8 @@ class _Frame:
     box: Box
 
 
-def _box(polygon: Sequence[float]) -> Box:
-    xs, ys = polygon[0::2], polygon[1::2]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
 def _area(box: Box) -> float:
     return max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)
-
-
-def _union(a: Box, b: Box) -> Box:
-    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
 def _contains(outer: Box, inner: Box, slack: float) -> bool:
@@ -103,7 +93,7 @@ def _joins(a: Box, b: Box, unit: float) -> bool:
 
 def _text_between(a: Box, b: Box, lines: Sequence[Box]) -> bool:
     """Whether a text line lies in the gap between ``a`` and ``b`` (and so they are two)."""
-    hull = _union(a, b)
+    hull = union((a, b))
     for line in lines:
         centre = ((line[0] + line[2]) / 2, (line[1] + line[3]) / 2)
         inside_hull = hull[0] <= centre[0] <= hull[2] and hull[1] <= centre[1] <= hull[3]
@@ -121,10 +111,10 @@ def whole_figures(
     ``figures``, the ``separators`` drawn on it and its text ``lines``."""
     if not figures:
         return []
-    line_boxes = [_box(line.polygon) for line in lines]
+    line_boxes = [box_of(line.polygon) for line in lines]
     heights = sorted(b[3] - b[1] for b in line_boxes) or [20.0]
     unit = heights[len(heights) // 2]
-    boxes = [_box(f) for f in figures]
+    boxes = [box_of(f) for f in figures]
     for frame in _frames(separators, unit):
         held = [b for b in boxes if _contains(frame.box, b, unit * 0.5)]
         if held and max(_area(b) for b in held) >= _FRAME_FILL * _area(frame.box):
@@ -136,7 +126,7 @@ def whole_figures(
             for j in range(i + 1, len(boxes)):
                 a, b = boxes[i], boxes[j]
                 if _joins(a, b, unit) and not _text_between(a, b, line_boxes):
-                    boxes[i] = _union(a, b)
+                    boxes[i] = union((a, b))
                     del boxes[j]
                     merged = True
                     break

@@ -37,10 +37,9 @@ from emulator.documents import PageImage
 from emulator.engine.base import PageText, Polygon
 from emulator.page_records import polygon_in_units
 from emulator.structure.figures import whole_figures
+from emulator.structure.geometry import Box, box_of
 from emulator.structure.marks import SelectionMark, find_selection_marks
 from emulator.structure.tables import Table, find_tables
-
-Box = tuple[float, float, float, float]
 
 
 def _quad(box: Box) -> Polygon:
@@ -130,8 +129,7 @@ def analyse(page: PageImage, text: PageText) -> PageStructure:
 
 
 def _covers(box: Box, polygon: Polygon) -> bool:
-    xs, ys = polygon[0::2], polygon[1::2]
-    inner = (min(xs), min(ys), max(xs), max(ys))
+    inner = box_of(polygon)
     overlap_w = min(box[2], inner[2]) - max(box[0], inner[0])
     overlap_h = min(box[3], inner[3]) - max(box[1], inner[1])
     area = (inner[2] - inner[0]) * (inner[3] - inner[1])

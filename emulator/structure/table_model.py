@@ -7,7 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Box = tuple[float, float, float, float]
+from emulator.structure.geometry import Box
+
+__all__ = ["Box", "Cell", "CellKind", "Table"]
+
 CellKind = Literal["content", "columnHeader", "rowHeader", "stubHead", "description"]
 
 

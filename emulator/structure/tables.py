@@ -41,6 +41,7 @@ import numpy.typing as npt
 
 from emulator.engine.base import TextLine
 from emulator.engine.separators import Separator
+from emulator.structure.geometry import union
 from emulator.structure.grids import find_grids, ruled_around
 from emulator.structure.table_model import Box, Cell, CellKind, Table
 
@@ -182,7 +183,7 @@ class _Segment:
     box: Box = (0.0, 0.0, 0.0, 0.0)
 
     def __post_init__(self) -> None:
-        self.box = _union([w.box for w in self.words])
+        self.box = union([w.box for w in self.words])
 
     @property
     def cy(self) -> float:
@@ -340,7 +341,7 @@ def _joined_header_lines(table: Table, by_key: dict[tuple[int, int], _Word], uni
             1,
             cell.column_span,
             lower[column].kind if not cell.words else cell.kind,
-            _union([cell.box, lower[column].box]),
+            union([cell.box, lower[column].box]),
             cell.words + lower[column].words,
         )
         for column, cell in sorted(upper.items())
@@ -395,15 +396,13 @@ def _header_above(
     header = []
     for column in range(table.columns):
         ws = columns.get(column, [])
-        box = (
-            _union([w.box for w in ws]) if ws else (bounds[column][0], top, bounds[column][1], top)
-        )
+        box = union([w.box for w in ws]) if ws else (bounds[column][0], top, bounds[column][1], top)
         header.append(Cell(0, column, 1, 1, "columnHeader", box, tuple(w.key for w in ws)))
     body = [
         _shifted(Cell(c.row, c.column, c.row_span, c.column_span, "content", c.box, c.words), 1)
         for c in table.cells
     ]
-    box = _union([table.box, *(w.box for w in line)])
+    box = union([table.box, *(w.box for w in line)])
     return Table(table.rows + 1, table.columns, box, table.ruled, tuple(header + body))
 
 
@@ -430,7 +429,7 @@ def _a_form(
         ws = [by_key[k] for k in cell.words if k in by_key]
         if ws and cell.column_span == cell.row_span == 1:
             around.setdefault(cell.column, []).append(
-                ruled_around(gray, _union([w.box for w in ws]), unit)
+                ruled_around(gray, union([w.box for w in ws]), unit)
             )
 
     def share(
@@ -484,15 +483,6 @@ def _quad_height(pts: list[tuple[float, float]]) -> float:
         return (left + right) / 2
     b = _bounds(pts)
     return b[3] - b[1]
-
-
-def _union(boxes: Sequence[Box]) -> Box:
-    return (
-        min(b[0] for b in boxes),
-        min(b[1] for b in boxes),
-        max(b[2] for b in boxes),
-        max(b[3] for b in boxes),
-    )
 
 
 def _rules(
@@ -787,7 +777,7 @@ def _build(
     if len(rows) < 2:
         return None
     segments = [s for r in rows for s in r.segments]
-    box = _union([s.box for s in segments])
+    box = union([s.box for s in segments])
     x0, y0, x1, y1 = box
     # Rules inside the table (a little slack around its text).
     pad = unit
@@ -1109,7 +1099,7 @@ def _cells(
             words = _reading_order(words, unit)
             box = (col_edges[cc], row_edges[rr], col_edges[c_end], row_edges[r_end])
             if words:
-                box = _union([w.box for w in words])
+                box = union([w.box for w in words])
             kind: CellKind = "content"
             if rr < header_rows:
                 kind = "columnHeader"

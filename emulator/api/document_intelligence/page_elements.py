@@ -19,6 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from emulator.structure.geometry import box_of
+
 Record = dict[str, Any]
 #: A word of the page, (line index, word index in that line), or a selection mark, (-1, mark
 #: index): what a piece of content is written from.
@@ -112,13 +114,8 @@ class PageElements:
     dropped: set[Token]
 
 
-def _box(polygon: Sequence[float]) -> tuple[float, float, float, float]:
-    xs, ys = polygon[0::2], polygon[1::2]
-    return min(xs), min(ys), max(xs), max(ys)
-
-
 def _center(polygon: Sequence[float]) -> tuple[float, float]:
-    x0, y0, x1, y1 = _box(polygon)
+    x0, y0, x1, y1 = box_of(polygon)
     return (x0 + x1) / 2, (y0 + y1) / 2
 
 
@@ -197,14 +194,14 @@ class _Layout:
         ]
 
     def _height(self, index: int) -> float:
-        _, top, _, bottom = _box(self.lines[index]["boundingBox"])
+        _, top, _, bottom = box_of(self.lines[index]["boundingBox"])
         return bottom - top
 
     def _key_at(self, y: float) -> float:
         """Where something at height ``y`` with no text of its own goes: before the first
         line (in reading order) below it."""
         for index, line in enumerate(self.lines):
-            if _box(line["boundingBox"])[1] >= y:
+            if box_of(line["boundingBox"])[1] >= y:
                 return index - 0.5
         return len(self.lines) - 0.5
 
@@ -243,10 +240,10 @@ class _Layout:
             ]
         for t, table in enumerate(self.tables):
             words = [li for li, _ in (k for k, v in self.cell_of.items() if v[0] == t)]
-            key = float(min(words)) if words else self._key_at(_box(table.polygon)[1])
+            key = float(min(words)) if words else self._key_at(box_of(table.polygon)[1])
             elements.append(Element(key, "table", table=table))
         for f, drawn in enumerate(self.figures):
-            key = figure_keys.get(f, self._key_at(_box(drawn.polygon)[1]))
+            key = figure_keys.get(f, self._key_at(box_of(drawn.polygon)[1]))
             elements.append(Element(float(key), "figure", figure=drawn))
         for key, mark in lone:
             elements.append(Element(key, "paragraph", Paragraph([Piece(-1, [(MARK, mark)])])))
@@ -299,7 +296,7 @@ class _Layout:
         best: tuple[float, int, int] = (float("inf"), 0, 0)
         for t in tables:
             for c, cell in enumerate(self.tables[t].cells):
-                x0, y0, x1, y1 = _box(cell.polygon)
+                x0, y0, x1, y1 = box_of(cell.polygon)
                 dx = max(x0 - cx, 0.0, cx - x1)
                 dy = max(y0 - cy, 0.0, cy - y1)
                 best = min(best, (dy * 4 + dx, t, c))
@@ -307,7 +304,7 @@ class _Layout:
 
     def _figure_lines(self, table_lines: set[int]) -> dict[int, int]:
         """The figure each line not in a table lies in (by its centre)."""
-        boxes = [_box(f.polygon) for f in self.figures]
+        boxes = [box_of(f.polygon) for f in self.figures]
         inside: dict[int, int] = {}
         for index, line in enumerate(self.lines):
             if index in table_lines:
@@ -329,7 +326,7 @@ class _Layout:
         after: dict[int, list[int]] = {}
         lone: list[tuple[float, int]] = []
         for m, mark in enumerate(self.marks):
-            box = _box(mark["polygon"])
+            box = box_of(mark["polygon"])
             centre = _center(mark["polygon"])
             cell = self._cell_at(centre)
             if cell is not None:
@@ -343,15 +340,15 @@ class _Layout:
             else:
                 lone.append((self._key_at(box[1]), m))
         for placed in (*before.values(), *after.values()):
-            placed.sort(key=lambda m: _box(self.marks[m]["polygon"])[0])
+            placed.sort(key=lambda m: box_of(self.marks[m]["polygon"])[0])
         return before, after, lone
 
     def _cell_at(self, point: tuple[float, float]) -> tuple[int, int] | None:
         for t, table in enumerate(self.tables):
-            if not _inside(point, _box(table.polygon)):
+            if not _inside(point, box_of(table.polygon)):
                 continue
             for c, cell in enumerate(table.cells):
-                if _inside(point, _box(cell.polygon)):
+                if _inside(point, box_of(cell.polygon)):
                     return t, c
         return None
 
@@ -364,7 +361,7 @@ class _Layout:
         for index, line in enumerate(self.lines):
             if all((index, w) in self.dropped for w in range(len(line["words"]))):
                 continue
-            x0, y0, x1, y1 = _box(line["boundingBox"])
+            x0, y0, x1, y1 = box_of(line["boundingBox"])
             overlap = min(y1, box[3]) - max(y0, box[1])
             if overlap < _MARK_ROW_OVERLAP * min(height, y1 - y0):
                 continue
@@ -401,8 +398,8 @@ class _Layout:
         first = self.lines[pieces[0].line]
         if not pattern.match(first["text"]):
             return False
-        x0, y0, x1, y1 = _box([v for p in pieces for v in self.lines[p.line]["boundingBox"]])
-        bx0, by0, bx1, by1 = _box(polygon)
+        x0, y0, x1, y1 = box_of([v for p in pieces for v in self.lines[p.line]["boundingBox"]])
+        bx0, by0, bx1, by1 = box_of(polygon)
         gap = _CAPTION_GAP * self._height(pieces[0].line)
         across = min(x1, bx1) - max(x0, bx0) > 0
         return across and (0 <= by0 - y1 <= gap or 0 <= y0 - by1 <= gap)

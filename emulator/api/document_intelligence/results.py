@@ -36,6 +36,7 @@ from emulator.api.document_intelligence.page_elements import (
 from emulator.api.document_intelligence.parsing import LAYOUT_MODEL_ID, MODEL_ID, ApiVersion
 from emulator.page_records import timestamp
 from emulator.store import Job
+from emulator.structure.geometry import box_of, union
 from emulator.structure.roles import PageParagraphs, paragraph_roles
 from emulator.structure.roles import Paragraph as RoleParagraph
 from ocr_sdk.markdown import PAGE_BREAK
@@ -100,9 +101,7 @@ def _angle(value: float) -> float:
 
 def _hull(polygons: Sequence[Sequence[float]]) -> list[float]:
     """The axis-aligned quadrilateral around ``polygons`` (a paragraph's region)."""
-    xs = [p[i] for p in polygons for i in range(0, len(p), 2)]
-    ys = [p[i] for p in polygons for i in range(1, len(p), 2)]
-    x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
+    x0, y0, x1, y1 = union(box_of(p) for p in polygons)
     return [x0, y0, x1, y0, x1, y1, x0, y1]
 
 
@@ -183,8 +182,9 @@ def _assign_roles(records: Sequence[Record], per_page: Sequence[PageElements]) -
             if paragraph is None or not pieces:
                 continue
             boxes = [lines[p.line]["boundingBox"] for p in pieces]
-            heights = sorted(_box_of(b)[3] - _box_of(b)[1] for b in boxes)
-            hull = _box_of(_hull(boxes))
+            extents = [box_of(b) for b in boxes]
+            heights = sorted(e[3] - e[1] for e in extents)
+            hull = union(extents)
             found.append(
                 RoleParagraph(
                     "\n".join(lines[p.line]["text"] for p in pieces),
@@ -199,11 +199,6 @@ def _assign_roles(records: Sequence[Record], per_page: Sequence[PageElements]) -
     for paragraphs, roles in zip(owners, paragraph_roles(pages), strict=True):
         for paragraph, role in zip(paragraphs, roles, strict=True):
             paragraph.role = role
-
-
-def _box_of(polygon: Sequence[float]) -> tuple[float, float, float, float]:
-    xs, ys = polygon[0::2], polygon[1::2]
-    return min(xs), min(ys), max(xs), max(ys)
 
 
 # How a paragraph of each role is written in Markdown: a heading's prefix, or the name of the
