@@ -18,6 +18,7 @@ import pytest
 from emulator.engine.fake import FakeEngine
 from emulator.server import Endpoint, run_in_thread
 from emulator.settings import Settings
+from tests._http import read_response
 
 KEY = "hostile-socket-key-0123"
 ANALYZE = "/vision/v3.2/read/analyze"
@@ -106,23 +107,6 @@ def send_in_segments(conn: socket.socket, data: bytes, segment: int, pause: floa
     for start in range(0, len(data), segment):
         conn.sendall(data[start : start + segment])
         time.sleep(pause)
-
-
-def read_response(conn: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    """Read one HTTP/1.1 response (status, headers, body by Content-Length); a reset raises."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        assert chunk, f"closed before an answer: {data[:200]!r}"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
-    while len(body) < int(headers["content-length"]):
-        chunk = conn.recv(65536)
-        assert chunk, "closed in the middle of the answer"
-        body += chunk
-    return int(status_line.split()[1]), headers, body
 
 
 def head(target: str, *extra: str) -> str:

@@ -35,6 +35,7 @@ from emulator.engine.fake import FakeEngine
 from emulator.server import Endpoint, connection_limits, run_in_thread
 from emulator.server_protocol import ConnectionLimits, UploadBudget
 from emulator.settings import Settings, SettingsError, load
+from tests._http import read_response
 
 KEY = "connection-limits-key-0123"
 ANALYZE = "/vision/v3.2/read/analyze"
@@ -68,23 +69,6 @@ def connect(port: int, timeout: float = 20.0) -> socket.socket:
     conn = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return conn
-
-
-def read_response(conn: socket.socket) -> tuple[int, dict[str, str], bytes]:
-    """One HTTP/1.1 response from ``conn``: status, headers (lower-case names), body."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        assert chunk, f"closed before an answer: {data[:200]!r}"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    status_line, *lines = head.decode("latin-1").split("\r\n")
-    headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
-    while len(body) < int(headers["content-length"]):
-        chunk = conn.recv(65536)
-        assert chunk, "closed in the middle of the answer"
-        body += chunk
-    return int(status_line.split()[1]), headers, body
 
 
 def closes_within(conn: socket.socket, seconds: float) -> bool:
