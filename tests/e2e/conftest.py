@@ -1,5 +1,6 @@
 """End-to-end fixtures: the emulator with the real engine, Microsoft's Document Intelligence
-client for it, a localhost file server for URL reads, and emulator processes a test starts."""
+client for it, headless Chromium, a localhost file server for URL reads, and emulator
+processes a test starts."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
+from typing import Any
 
 import pytest
 from _e2e_support import E2E_KEY, StaticFiles
@@ -15,6 +17,7 @@ from azure.core.credentials import AzureKeyCredential
 
 from emulator.server import Endpoint, run_in_thread
 from emulator.settings import Settings
+from tests._browser import chromium
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +34,13 @@ def di(endpoint: Endpoint) -> Iterator[DocumentIntelligenceClient]:
     """Microsoft's Document Intelligence client (2024-11-30) for :func:`endpoint`."""
     with DocumentIntelligenceClient(endpoint.url, AzureKeyCredential(E2E_KEY)) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Debian's headless Chromium (skipped without it; see :mod:`tests._browser`)."""
+    with chromium(tmp_path_factory.mktemp("chromium")) as driver:
+        yield driver
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ import pytest
 from emulator.engine.fake import FakeEngine
 from emulator.server import Endpoint, run_in_thread
 from emulator.settings import Settings
-from tests._browser import chromium
 
 KEY = "browser-test-key-0123456789"
 
@@ -33,12 +32,6 @@ def endpoint() -> Iterator[Endpoint]:
     settings = Settings(api_keys=(KEY,), port=0, workers=1)
     with run_in_thread(settings, engine_factory=lambda _threads: FakeEngine()) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(tmp_path_factory.mktemp("chromium")) as driver:
-        yield driver
 
 
 def _wait(browser: Any, condition: Callable[[Any], Any], timeout: float = 20) -> Any:

@@ -20,7 +20,6 @@ from PIL import Image
 from emulator.engine.fake import FakeEngine
 from emulator.server import Endpoint, run_in_thread
 from emulator.settings import Settings, SettingsError, load
-from tests._browser import chromium
 
 KEY = "cors-test-key-0123456789"
 ANALYZE = "/vision/v3.2/read/analyze"
@@ -60,12 +59,6 @@ def endpoint(page_server: int) -> Iterator[Endpoint]:
     settings = Settings(api_keys=(KEY,), port=0, workers=1, cors_origins=(origin,))
     with run_in_thread(settings, engine_factory=lambda _threads: FakeEngine()) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(tmp_path_factory.mktemp("chromium")) as driver:
-        yield driver
 
 
 def _png() -> str:
