@@ -16,9 +16,14 @@ pipeline, each step a function with typed output:
    vertical label) are decided one by one the same way.
 3. **Recognise** each line from a perspective crop of the *original* image (full resolution,
    so small print keeps its detail), with the engine's per-character CTC positions and
-   probabilities (``return_word_box=True``). The recogniser reads crops 36 px high (its cost
-   is proportional to height times width; rapidocr's 48 px enlarges most lines), batched by
-   width, and lines it is unsure of are read again at 48 px (see :meth:`RapidOcrEngine.read`).
+   probabilities (``return_word_box=True``). A line whose crop shows a blank gap much wider
+   than a word space (a detector box bridging a gutter) is first cut there
+   (:mod:`emulator.engine.gaps`). Lines are read by a **cascade**
+   (:mod:`emulator.engine.cascade`): a cheap recogniser (PP-OCRv6 tiny, fine-tuned on
+   generated document lines) reads every line, and only the lines its calibrated gate
+   doubts are read by the wheel's PP-OCRv6 small, 36 px high (its cost is proportional to
+   height times width), batched by width, its own unsure lines again at 48 px (see
+   :meth:`RapidOcrEngine.read`).
    Each line's **style** (handwriting or other) is classified from the same crop
    (:mod:`emulator.engine.handwriting`, about a millisecond a line); lines classified
    as handwriting are read once more at 48 px (:meth:`RapidOcrEngine._read_handwriting`),
@@ -51,7 +56,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from emulator.engine import handwriting, layout, scripts
+from emulator.engine import cascade as cascade_gate
+from emulator.engine import gaps, handwriting, layout, scripts
 from emulator.engine.base import PageText, Polygon, ReadingOrder, TextLine, TextWord
 from emulator.engine.figures import Quad, find_figures
 from emulator.engine.frame import ReadingFrame, along, down
@@ -353,6 +359,26 @@ class _Line:
     style_confidence: float = 1.0
 
 
+@dataclass(frozen=True, slots=True)
+class _Recogniser:
+    """A recognition model: its ONNX Runtime session and rapidocr's CTC decoder for its
+    characters."""
+
+    session: Any
+    decoder: Any
+
+    @classmethod
+    def load(cls, path: Path, intra_op_threads: int | None) -> _Recogniser:
+        """The model at ``path``, whose characters are in its ``character`` metadata."""
+        from rapidocr.ch_ppocr_rec.utils import CTCLabelDecode
+
+        session = _session(path, intra_op_threads)
+        meta = session.get_modelmeta().custom_metadata_map
+        if "character" not in meta:
+            raise RuntimeError(f"{path.name} carries no character table.")
+        return cls(session, CTCLabelDecode(character=meta["character"].splitlines()))
+
+
 class RapidOcrEngine:
     """OCR with RapidOCR's PP-OCRv6 models from its wheel, loaded once per instance.
 
@@ -381,11 +407,21 @@ class RapidOcrEngine:
         trim: bool = True,
         rec_retry_height: int | None = 48,
         rec_retry_below: float = 0.9,
+        cascade: bool = True,
+        cheap_height: int | None = None,
+        gate_threshold: float | None = None,
+        det_model: Path | None = None,
+        split_gaps: bool = True,
     ) -> None:
         """Load the models. ``intra_op_threads`` bounds ONNX Runtime's threads per session
         (``None``: one per core). ``det_max_side`` is the longest side the page is shrunk to
         for detection (recognition always reads the original pixels). Lines whose mean
-        character probability is under ``text_score`` are dropped as noise."""
+        character probability is under ``text_score`` are dropped as noise. With
+        ``cascade``, lines are read by the cheap recogniser and only those its gate doubts by the
+        wheel's (:mod:`emulator.engine.cascade`; ``cheap_height`` and ``gate_threshold``
+        override the calibrated height and threshold). ``det_model`` replaces the wheel's
+        detector (an ONNX file of the same family). With ``split_gaps``, a detected line is
+        cut where it bridges a blank gap wider than a word space (:mod:`emulator.engine.gaps`)."""
         from omegaconf import flag_override
         from rapidocr.ch_ppocr_det import TextDetector
         from rapidocr.ch_ppocr_rec import TextRecognizer
@@ -396,6 +432,8 @@ class RapidOcrEngine:
         # logs document text.
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
         paths = wheel_model_paths()
+        if det_model is not None:
+            paths["det"] = det_model
         cfg = ParseParams.load(DEFAULT_CFG_PATH)
         ort = cfg.EngineConfig.onnxruntime
         ort.intra_op_num_threads = intra_op_threads if intra_op_threads else -1
@@ -422,6 +460,15 @@ class RapidOcrEngine:
         self._rec: Any = TextRecognizer(cfg.Rec)
         if not self._rec.session.have_key():
             raise RuntimeError("The bundled recognition model carries no character table.")
+        self._strong = _Recogniser(self._rec_session, self._rec.postprocess_op)
+        self._cheap: _Recogniser | None = None
+        self._gate: cascade_gate.Gate | None = None
+        if cascade:
+            self._cheap = _Recogniser.load(cascade_gate.CHEAP_MODEL, intra_op_threads)
+            self._gate = cascade_gate.Gate.load()
+        self._cheap_height = cheap_height
+        self._split_gaps = split_gaps
+        self._gate_threshold = gate_threshold
         self._det_max_side = det_max_side
         self._text_score = text_score
         self._rec_squeeze = rec_squeeze
@@ -585,6 +632,30 @@ class RapidOcrEngine:
         each resized to that height and ``rec_squeeze`` of its proportional width; lines read
         with a confidence under ``rec_retry_below`` are read again ``rec_retry_height`` high.
         """
+        if self._cheap is not None and self._gate is not None:
+            return self._read_cascade(crops, self._cheap, self._gate)
+        return self._read_strong(crops)
+
+    def _read_cascade(
+        self, crops: list[UInt8Array], cheap: _Recogniser, gate: cascade_gate.Gate
+    ) -> list[RecLine]:
+        """:meth:`read` by the cascade: every line by the cheap model, then the lines its gate
+        doubts by the strong one (:meth:`_read_strong`), whose reading replaces the cheap."""
+        results = self._read_at(crops, self._cheap_height or gate.height, cheap)
+        rows = [
+            cascade_gate.line_features(
+                r.text, [c.prob for c in r.chars], crop.shape[0], crop.shape[1]
+            )
+            for r, crop in zip(results, crops, strict=True)
+        ]
+        unsure = gate.unsure(rows, self._gate_threshold)
+        for i, rec in zip(unsure, self._read_strong([crops[i] for i in unsure]), strict=True):
+            results[i] = rec
+        return results
+
+    def _read_strong(self, crops: list[UInt8Array]) -> list[RecLine]:
+        """The wheel's recogniser ``rec_height`` px high, the lines it is unsure of again at
+        ``rec_retry_height``."""
         results = self._read_at(crops, self._rec_height)
         if self._rec_retry_height:
             # Lines the cheap reading is unsure of are read again at a larger height, and the
@@ -596,8 +667,12 @@ class RapidOcrEngine:
                     results[i] = rec
         return results
 
-    def _read_at(self, crops: list[UInt8Array], height: int) -> list[RecLine]:
-        """:meth:`read` with the recogniser's input ``height`` px high."""
+    def _read_at(
+        self, crops: list[UInt8Array], height: int, model: _Recogniser | None = None
+    ) -> list[RecLine]:
+        """``crops`` read by ``model`` (default: the wheel's) with its input ``height`` px
+        high."""
+        model = self._strong if model is None else model
         if not crops:
             return []
         widths = [
@@ -619,8 +694,8 @@ class RapidOcrEngine:
             # The last run of a call hands the arena's unused chunks back, so a worker keeps
             # no more than one batch's working memory between pages.
             last = number == len(batches)
-            preds = _run(self._rec_session, tensor, self._run_shrink if last else None)
-            lines, infos = self._rec.postprocess_op(
+            preds = _run(model.session, tensor, self._run_shrink if last else None)
+            lines, infos = model.decoder(
                 preds,
                 True,
                 wh_ratio_list=[widths[i] / height for i in batch],
@@ -697,17 +772,35 @@ class RapidOcrEngine:
         # Short boxes have no reliable axis of their own: they follow the page exactly.
         offsets = np.where(aspects >= _AXIS_ASPECT, offsets, 0.0)
 
-        along_idx = [i for i in range(len(quads)) if not across[i]]
         upright = Orientation(page_axis)
-        polys = {i: order_quad(quads[i], page_axis + offsets[i]) for i in along_idx}
-        heights = [_poly_height(polys[i]) for i in along_idx]
+        whole = [order_quad(quads[i], page_axis + offsets[i]) for i in range(len(quads))]
+        heights = [_poly_height(whole[i]) for i in range(len(quads)) if not across[i]]
         typical = median(heights) if heights else 0.0
-        crops = {i: crop_line(bgr, _with_min_height(polys[i], typical)) for i in along_idx}
+        # Lines along the page, each cut where it bridges a wide blank gap (:mod:`gaps`).
+        polys: dict[int, FloatArray] = {}
+        crops: dict[int, UInt8Array] = {}
+        piece_lengths: list[float] = []
+        for i in range(len(quads)):
+            if across[i]:
+                continue
+            crop = crop_line(bgr, _with_min_height(whole[i], typical))
+            cuts = gaps.pieces(crop) if self._split_gaps else [(0, crop.shape[1])]
+            for start, stop in cuts:
+                poly = _sub_quad(whole[i], start / crop.shape[1], stop / crop.shape[1])
+                # A box that reached into its neighbour's first or last letter leaves that
+                # letter as a piece of its own, inside the neighbour's box: dropped.
+                if len(cuts) > 1 and _inside_another(poly.mean(axis=0), quads, i):
+                    continue
+                k = len(piece_lengths)
+                polys[k] = poly
+                crops[k] = np.ascontiguousarray(crop[:, start:stop])
+                piece_lengths.append(_dist(polys[k][0], polys[k][1]))
+        along_idx = list(polys)
         # The vote reads the longest lines upright (needed anyway) and only the head of each
         # upside down: a few words are as telling as the whole line, at a fraction of the cost.
         # When the upright reading is so confident that no flipped one could beat it by the
         # margin, the heads are not read at all (the same decision, for free).
-        sample = sorted(along_idx, key=lambda i: -lengths[i])[:_FLIP_SAMPLE]
+        sample = sorted(along_idx, key=lambda i: -piece_lengths[i])[:_FLIP_SAMPLE]
         upright_recs = dict(zip(along_idx, read([crops[i] for i in along_idx]), strict=True))
         up_score = _mean([upright_recs[i].score for i in sample])
         flip_score = 0.0
@@ -914,6 +1007,24 @@ def crop_line(bgr: UInt8Array, poly: FloatArray) -> UInt8Array:
         bgr, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC
     )
     return np.asarray(crop, dtype=np.uint8)
+
+
+def _inside_another(point: FloatArray, quads: FloatArray, own: int) -> bool:
+    """Whether ``point`` lies inside any of ``quads`` but the ``own``-th."""
+    where = (float(point[0]), float(point[1]))
+    return any(
+        cv2.pointPolygonTest(quad.astype(np.float32), where, False) > 0
+        for j, quad in enumerate(quads)
+        if j != own
+    )
+
+
+def _sub_quad(poly: FloatArray, start: float, stop: float) -> FloatArray:
+    """The part of the quad ``poly`` (clockwise from its top-left) between the fractions
+    ``start`` and ``stop`` of its length."""
+    top = poly[0] + np.outer([start, stop], poly[1] - poly[0])
+    bottom = poly[3] + np.outer([stop, start], poly[2] - poly[3])
+    return np.asarray(np.concatenate([top, bottom]), dtype=np.float64)
 
 
 def _dist(a: FloatArray, b: FloatArray) -> float:
