@@ -60,6 +60,25 @@ def normalise(text: str) -> str:
     return " ".join(text.split())
 
 
+#: Typographic punctuation and its ASCII stand-in: transcriptions differ in which they use
+#: for the same print (the corpus has both), so :meth:`Score.folded_cer` compares without it.
+_TYPOGRAPHIC = str.maketrans(
+    {
+        **dict.fromkeys("\u2018\u2019\u201a\u201b", "'"),  # single quotes
+        **dict.fromkeys("\u201c\u201d\u201e\u00ab\u00bb", '"'),  # double quotes, guillemets
+        **dict.fromkeys("\u2010\u2011\u2013\u2014\u2212", "-"),  # hyphens, dashes, minus
+        "\u2026": "...",  # ellipsis
+        "\u00d7": "x",  # multiplication sign
+    }
+)
+
+
+def fold_typographic(text: str) -> str:
+    """``text`` with curly quotes, dashes, the ellipsis and the multiplication sign as their
+    ASCII stand-ins."""
+    return text.translate(_TYPOGRAPHIC)
+
+
 def bow_error(ref: str, hyp: str) -> float:
     """Order-free word error: ``1 - 2|R & H| / (|R| + |H|)`` over word multisets."""
     r, h = Counter(ref.split()), Counter(hyp.split())
@@ -93,6 +112,13 @@ class Score:
     def bow(self) -> float:
         return bow_error(" ".join(self.refs), " ".join(self.hyps))
 
+    def folded_cer(self) -> float:
+        """CER with typographic quotes, dashes and ellipses folded to ASCII on both sides
+        (:func:`fold_typographic`): what is left are reading errors, not conventions."""
+        refs = [normalise(fold_typographic(r)) for r in self.refs]
+        hyps = [normalise(fold_typographic(h)) for h in self.hyps]
+        return float(jiwer.cer(refs, hyps))
+
     def ms_per_page(self) -> float:
         return 1000.0 * self.seconds / max(self.pages, 1)
 
@@ -113,6 +139,7 @@ class Score:
             "cer": self.cer(),
             "wer": self.wer(),
             "bow": self.bow(),
+            "folded_cer": self.folded_cer(),
             "ms_per_page": self.ms_per_page(),
             "cpu_ms_per_page": self.cpu_ms_per_page(),
             "pages": self.pages,

@@ -153,6 +153,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "emulator": {},
     "small recogniser only (no cascade)": {"cascade": False},
     "no cut at wide gaps": {"split_gaps": False},
+    "cheap model 44 px high": {"cheap_height": 44},
+    "cheap model 48 px high": {"cheap_height": 48},
     "small recogniser only, no cut at wide gaps (before)": {"cascade": False, "split_gaps": False},
     "cascade, gate threshold 0.05": {"gate_threshold": 0.05},
     "cascade, gate threshold 0.3": {"gate_threshold": 0.3},
@@ -461,13 +463,17 @@ def pooled_table(pooled: dict[str, Score], title: str) -> None:
     tess = pooled.get("tesseract 1 thread")
     pages = max((score.pages for score in pooled.values()), default=0)
     print(f"\n{title} ({pages} pages):\n")
-    print("| system | pooled CER % | WER % | BoW % | CPU ms/page | CPU vs tesseract 1 thread |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| system | pooled CER % | WER % | BoW % | CER, quotes and dashes folded % | "
+        "CPU ms/page | CPU vs tesseract 1 thread |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for name, score in pooled.items():
         ratio = f"{score.cpu_ms_per_page() / tess.cpu_ms_per_page():.2f}" if tess else ""
         print(
             f"| {name} | {100 * score.cer():.1f} | {100 * score.wer():.1f} | "
-            f"{100 * score.bow():.1f} | {score.cpu_ms_per_page():.0f} | {ratio} |"
+            f"{100 * score.bow():.1f} | {100 * score.folded_cer():.1f} | "
+            f"{score.cpu_ms_per_page():.0f} | {ratio} |"
         )
 
 

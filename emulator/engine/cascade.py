@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["CHEAP_MODEL", "FEATURES", "GATE_FILE", "Gate", "line_features"]
+__all__ = ["CHEAP_MODEL", "FEATURES", "GATE_FILE", "Gate", "line_features", "needs_strong"]
 
 MODELS = Path(__file__).with_name("models")
 #: The cheap recogniser (see ``models/README.md`` for its provenance and licence).
@@ -43,6 +43,17 @@ FEATURES = (
     "log_height",  # log of the crop's height in px (small print reads worse)
     "empty",  # 1 when nothing was read
 )
+
+
+#: Languages whose script the cheap model does not read (its classifier kept no CJK): pages
+#: in them are read by the strong model alone.
+STRONG_ONLY_LANGUAGES = frozenset({"zh", "ja", "ko"})
+
+
+def needs_strong(language: str | None) -> bool:
+    """Whether a page in ``language`` (a BCP-47 code, ``zh-Hans``) is read by the strong model
+    alone."""
+    return language is not None and language.split("-")[0].lower() in STRONG_ONLY_LANGUAGES
 
 
 def line_features(text: str, probs: Sequence[float], height: int, width: int) -> list[float]:

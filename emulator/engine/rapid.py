@@ -491,6 +491,8 @@ class RapidOcrEngine:
         if rec_shrink:
             self._run_shrink.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
         self._lock = threading.Lock()
+        # Off while a page in a language the cheap model cannot read is read (under the lock).
+        self._cascade_on = True
         self._script_readers: dict[str, scripts.TesseractLines] = {}
 
     # -- public -----------------------------------------------------------------------------
@@ -506,11 +508,13 @@ class RapidOcrEngine:
         another script is read by that script's model (:mod:`emulator.engine.scripts`) when
         installed, and with no ``language`` the script is guessed when the page reads poorly."""
         with self._lock:
+            self._cascade_on = not cascade_gate.needs_strong(language)
             try:
                 return self._recognize(
                     image, reading_order, scripts.model_for(language), guess=language is None
                 )
             finally:
+                self._cascade_on = True
                 if self._trim:
                     _malloc_trim()
 
@@ -527,11 +531,13 @@ class RapidOcrEngine:
         :meth:`PageAnalysis.page` orders them as :meth:`recognize` does, so a benchmark can
         read a page once and order it many times."""
         with self._lock:
+            self._cascade_on = not cascade_gate.needs_strong(language)
             try:
                 return self._analyse(
                     image, scripts.model_for(language), guess=language is None, separators=True
                 )
             finally:
+                self._cascade_on = True
                 if self._trim:
                     _malloc_trim()
 
@@ -632,7 +638,7 @@ class RapidOcrEngine:
         each resized to that height and ``rec_squeeze`` of its proportional width; lines read
         with a confidence under ``rec_retry_below`` are read again ``rec_retry_height`` high.
         """
-        if self._cheap is not None and self._gate is not None:
+        if self._cheap is not None and self._gate is not None and self._cascade_on:
             return self._read_cascade(crops, self._cheap, self._gate)
         return self._read_strong(crops)
 

@@ -144,3 +144,24 @@ def test_a_line_bridging_a_gutter_comes_out_as_two_lines(engine: RapidOcrEngine,
     )
     page = engine.recognize(img, reading_order="natural")
     assert [line.text for line in page.lines] == [first, "Figure 3: sales by region"]
+
+
+def test_a_page_in_a_language_the_cheap_model_cannot_read_goes_to_the_strong_one(
+    engine: RapidOcrEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cascade.needs_strong("zh-Hans") and cascade.needs_strong("ja")
+    assert not cascade.needs_strong("de") and not cascade.needs_strong(None)
+    cheap: list[int] = []
+    original = engine._read_at
+
+    def spy(crops: list[np.ndarray], height: int, model: object = None) -> list[RecLine]:
+        if model is not None and model is engine._cheap:
+            cheap.append(len(crops))
+        return original(crops, height, model)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "_read_at", spy)
+    page = engine.recognize(text_page(LINES, size=(1100, 400)), language="zh-Hans")
+    assert [line.text for line in page.lines] == LINES
+    assert cheap == []
+    engine.recognize(text_page(LINES, size=(1100, 400)))
+    assert sum(cheap) >= len(LINES)

@@ -1429,6 +1429,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=0, help="rendered lines in all")
     parser.add_argument("--shard-size", type=int, default=5000, help="lines per shard")
     parser.add_argument("--pages", type=Path, help="also crop the lines of these generated pages")
+    parser.add_argument(
+        "--pad", type=float, default=0.0, help="page lines: margin beside each, in line heights"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="processes")
     args = parser.parse_args(argv)
     if args.count < 0 or args.shard_size < 1 or args.jobs < 1 or args.seed < 0:
@@ -1470,7 +1473,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.pages:
         t0 = time.perf_counter()
         n_pages = 0
-        for k, chunk in enumerate(_chunks(page_lines(args.pages), args.shard_size)):
+        for k, chunk in enumerate(_chunks(page_lines(args.pages, pad=args.pad), args.shard_size)):
             n_pages += write_shard(args.out / f"page-{k}.npz", chunk)
         secs = time.perf_counter() - t0
         print(f"{n_pages} page lines in {secs:.1f} s: {n_pages / max(secs, 1e-9):.0f} lines/s")

@@ -55,7 +55,8 @@ def prune(model: onnx.ModelProto, chars: list[str]) -> tuple[onnx.ModelProto, li
     # Class 0 is CTC's blank, 1..N the dictionary, N+1 the space.
     classes = np.array([0, *(i + 1 for i in keep), len(chars) + 1])
     graph = model.graph
-    softmax = next(n for n in graph.node if n.op_type == "Softmax")
+    softmax = next(n for n in graph.node if graph.output[0].name in n.output)
+    assert softmax.op_type == "Softmax", softmax.op_type
     # Walk back from the softmax to the classifier's MatMul and bias.
     producers = {out: node for node in graph.node for out in node.output}
     node = producers[softmax.input[0]]
