@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import logging
 import sqlite3
@@ -47,10 +48,13 @@ from emulator.tokens import TokenAuthority
 log = logging.getLogger("emulator")
 
 
-def rapid_engine_factory(intra_op_threads: int) -> OcrEngine:
-    """The default engine: RapidOCR on ONNX Runtime, models from the installed wheel."""
+def rapid_engine_factory(intra_op_threads: int, recogniser: str = "cascade") -> OcrEngine:
+    """The default engine: RapidOCR on ONNX Runtime, models from the installed wheel and this
+    package; ``recogniser`` is :attr:`Settings.recogniser`."""
     module = importlib.import_module("emulator.engine.rapid")
-    engine: OcrEngine = module.RapidOcrEngine(intra_op_threads=intra_op_threads)
+    engine: OcrEngine = module.RapidOcrEngine(
+        intra_op_threads=intra_op_threads, cascade=recogniser == "cascade"
+    )
     return engine
 
 
@@ -71,11 +75,12 @@ def build_queue(
             source = RedisTaskSource(
                 store, settings.max_queue, settings.claim_timeout.total_seconds()
             )
+    default_factory = functools.partial(rapid_engine_factory, recogniser=settings.recogniser)
     if engine_factory is None and settings.worker_processes:
         from emulator.workers import ProcessJobQueue
 
         return ProcessJobQueue(
-            rapid_engine_factory,
+            default_factory,
             workers=settings.workers,
             intra_op_threads=settings.intra_op_threads,
             capacity=settings.max_queue,
@@ -83,7 +88,7 @@ def build_queue(
             source=source,
         )
     return ThreadJobQueue(
-        engine_factory or rapid_engine_factory,
+        engine_factory or default_factory,
         workers=settings.workers,
         intra_op_threads=settings.intra_op_threads,
         capacity=settings.max_queue,

@@ -160,9 +160,10 @@ class _ProcessEngine:
 class ProcessJobQueue(PooledJobQueue):
     """A bounded queue served by worker processes, one engine each; see the module docs.
 
-    ``engine_factory`` must be importable by name (a module-level function), since it is sent
-    to the child. ``job_timeout`` (seconds, None for no limit) bounds each job from the moment
-    a worker takes it; a page still running then is stopped by killing its process.
+    ``engine_factory`` must be importable by name (a module-level function, or a
+    ``functools.partial`` of one), since it is sent to the child. ``job_timeout`` (seconds,
+    None for no limit) bounds each job from the moment a worker takes it; a page still
+    running then is stopped by killing its process.
     """
 
     def __init__(

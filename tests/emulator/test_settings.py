@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 from pathlib import Path
 
@@ -153,3 +154,19 @@ def test_job_timeout() -> None:
         load(["--api-key", "k", "--job-timeout", "soon"], {})
     with pytest.raises(SettingsError):
         Settings(api_keys=("k",), job_timeout=timedelta(0))
+
+
+def test_recogniser_is_the_cascade_unless_asked_for_the_strong_model() -> None:
+    from emulator.app import build_queue
+
+    assert load([], environ={}).recogniser == "cascade"
+    assert load(["--recogniser", "strong"], environ={}).recogniser == "strong"
+    assert load([], environ={"OCR_EMULATOR_RECOGNISER": "strong"}).recogniser == "strong"
+    with pytest.raises(SettingsError, match="RECOGNISER"):
+        load([], environ={"OCR_EMULATOR_RECOGNISER": "fast"})
+    with pytest.raises(SystemExit):
+        load(["--recogniser", "fast"], environ={})
+    # The workers' engines are built with it (the queue starts no worker before start()).
+    factory = build_queue(load(["--recogniser", "strong"], environ={})).engine_factory
+    assert isinstance(factory, functools.partial)
+    assert factory.keywords == {"recogniser": "strong"}

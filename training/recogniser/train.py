@@ -481,16 +481,9 @@ class Evaluation:
 
 
 def edit_distance(a: str, b: str) -> int:
-    """Levenshtein distance (rapidfuzz when installed)."""
-    try:
-        from rapidfuzz.distance import Levenshtein
-    except ImportError:  # pragma: no cover - rapidfuzz comes with the emulator's deps
-        row = list(range(len(b) + 1))
-        for i, ca in enumerate(a, start=1):
-            prev, row[0] = row[0], i
-            for j, cb in enumerate(b, start=1):
-                prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
-        return row[-1]
+    """Levenshtein distance."""
+    from rapidfuzz.distance import Levenshtein
+
     return int(Levenshtein.distance(a, b))
 
 
