@@ -832,6 +832,10 @@ class RapidOcrEngine:
             else [_NOT_CLASSIFIED] * len(along_idx)
         )
         hand = [i for i, (name, _) in zip(along_idx, styles, strict=True) if name == "handwriting"]
+        if hand and latin and self._cheap is not None and self._cascade_on:
+            # The cheap model never saw a hand: handwritten lines are the strong model's.
+            strong = self._read_strong([crops[i] for i in hand])
+            recs_by_idx.update(zip(hand, strong, strict=True))
         for i, rec in zip(hand, self._read_handwriting([crops[i] for i in hand]), strict=True):
             if rec.score > recs_by_idx[i].score:
                 recs_by_idx[i] = rec

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 from _harness import MakeHarness
+from PIL import Image
 
 from emulator.engine import handwriting
 from emulator.engine.rapid import RapidOcrEngine, RecChar, RecLine, _Line, _to_text_line
@@ -187,3 +188,18 @@ def test_a_crop_with_no_edges_is_classified_not_raised(crop: np.ndarray) -> None
     assert np.isfinite(handwriting.features(crop)).all()
     [(style, confidence)] = handwriting.classify([crop])
     assert style in ("other", "handwriting") and 0.5 <= confidence <= 1.0
+
+
+def test_handwritten_lines_are_read_by_the_strong_model_as_without_the_cascade(
+    synth: ModuleType, engine: RapidOcrEngine
+) -> None:
+    # The cascade's cheap model never saw a hand: a line classified as handwriting is read as
+    # it was before the cascade (PP-OCRv6 small, again at 48 px, the more confident kept).
+    strong_only = RapidOcrEngine(intra_op_threads=2, cascade=False)
+    image = Image.open(io.BytesIO(_page(synth, 0)[0])).convert("RGB")
+    with_cascade = engine.recognize(image)
+    without = strong_only.recognize(image)
+    hand = {line.polygon: line.text for line in with_cascade.lines if line.style == "handwriting"}
+    before = {line.polygon: line.text for line in without.lines if line.style == "handwriting"}
+    assert len(hand) >= 5
+    assert hand == before
