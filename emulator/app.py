@@ -48,7 +48,7 @@ from emulator.tokens import TokenAuthority
 log = logging.getLogger("emulator")
 
 
-def rapid_engine_factory(intra_op_threads: int, recogniser: str = "cascade") -> OcrEngine:
+def rapid_engine_factory(intra_op_threads: int, recogniser: str = "strong") -> OcrEngine:
     """The default engine: RapidOCR on ONNX Runtime, models from the installed wheel and this
     package; ``recogniser`` is :attr:`Settings.recogniser`."""
     module = importlib.import_module("emulator.engine.rapid")

@@ -62,7 +62,7 @@ TIER_REQUESTS_PER_MINUTE: dict[Tier, int | None] = {"free": 20, "paid": None}
 
 
 #: How the engine reads lines (``--recogniser``).
-Recogniser = Literal["cascade", "strong"]
+Recogniser = Literal["strong", "cascade"]
 RECOGNISERS: tuple[str, ...] = get_args(Recogniser)
 
 
@@ -128,10 +128,10 @@ class Settings:
     #: Refuse Document Intelligence's preview api-versions (``--strict-api-version``), as
     #: before they were served with their nearest version's shape.
     strict_api_version: bool = False
-    #: How lines are read (``--recogniser``): ``cascade`` (a cheap model, the strong one
-    #: where its gate doubts it; :mod:`emulator.engine.cascade`) or ``strong`` (PP-OCRv6
-    #: small for every line, about 1.6 times the CPU).
-    recogniser: Recogniser = "cascade"
+    #: How lines are read (``--recogniser``): ``strong`` (PP-OCRv6 small for every line) or
+    #: ``cascade`` (a cheap model, the strong one where its gate doubts it, at about 0.55
+    #: times the CPU and a little accuracy; :mod:`emulator.engine.cascade`).
+    recogniser: Recogniser = "strong"
     #: Origins whose pages may call the emulator from a browser (CORS, ``--cors-origin``);
     #: ``*`` for any. Empty: no cross-origin calls, as by default.
     cors_origins: tuple[str, ...] = ()
@@ -422,8 +422,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--recogniser",
         choices=RECOGNISERS,
-        help="cascade: a cheap recogniser for every line, PP-OCRv6 small where it is unsure "
-        "(default); strong: PP-OCRv6 small for every line, at about 1.6 times the CPU",
+        help="strong: PP-OCRv6 small for every line (default); cascade: a cheap recogniser "
+        "for every line, PP-OCRv6 small where it is unsure, at about 0.55 times the CPU and a "
+        "little accuracy (docs/performance.md)",
     )
     p.add_argument(
         "--strict-api-version",

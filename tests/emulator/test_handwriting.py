@@ -195,10 +195,10 @@ def test_handwritten_lines_are_read_by_the_strong_model_as_without_the_cascade(
 ) -> None:
     # The cascade's cheap model never saw a hand: a line classified as handwriting is read as
     # it was before the cascade (PP-OCRv6 small, again at 48 px, the more confident kept).
-    strong_only = RapidOcrEngine(intra_op_threads=2, cascade=False)
+    cascade = RapidOcrEngine(intra_op_threads=2, cascade=True)
     image = Image.open(io.BytesIO(_page(synth, 0)[0])).convert("RGB")
-    with_cascade = engine.recognize(image)
-    without = strong_only.recognize(image)
+    with_cascade = cascade.recognize(image)
+    without = engine.recognize(image)
     hand = {line.polygon: line.text for line in with_cascade.lines if line.style == "handwriting"}
     before = {line.polygon: line.text for line in without.lines if line.style == "handwriting"}
     assert len(hand) >= 5

@@ -156,17 +156,17 @@ def test_job_timeout() -> None:
         Settings(api_keys=("k",), job_timeout=timedelta(0))
 
 
-def test_recogniser_is_the_cascade_unless_asked_for_the_strong_model() -> None:
+def test_recogniser_is_the_strong_model_unless_asked_for_the_cascade() -> None:
     from emulator.app import build_queue
 
-    assert load([], environ={}).recogniser == "cascade"
-    assert load(["--recogniser", "strong"], environ={}).recogniser == "strong"
-    assert load([], environ={"OCR_EMULATOR_RECOGNISER": "strong"}).recogniser == "strong"
+    assert load([], environ={}).recogniser == "strong"
+    assert load(["--recogniser", "cascade"], environ={}).recogniser == "cascade"
+    assert load([], environ={"OCR_EMULATOR_RECOGNISER": "cascade"}).recogniser == "cascade"
     with pytest.raises(SettingsError, match="RECOGNISER"):
         load([], environ={"OCR_EMULATOR_RECOGNISER": "fast"})
     with pytest.raises(SystemExit):
         load(["--recogniser", "fast"], environ={})
     # The workers' engines are built with it (the queue starts no worker before start()).
-    factory = build_queue(load(["--recogniser", "strong"], environ={})).engine_factory
+    factory = build_queue(load(["--recogniser", "cascade"], environ={})).engine_factory
     assert isinstance(factory, functools.partial)
-    assert factory.keywords == {"recogniser": "strong"}
+    assert factory.keywords == {"recogniser": "cascade"}
