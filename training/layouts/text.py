@@ -59,7 +59,8 @@ TERMS: dict[str, tuple[str, ...]] = {
     for row in (line.split("\t") for line in _data("terms.tsv").splitlines()[1:])
 }
 
-_MONTHS = {
+#: Month names as dates are printed, per language (also used by training/recogniser/lines.py).
+MONTHS = {
     "en": "January February March April May June July August September October November December",
     "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
     "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
@@ -228,7 +229,7 @@ class Text:
         d = value or self.date_value()
         long = self.rng.random() < 0.5 if long is None else long
         if long:
-            month = _MONTHS[self.language].split()[d.month - 1]
+            month = MONTHS[self.language].split()[d.month - 1]
             if self.language == "en":
                 if self.locale == "en_US":
                     return f"{month} {d.day}, {d.year}"

@@ -70,6 +70,8 @@ import numpy as np
 from faker import Faker
 from PIL import Image, ImageDraw, ImageFont
 
+from training.layouts.text import MONTHS
+
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = ROOT / "emulator" / "engine" / "models" / "rec_tiny_latin.onnx"
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
@@ -297,20 +299,6 @@ def _pt_words() -> tuple[str, ...]:
     return tuple(w for line in lines for w in line.split())
 
 
-_MONTHS = {
-    "en": "January February March April May June July August September October November December",
-    "de": "Januar Februar März April Mai Juni Juli August September Oktober November Dezember",
-    "fr": "janvier février mars avril mai juin juillet août septembre octobre novembre décembre",
-    "es": "enero febrero marzo abril mayo junio julio agosto septiembre octubre noviembre "
-    "diciembre",
-    "it": "gennaio febbraio marzo aprile maggio giugno luglio agosto settembre ottobre novembre "
-    "dicembre",
-    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
-    "pt": "janeiro fevereiro março abril maio junho julho agosto setembro outubro novembro "
-    "dezembro",
-    "pl": "stycznia lutego marca kwietnia maja czerwca lipca sierpnia września października "
-    "listopada grudnia",
-}
 _WEEKDAYS = {
     "en": "Monday Tuesday Wednesday Thursday Friday Saturday Sunday",
     "de": "Montag Dienstag Mittwoch Donnerstag Freitag Samstag Sonntag",
@@ -514,7 +502,7 @@ class _Text:
 
     def date(self) -> str:
         d = dt.date(1990, 1, 1) + dt.timedelta(days=self.rng.randrange(15_000))
-        months = _MONTHS[self.lang].split()
+        months = MONTHS[self.lang].split()
         month = months[d.month - 1]
         form = self.rng.randrange(16)
         if form == 0:
@@ -530,15 +518,15 @@ class _Text:
         if form == 5:
             return f"{d.day:02d}-{d.month:02d}-{d.year}"
         if form == 6:
-            en = _MONTHS["en"].split()[d.month - 1]
+            en = MONTHS["en"].split()[d.month - 1]
             return f"{en} {d.day}, {d.year}"
         if form == 7:
-            en = _MONTHS["en"].split()[d.month - 1]
+            en = MONTHS["en"].split()[d.month - 1]
             return (
                 f"{d.day} {en[:3]} {d.year}" if self.chance(0.5) else f"{en[:3]}. {d.day}, {d.year}"
             )
         if form == 8:
-            en = _MONTHS["en"].split()[d.month - 1]
+            en = MONTHS["en"].split()[d.month - 1]
             return f"{d.day:02d}-{en[:3].upper()}-{d.year % 100:02d}"
         if form == 9 and self.lang == "de":
             return f"{d.day}. {month} {d.year}"
