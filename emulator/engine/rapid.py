@@ -664,8 +664,8 @@ class RapidOcrEngine:
         ``rec_retry_height``."""
         results = self._read_at(crops, self._rec_height)
         if self._rec_retry_height:
-            # Lines the cheap reading is unsure of are read again at a larger height, and the
-            # more confident reading kept: most lines of most pages are read once, cheaply.
+            # Lines the first, lower reading is unsure of are read again at a larger height, and
+            # the more confident reading kept: most lines of most pages are read once, cheaply.
             unsure = [i for i, r in enumerate(results) if r.score < self._rec_retry_below]
             again = self._read_at([crops[i] for i in unsure], self._rec_retry_height)
             for i, rec in zip(unsure, again, strict=True):
