@@ -38,7 +38,7 @@ FEATURES = (
     "min_prob",  # its least sure character
     "low_share",  # share of characters under 0.9
     "log_chars",  # log(1 + characters read)
-    "px_per_char",  # crop columns (at the read height) per character: dropped characters
+    "px_per_char",  # crop width per character, in crop heights: dropped characters
     "symbol_share",  # share of characters neither letters, digits nor spaces
     "log_height",  # log of the crop's height in px (small print reads worse)
     "empty",  # 1 when nothing was read
@@ -63,14 +63,13 @@ def line_features(text: str, probs: Sequence[float], height: int, width: int) ->
     if n == 0 or not probs:
         return [0.0, 0.0, 1.0, 0.0, 0.0, 0.0, math.log(max(height, 1)), 1.0]
     p = np.asarray(probs, dtype=np.float64)
-    scaled_width = width * 36.0 / max(height, 1)
     symbols = sum(1 for c in text if not (c.isalnum() or c.isspace()))
     return [
         float(p.mean()),
         float(p.min()),
         float((p < 0.9).mean()),
         math.log1p(n),
-        scaled_width / n / 36.0,
+        width / max(height, 1) / n,
         symbols / n,
         math.log(max(height, 1)),
         0.0,

@@ -46,7 +46,7 @@ import math
 import os
 import threading
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
@@ -507,12 +507,19 @@ class RapidOcrEngine:
         """Read ``image`` (RGB). PP-OCRv6's recogniser reads Latin and CJK; a ``language`` in
         another script is read by that script's model (:mod:`emulator.engine.scripts`) when
         installed, and with no ``language`` the script is guessed when the page reads poorly."""
+        with self._page(language):
+            return self._recognize(
+                image, reading_order, scripts.model_for(language), guess=language is None
+            )
+
+    @contextlib.contextmanager
+    def _page(self, language: str | None) -> Iterator[None]:
+        """One page at a time on this instance: the lock held, the cascade off for a
+        ``language`` the cheap model cannot read, and the C heap trimmed afterwards."""
         with self._lock:
             self._cascade_on = not cascade_gate.needs_strong(language)
             try:
-                return self._recognize(
-                    image, reading_order, scripts.model_for(language), guess=language is None
-                )
+                yield
             finally:
                 self._cascade_on = True
                 if self._trim:
@@ -530,16 +537,10 @@ class RapidOcrEngine:
         lines in detection order, the page's orientation and the separators drawn on it.
         :meth:`PageAnalysis.page` orders them as :meth:`recognize` does, so a benchmark can
         read a page once and order it many times."""
-        with self._lock:
-            self._cascade_on = not cascade_gate.needs_strong(language)
-            try:
-                return self._analyse(
-                    image, scripts.model_for(language), guess=language is None, separators=True
-                )
-            finally:
-                self._cascade_on = True
-                if self._trim:
-                    _malloc_trim()
+        with self._page(language):
+            return self._analyse(
+                image, scripts.model_for(language), guess=language is None, separators=True
+            )
 
     def _analyse(
         self, image: Image.Image, model: str | None, *, guess: bool, separators: bool
