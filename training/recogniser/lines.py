@@ -118,9 +118,10 @@ def charset() -> frozenset[str]:
     plus the space."""
     import onnx
 
+    from training.recogniser.prune import characters
+
     model = onnx.load(str(MODEL), load_external_data=False)
-    meta = {p.key: p.value for p in model.metadata_props}
-    return frozenset(c for c in meta["character"].split("\n") if c) | {" "}
+    return frozenset(c for c in characters(model) if c) | {" "}
 
 
 # --- fonts ----------------------------------------------------------------------------------

@@ -48,6 +48,13 @@ def is_cjk(char: str) -> bool:
     )
 
 
+def characters(model: onnx.ModelProto) -> list[str]:
+    """A recogniser's dictionary (classes 1..N, without the blank and the space): its
+    ``character`` metadata, one a line, as :func:`prune` writes it and rapidocr reads it."""
+    meta = {str(entry.key): str(entry.value) for entry in model.metadata_props}
+    return meta["character"].split("\n")
+
+
 def prune(model: onnx.ModelProto, chars: list[str]) -> tuple[onnx.ModelProto, list[str]]:
     """``model`` with its classifier cut to the non-CJK characters of ``chars`` (its
     dictionary, without the blank and the space), and the characters kept."""

@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from emulator.engine.rapid import _rec_input, rec_batches
+from training.recogniser.prune import characters
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The starting model (PP-OCRv6 tiny, Apache-2.0, pruned by ``prune.py``).
@@ -89,12 +90,6 @@ def read_shard(path: Path) -> Sequence[Line]:
 
 
 # -- the model -----------------------------------------------------------------------------
-
-
-def characters(proto: onnx.ModelProto) -> list[str]:
-    """The model's dictionary (classes 1..N) from its ``character`` metadata."""
-    meta = {str(entry.key): str(entry.value) for entry in proto.metadata_props}
-    return meta["character"].split("\n")
 
 
 def logits_proto(proto: onnx.ModelProto) -> onnx.ModelProto:
