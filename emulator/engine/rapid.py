@@ -649,12 +649,7 @@ class RapidOcrEngine:
         """:meth:`read` by the cascade: every line by the cheap model, then the lines its gate
         doubts by the strong one (:meth:`_read_strong`), whose reading replaces the cheap."""
         results = self._read_at(crops, self._cheap_height or gate.height, cheap)
-        rows = [
-            cascade_gate.line_features(
-                r.text, [c.prob for c in r.chars], crop.shape[0], crop.shape[1]
-            )
-            for r, crop in zip(results, crops, strict=True)
-        ]
+        rows = gate_features(results, crops)
         unsure = gate.unsure(rows, self._gate_threshold)
         for i, rec in zip(unsure, self._read_strong([crops[i] for i in unsure]), strict=True):
             results[i] = rec
@@ -1018,6 +1013,14 @@ def crop_line(bgr: UInt8Array, poly: FloatArray) -> UInt8Array:
         bgr, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE, flags=cv2.INTER_CUBIC
     )
     return np.asarray(crop, dtype=np.uint8)
+
+
+def gate_features(readings: Sequence[RecLine], crops: Sequence[UInt8Array]) -> list[list[float]]:
+    """The cascade gate's features (:func:`cascade.line_features`) of each reading of a crop."""
+    return [
+        cascade_gate.line_features(r.text, [c.prob for c in r.chars], *crop.shape[:2])
+        for r, crop in zip(readings, crops, strict=True)
+    ]
 
 
 def _inside_another(point: FloatArray, quads: FloatArray, own: int) -> bool:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from emulator.engine import cascade
-from emulator.engine.rapid import RapidOcrEngine, RecChar, RecLine, _Recogniser
+from emulator.engine.rapid import RapidOcrEngine, RecChar, RecLine, _Recogniser, gate_features
 
 
 def normalise(text: str) -> str:
@@ -173,12 +173,7 @@ def main() -> None:
     strong_read, strong_cpu = _cached(
         args.cache, f"strong-{lines_key.hex()[:16]}", lambda: engine._read_strong(crops)
     )
-    rows = np.array(
-        [
-            cascade.line_features(r.text, [c.prob for c in r.chars], c.shape[0], c.shape[1])
-            for r, c in zip(cheap_read, crops, strict=True)
-        ]
-    )
+    rows = np.array(gate_features(cheap_read, crops))
     lengths = np.array([max(len(t), 1) for t in truths])
     cheap_errors, strong_errors = errors(cheap_read, truths), errors(strong_read, truths)
     result = fit(rows, cheap_errors, strong_errors, lengths, args.slack, args.seed)
