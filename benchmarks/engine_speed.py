@@ -157,7 +157,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "cascade, gate threshold 0.3": {"cascade": True, "gate_threshold": 0.3},
     "cascade, cheap model 44 px high": {"cascade": True, "cheap_height": 44},
     "cascade, cheap model 48 px high": {"cascade": True, "cheap_height": 48},
-    "no cut at wide gaps (before)": {"split_gaps": False},
+    "cut at wide gaps": {"split_gaps": True},
     "tiny detector": {"det_model": TINY_DET},
     "tiny detector, text height 12": {"det_model": TINY_DET, "det_text_height": 12.0},
     "tiny detector, max side 1600": {"det_model": TINY_DET, "det_max_side": 1600},

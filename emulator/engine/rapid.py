@@ -16,14 +16,15 @@ pipeline, each step a function with typed output:
    vertical label) are decided one by one the same way.
 3. **Recognise** each line from a perspective crop of the *original* image (full resolution,
    so small print keeps its detail), with the engine's per-character CTC positions and
-   probabilities (``return_word_box=True``). A line whose crop shows a blank gap much wider
-   than a word space (a detector box bridging a gutter) is first cut there
-   (:mod:`emulator.engine.gaps`). Lines are read by the wheel's PP-OCRv6 small or, with
-   ``cascade`` (``--recogniser cascade``), by a **cascade** (:mod:`emulator.engine.cascade`):
-   a cheap recogniser (PP-OCRv6 tiny, fine-tuned on generated document lines) reads every
-   line, and only the lines its calibrated gate doubts are read by PP-OCRv6 small. PP-OCRv6
-   small reads 36 px high (its cost is proportional to height times width), batched by
-   width, its own unsure lines again at 48 px (see :meth:`RapidOcrEngine.read`).
+   probabilities (``return_word_box=True``). With ``split_gaps`` (off: it cuts justified
+   text at its wide word spaces), a line whose crop shows a blank gap much wider than a word
+   space is first cut there (:mod:`emulator.engine.gaps`). Lines are read by the wheel's
+   PP-OCRv6 small or, with ``cascade`` (``--recogniser cascade``), by a **cascade**
+   (:mod:`emulator.engine.cascade`): a cheap recogniser (PP-OCRv6 tiny, fine-tuned on
+   generated document lines) reads every line, and only the lines its calibrated gate doubts
+   are read by PP-OCRv6 small. PP-OCRv6 small reads 36 px high (its cost is proportional to
+   height times width), batched by width, its own unsure lines again at 48 px (see
+   :meth:`RapidOcrEngine.read`).
    Each line's **style** (handwriting or other) is classified from the same crop
    (:mod:`emulator.engine.handwriting`, about a millisecond a line); lines classified
    as handwriting are read once more at 48 px (:meth:`RapidOcrEngine._read_handwriting`),
@@ -411,7 +412,7 @@ class RapidOcrEngine:
         cheap_height: int | None = None,
         gate_threshold: float | None = None,
         det_model: Path | None = None,
-        split_gaps: bool = True,
+        split_gaps: bool = False,
     ) -> None:
         """Load the models. ``intra_op_threads`` bounds ONNX Runtime's threads per session
         (``None``: one per core). ``det_max_side`` is the longest side the page is shrunk to

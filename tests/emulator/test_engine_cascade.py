@@ -93,7 +93,7 @@ def test_the_gate_sends_an_unsure_or_empty_reading_on_and_keeps_a_sure_one() -> 
 
 @pytest.fixture(scope="module")
 def engine() -> RapidOcrEngine:
-    return RapidOcrEngine(intra_op_threads=1, cascade=True)
+    return RapidOcrEngine(intra_op_threads=1, cascade=True, split_gaps=True)
 
 
 def test_the_cascade_reads_a_clean_page_exactly(engine: RapidOcrEngine) -> None:
