@@ -49,12 +49,14 @@ class Node:
         location: str = response.headers["Operation-Location"]
         return location
 
-    async def wait(self, location: str, patience: float = 30.0) -> dict[str, Any]:
-        """Poll ``location`` on this node until the job is finished (at most ``patience``
-        seconds); its body."""
+    async def wait(
+        self, location: str, patience: float = 30.0, headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Poll ``location`` on this node (as the caller of ``headers``, else the node's
+        client's key) until the job is finished (at most ``patience`` seconds); its body."""
         deadline = time.monotonic() + patience
         while True:
-            response = await self.client.get(location)
+            response = await self.client.get(location, headers=headers)
             assert response.status_code == 200, response.text
             body: dict[str, Any] = response.json()
             if body["status"] in ("succeeded", "failed"):
