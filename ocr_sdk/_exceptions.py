@@ -7,12 +7,13 @@
     │                             success responses the SDK cannot use
     ├── AuthenticationError       401, 403: missing, wrong or unauthorised key
     ├── InvalidRequestError       400, 415, other 4xx but 408 (.code e.g. "InvalidImageFormat")
-    ├── NotFoundError             404: unknown or expired (after 48 h) operation
+    ├── NotFoundError             404: unknown or expired operation (Azure: after 48 h)
     ├── RateLimitError            429 (.retry_after in seconds, or None)
     ├── ServiceError              5xx
     ├── OperationFailedError      the operation finished with status "failed"
     ├── PollingTimeoutError       result(timeout=...) ran out; the operation is resumable
-    ├── OcrConnectionError        transport failure (DNS, refused, TLS, timeout, reset)
+    ├── OcrConnectionError        transport failure (DNS, refused, TLS, timeout, reset):
+    │                             .reason names it, the message says what to try
     └── InsecureTransportError    refusing to send the API key over plain http (also ValueError)
 
 Messages never contain the API key: errors are built only from the status line, the
@@ -100,7 +101,8 @@ class InvalidRequestError(OcrError):
 
 
 class NotFoundError(OcrError):
-    """HTTP 404: the operation id is unknown or its result expired (results live 48 hours)."""
+    """HTTP 404: the operation id is unknown or its result expired (Azure keeps results 48
+    hours, the emulator 24 hours unless ``--retention`` says otherwise)."""
 
 
 class RateLimitError(OcrError):
@@ -149,8 +151,29 @@ class PollingTimeoutError(OcrError):
 class OcrConnectionError(OcrError):
     """The request never got an HTTP response: DNS, refused, TLS, reset or timed out.
 
-    The underlying ``httpx`` exception is chained as ``__cause__``.
+    The message says what happened and what to try (``nothing is listening at
+    127.0.0.1:5000 - is the emulator running on that port?``); ``reason`` says the same for
+    programs, and the underlying ``httpx`` exception is chained as ``__cause__``.
+
+    Attributes:
+        reason: what went wrong, or ``None`` when it is not known:
+
+            * ``"refused"``: nothing listens at the endpoint's host and port;
+            * ``"dns"``: the host name could not be resolved;
+            * ``"not_tls"``: ``https://`` to a server that answered in plain HTTP;
+            * ``"closed"``: the server closed the connection without an HTTP response
+              (``http://`` to a server that expects TLS answers so, as does a server
+              that dropped the request);
+            * ``"certificate"``: the server's certificate was not trusted, or does not name
+              the host;
+            * ``"tls"``: another TLS failure (no common protocol version or cipher...);
+            * ``"timeout"``: no connection, or no response, within the client's timeout;
+            * ``"reset"``: the connection broke while the request or response was in flight.
     """
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        self.reason = reason
+        super().__init__(message)
 
 
 class InsecureTransportError(OcrError, ValueError):

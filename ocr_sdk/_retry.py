@@ -46,6 +46,11 @@ _BACKPRESSURE_STATUSES = frozenset({429, 503})
 _BACKPRESSURE_RETRIES = "_ocr_backpressure_retries"
 
 
+#: The connection failures that sending again cannot mend: they come from how the client is
+#: set up (the scheme, the trusted CAs), so they are raised at once instead of retried.
+_SETUP_REASONS = frozenset({"certificate", "not_tls", "tls"})
+
+
 def _not_sent(error: BaseException | None) -> bool:
     """True for the transport errors raised before any byte of the request reached the
     server: connect errors and timeouts, and no free connection in the pool."""
@@ -73,7 +78,9 @@ class RetryPolicy:
     * ``max_retry_after=60.0`` s: a ``Retry-After`` (seconds or HTTP date) up to this is
       honoured exactly; a longer one ends retrying at once with the error
       (``RateLimitError`` for 429) rather than blocking for that long.
-    * GET (polling) is retried on 408, 429, 500, 502, 503, 504 and on every transport error.
+    * GET (polling) is retried on 408, 429, 500, 502, 503, 504 and on every transport error
+      but those of the client's own set-up (an untrusted certificate, ``https://`` to a plain
+      server, no common TLS version), which no retry mends and which are raised at once.
     * POST (submitting a document) is retried only where the service cannot have created
       an operation: 408, 429, 503, and connection errors that happen before the request is
       sent. A 500/502/504 or a connection lost mid-request may have started a job, and a
@@ -112,6 +119,8 @@ class RetryPolicy:
         retried only when the service certainly did not start an operation.
         """
         if isinstance(error, OcrConnectionError):
+            if error.reason in _SETUP_REASONS:
+                return False
             cause = error.__cause__
             return attempt <= self.max_retries and (idempotent or _not_sent(cause))
         if not isinstance(error, OcrError) or error.status_code is None:

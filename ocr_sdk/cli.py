@@ -10,8 +10,10 @@
 
 Many inputs run concurrently (``--concurrency``) through ``AsyncOcrClient``'s batch, which
 honours 429s for the whole batch; a progress bar goes to stderr, then a summary listing every
-failed input with its error code. Exit status: 0 all read, 1 some failed, 2 usage error,
-130 interrupted (Ctrl-C). See ``docs/cli.md``.
+failed input with its error code. An error that every input would meet alike (the key
+refused, the service unreachable) is reported once and stops the batch. Exit status: 0 all
+read (or stdout closed early, as by ``| head``), 1 some failed, 2 usage error, 130
+interrupted (Ctrl-C). See ``docs/cli.md``.
 
 Needs the ``cli`` extra (``pip install 'ocr-sdk[cli]'``) for the progress bar, the
 ``emulator`` extra for ``--emulator`` and the ``pdf`` extra for ``--format pdf``. Not imported
@@ -36,7 +38,7 @@ from urllib.parse import unquote, urlsplit
 
 from ._async_client import AsyncOcrClient
 from ._batch import DEFAULT_CONCURRENCY, BatchItem, RateGate
-from ._exceptions import OcrError
+from ._exceptions import AuthenticationError, OcrConnectionError, OcrError
 from ._models import ReadResult
 from .markdown import to_markdown
 from .searchable_pdf import PDF_EXTRA_HINT, write_searchable_pdf
@@ -183,6 +185,40 @@ def error_message(error: BaseException) -> str:
     return str(error) or type(error).__name__
 
 
+#: ``OcrConnectionError.reason`` values that no document escapes: the endpoint is wrong, or the
+#: client cannot talk to it. A timeout, a reset or a dropped connection may be one document's.
+_ENDPOINT_FAILURES = frozenset({"refused", "dns", "not_tls", "certificate", "tls"})
+
+
+def stops_the_batch(error: BaseException) -> bool:
+    """True for an error that every other input would meet the same way: the key refused
+    (401, 403), or the service unreachable (nothing listening, unknown host, TLS mismatch or
+    an untrusted certificate)."""
+    if isinstance(error, AuthenticationError):
+        return True
+    return isinstance(error, OcrConnectionError) and error.reason in _ENDPOINT_FAILURES
+
+
+def fatal_report(error: OcrError, settings: _Settings) -> list[str]:
+    """The lines that report an error which stopped the batch: what happened and what to
+    check. Names where the key came from, never the key."""
+    if isinstance(error, AuthenticationError):
+        if settings.key_source is None:
+            check = "no key was sent: pass --api-key or set OCR_API_KEY"
+        else:
+            check = (
+                f"the key came from {settings.key_source}; check that it is a key of this "
+                "resource (Azure: one of the two keys on the resource's Keys and Endpoint page; "
+                "an emulator: the key it printed at start-up, or one it was started with "
+                "--api-key)"
+            )
+        return [
+            f"{PROG}: error: {settings.endpoint} rejected the API key: {error}",
+            f"  {check}",
+        ]
+    return [f"{PROG}: error: cannot reach the service: {error.message}"]
+
+
 # --- the parser ---------------------------------------------------------------------------------
 
 
@@ -266,6 +302,8 @@ class _Settings:
     endpoint: str | None
     api_key: str | None
     verify: bool | str
+    #: Where the key came from, for messages (``--api-key``, ``$OCR_API_KEY``); never the key.
+    key_source: str | None = None
 
 
 class _Printer:
@@ -322,6 +360,14 @@ class _Printer:
                 self._write(self.render(self._next, result))
             self._next += 1
 
+    def finish(self) -> None:
+        """Write the results still waiting for an earlier input that will not come (the
+        batch stopped early), in input order."""
+        for index in sorted(self._ready):
+            result = self._ready.pop(index)
+            if result is not None:
+                self._write(self.render(index, result))
+
     def _write(self, text: str) -> None:
         if self.bar is not None:
             # Clears and redraws the bar around the line, so the two never mix on a terminal.
@@ -346,6 +392,10 @@ async def _run(
     output = Path(args.output) if args.output else None
     printer = _Printer(inputs, args.format, output, bar if show_progress else None, stdout)
     failures: list[tuple[Input, BaseException]] = []
+    read = 0
+    #: An error that every input would meet (key refused, service unreachable): reported once,
+    #: and the batch stops instead of failing each input the same way.
+    stopped_by: OcrError | None = None
     options: dict[str, Any] = {
         "pages": args.pages,
         "language": args.language,
@@ -380,29 +430,47 @@ async def _run(
             batch = client._batch(inputs, read_one, args.concurrency)
             async with contextlib.aclosing(batch):
                 async for done in batch:
-                    if done.error is not None:
-                        failures.append((done.document, done.error))
                     printer.add(done)
                     bar.update(1)
+                    if isinstance(done.error, OcrError) and stops_the_batch(done.error):
+                        stopped_by = done.error
+                        break  # closing the batch cancels the reads still in flight
+                    if done.error is not None:
+                        failures.append((done.document, done.error))
+                    else:
+                        read += 1
+            printer.finish()
     finally:
         bar.close()
-    read = len(inputs) - len(failures)
-    if len(inputs) > 1 or failures:
-        noun = "document" if len(inputs) == 1 else "documents"
+    noun = "document" if len(inputs) == 1 else "documents"
+    if stopped_by is not None:
+        for line in fatal_report(stopped_by, settings):
+            print(line, file=stderr)
+        if len(inputs) > 1:
+            print(
+                f"{PROG}: stopped: read {read} of {len(inputs)} {noun}; the others would "
+                "fail the same way",
+                file=stderr,
+            )
+    elif len(inputs) > 1 or failures:
         print(f"{PROG}: read {read} of {len(inputs)} {noun}, {len(failures)} failed", file=stderr)
     for item, error in sorted(failures, key=lambda failure: failure[0].name):
         print(f"  FAILED {item.name}: {error_code(error)}: {error_message(error)}", file=stderr)
-    return EXIT_FAILED if failures else EXIT_OK
+    return EXIT_FAILED if failures or stopped_by is not None else EXIT_OK
 
 
 @contextlib.contextmanager
 def _service(args: argparse.Namespace, environ: dict[str, str]) -> Iterator[_Settings]:
     if not args.emulator:
         verify: bool | str = args.ca_bundle if args.ca_bundle else not args.insecure
+        api_key, key_source = args.api_key, "--api-key"
+        if not api_key:
+            api_key, key_source = environ.get("OCR_API_KEY") or None, "$OCR_API_KEY"
         yield _Settings(
             args.endpoint or environ.get("OCR_ENDPOINT") or None,
-            args.api_key or environ.get("OCR_API_KEY") or None,
+            api_key,
             verify,
+            key_source if api_key else None,
         )
         return
     try:
@@ -411,7 +479,7 @@ def _service(args: argparse.Namespace, environ: dict[str, str]) -> Iterator[_Set
         raise UsageError(EMULATOR_EXTRA_HINT) from None
     # Two workers at most: a terminal user's machine is doing other things too.
     with run_emulator(workers=min(2, os.cpu_count() or 1)) as emulator:
-        yield _Settings(emulator.endpoint, emulator.api_key, True)
+        yield _Settings(emulator.endpoint, emulator.api_key, True, "the embedded emulator")
 
 
 @contextlib.contextmanager
@@ -499,11 +567,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n{PROG}: interrupted", file=stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`ocr read ... | head`): stop quietly, like other commands, and
-        # point stdout at devnull so the interpreter's final flush does not complain.
+        # The reader went away (`ocr read ... | head`): it has what it wanted, so stop quietly
+        # with status 0, and point stdout at devnull so that the interpreter's final flush
+        # does not complain (Python's docs, "Note on SIGPIPE").
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
-        return EXIT_FAILED
+        return EXIT_OK
     except OSError as error:  # e.g. the output folder cannot be created
         print(f"{PROG}: error: {error}", file=stderr)
         return EXIT_USAGE
