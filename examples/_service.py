@@ -5,15 +5,20 @@ Vision, or an ``ocr-emulator`` you started yourself; certificates are then check
 the system trust store. Otherwise each example starts the emulator in a background thread on
 a free loopback port (plain HTTP, which loopback allows; ``quickstart.py`` shows HTTPS) and
 stops it when done, so it runs with nothing else set up.
+
+A package an example needs and cannot find stops it with one line saying what to install
+(:func:`need`), not a traceback.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 SAMPLE = Path(__file__).with_name("sample.tif")
 """A scanned page (640x480, bilevel TIFF) that ships with the examples."""
@@ -27,6 +32,12 @@ class Service:
     api_key: str | None
 
 
+def need(message: str) -> NoReturn:
+    """Stop the example (exit status 1) with one line on stderr: the script's name and
+    ``message``, which says what is missing and how to install it."""
+    raise SystemExit(f"{Path(sys.argv[0]).name}: {message}")
+
+
 @contextlib.contextmanager
 def ocr_service(*, workers: int = 1) -> Iterator[Service]:
     """Yield the service to use; start (and later stop) an embedded emulator if needed.
@@ -37,8 +48,14 @@ def ocr_service(*, workers: int = 1) -> Iterator[Service]:
         yield Service(url=endpoint, api_key=os.environ.get("OCR_API_KEY") or None)
         return
     # Imported here so that the examples need only the SDK when OCR_ENDPOINT is set.
-    from emulator.server import run_in_thread
-    from emulator.settings import Settings
+    try:
+        from emulator.server import run_in_thread
+        from emulator.settings import Settings
+    except ImportError:
+        need(
+            "the embedded emulator needs the emulator extra: pip install 'ocr-sdk[emulator]' "
+            "(or set OCR_ENDPOINT to use a running service)"
+        )
 
     settings = Settings(api_keys=("example-key",), port=0, workers=workers)
     with run_in_thread(settings) as running:

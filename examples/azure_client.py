@@ -10,7 +10,10 @@ whose last path segment is the operation id, and leaves the polling to you.
 The embedded emulator serves plain HTTP on loopback here. Against an HTTPS emulator with a
 generated CA, trust the CA with ``client.config.connection.verify = "/path/to/ca.pem"``.
 
-Uses OCR_ENDPOINT / OCR_API_KEY when set, otherwise an embedded emulator.
+Uses OCR_ENDPOINT / OCR_API_KEY when set, otherwise an embedded emulator. Needs Microsoft's
+client, which no extra of ocr-sdk installs:
+
+    pip install azure-cognitiveservices-vision-computervision==0.9.1
 """
 
 from __future__ import annotations
@@ -19,13 +22,20 @@ import sys
 import time
 from pathlib import Path
 
-from _service import SAMPLE, ocr_service
-from azure.cognitiveservices.vision.computervision import ComputerVisionClient
-from azure.cognitiveservices.vision.computervision.models import (
-    ComputerVisionOcrErrorException,
-    OperationStatusCodes,
-)
-from msrest.authentication import CognitiveServicesCredentials
+from _service import SAMPLE, need, ocr_service
+
+try:
+    from azure.cognitiveservices.vision.computervision import ComputerVisionClient
+    from azure.cognitiveservices.vision.computervision.models import (
+        ComputerVisionOcrErrorException,
+        OperationStatusCodes,
+    )
+    from msrest.authentication import CognitiveServicesCredentials
+except ImportError:
+    need(
+        "this example needs Microsoft's client: "
+        "pip install azure-cognitiveservices-vision-computervision==0.9.1"
+    )
 
 
 def main(argv: list[str]) -> int:

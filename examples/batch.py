@@ -21,14 +21,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from _service import SAMPLE, ocr_service
+from _service import SAMPLE, need, ocr_service
 
 from ocr_sdk import OcrClient, OcrError
 
 
 def sample_documents(folder: Path) -> list[Path]:
     """Cut the sample page into three horizontal strips, each a PNG of a few lines."""
-    from PIL import Image  # the emulator extra brings Pillow; the SDK does not need it
+    try:
+        from PIL import Image  # the emulator extra brings Pillow; the SDK does not need it
+    except ImportError:
+        need("cutting the sample page into strips needs Pillow: pip install pillow")
 
     with Image.open(SAMPLE) as page:
         width = page.width

@@ -13,9 +13,16 @@ import sys
 import tempfile
 from pathlib import Path
 
-from emulator.server import run_in_thread
-from emulator.settings import Settings
 from ocr_sdk import OcrClient
+
+try:
+    from emulator.server import run_in_thread
+    from emulator.settings import Settings
+except ImportError:
+    sys.exit(
+        f"{Path(sys.argv[0]).name}: the embedded emulator needs the emulator extra: "
+        "pip install 'ocr-sdk[emulator]'"
+    )
 
 
 def main(argv: list[str]) -> int:
