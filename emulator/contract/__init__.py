@@ -6,6 +6,12 @@
 ``Azure/azure-rest-api-specs`` (see ``shared/contract/document-intelligence/README.md``).
 Deriving the language list and the query patterns from v3.2's, instead of restating them,
 keeps the emulator from drifting away from the document it serves at ``/swagger.json``.
+
+``examples/<document>/`` holds those contracts' ``x-ms-examples`` (Microsoft's, MIT-licensed,
+copied verbatim from the same repository; the READMEs above name their commits), which the
+Swagger UI documents inline. ``image-analysis-4.0.openapi.json`` and ``emulator.openapi.json``
+are this emulator's own: what it serves of Image Analysis 4.0 (no Microsoft document is
+shipped for it), and its health, admin and token routes.
 """
 
 from __future__ import annotations
@@ -74,3 +80,35 @@ def pages_item_pattern() -> re.Pattern[str]:
 def model_version_pattern() -> re.Pattern[str]:
     """The pattern of the ``model-version`` query parameter."""
     return re.compile(openapi()["parameters"]["OcrModelVersion"]["pattern"])
+
+
+IMAGE_ANALYSIS_FILE = "image-analysis-4.0.openapi.json"
+EMULATOR_FILE = "emulator.openapi.json"
+
+
+def _document(name: str) -> dict[str, Any]:
+    return cast(
+        "dict[str, Any]", json.loads(resources.files(__package__).joinpath(name).read_bytes())
+    )
+
+
+@cache
+def image_analysis_openapi() -> dict[str, Any]:
+    """The emulator's own description of Image Analysis 4.0's ``read`` (Swagger 2.0)."""
+    return _document(IMAGE_ANALYSIS_FILE)
+
+
+@cache
+def emulator_openapi() -> dict[str, Any]:
+    """The emulator's own routes: health, admin, tokens and the contract (Swagger 2.0)."""
+    return _document(EMULATOR_FILE)
+
+
+@cache
+def example(document: str, name: str) -> dict[str, Any] | None:
+    """The ``x-ms-examples`` file ``name`` of ``document`` (a folder of ``examples/``, such as
+    ``read-v3.2``), or None where that example is not shipped."""
+    path = resources.files(__package__).joinpath("examples", document, name)
+    if not path.is_file():
+        return None
+    return cast("dict[str, Any]", json.loads(path.read_bytes()))

@@ -5,7 +5,8 @@ Keys are compared in constant time against every configured key (no early exit),
 time taken reveals neither which key matched nor how much of a wrong key was right. Only
 the health endpoints stay open, like the service's container (``/ready``, ``/status`` and
 ``/ContainerLiveness``, which show no data and no settings that matter), with the browser
-pages of :mod:`emulator.api.home` (``/``, ``/swagger`` and their assets); everything else,
+pages (``/`` of :mod:`emulator.api.home`, ``/swagger`` of :mod:`emulator.api.swagger`, and
+their assets; :data:`emulator.api.home.OPEN_PATHS` lists them); everything else,
 the contract document and the emulator's admin routes included, needs a key or a bearer token
 (:mod:`emulator.tokens`). Who the request is (the key, or the token's principal) is left in
 ``scope["state"]["caller"]`` for billing; :func:`caller_of` reads it.

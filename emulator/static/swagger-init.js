@@ -1,11 +1,13 @@
-// Swagger UI over the emulator's own copy of the Read v3.2 contract (served by this origin).
+// Swagger UI over every API this emulator serves: the documents of its top bar ("Select a
+// definition") come from /swagger/config.json, each addressed to this origin.
 "use strict";
 window.addEventListener("load", () => {
   window.ui = SwaggerUIBundle({
-    url: "/swagger/read-v3.2.json",
+    configUrl: "/swagger/config.json",
     dom_id: "#swagger-ui",
     deepLinking: true,
     presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    plugins: [SwaggerUIBundle.plugins.DownloadUrl],
     layout: "StandaloneLayout",
     validatorUrl: null,
   });
