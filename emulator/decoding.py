@@ -2,7 +2,8 @@
 memory ceiling, a deadline, and nothing shared with the server.
 
 Everything that parses a client's document — the upload check (format, page count, sizes),
-drawing each page for the engine, and writing the searchable PDF — runs in a
+drawing each page for the engine (and its preview image, when the job asked for page images),
+and writing the searchable PDF — runs in a
 :class:`DecoderProcess`. A PDF of a hundred thousand strokes that takes minutes to draw, or a
 Flate stream that inflates to gigabytes, costs only its own job: past the job's deadline the
 child is killed; past its memory ceiling (``resource.RLIMIT_AS``, the ``--decode-memory``
@@ -221,15 +222,19 @@ def _child_main(conn: Connection, memory: int) -> None:
                     _, limits, count_to = request
                     conn.send(("ok", documents.inspect(held, limits, count_to=count_to)))
                 elif operation == "page":
-                    _, info, number, dpi = request
+                    _, info, number, dpi, preview = request
                     if reader is None or reader[1:] != (info, dpi):
                         _close_reader(reader)
                         reader = (documents.PageReader(held, info, dpi=dpi), info, dpi)
                     page = reader[0].page(number)
+                    # Encoded here, under this child's limits, from the pixels just drawn.
+                    png = documents.preview_png(page.image) if preview else None
                     meta = (page.number, page.unit, page.units_per_pixel, page.width, page.height)
-                    conn.send(("ok", (meta, page.image.size)))
+                    conn.send(("ok", (meta, page.image.size, png is not None)))
                     _send_or_die(functools.partial(send_image, conn, page.image))
-                    del page
+                    if png is not None:
+                        _send_or_die(functools.partial(conn.send_bytes, png))
+                    del page, png
                 elif operation == "searchable-pdf":
                     from emulator.paragraphs import searchable_pdf
 
@@ -315,18 +320,25 @@ class DecoderProcess(ChildProcess):
         return info
 
     def page(
-        self, info: DocumentInfo, number: int, dpi: float, deadline: float | None
+        self,
+        info: DocumentInfo,
+        number: int,
+        dpi: float,
+        deadline: float | None,
+        preview: bool = False,
     ) -> PageImage:
         """Page ``number`` (1-based) of the document held, drawn as
-        :func:`emulator.documents.iter_pages` draws it."""
-        meta, size = self._ask(("page", info, number, dpi), deadline)
+        :func:`emulator.documents.iter_pages` draws it; with ``preview``, also as a small PNG
+        (:func:`emulator.documents.preview_png`, made in the child)."""
+        meta, size, has_preview = self._ask(("page", info, number, dpi, preview), deadline)
         self._wait(deadline)
         try:
             image = receive_image(self._conn, size)
         except (EOFError, OSError):
             self._died()
+        png = self._receive_bytes(deadline) if has_preview else None
         number, unit, units_per_pixel, width, height = meta
-        return PageImage(number, image, unit, units_per_pixel, width, height)
+        return PageImage(number, image, unit, units_per_pixel, width, height, png)
 
     def searchable_pdf(self, records: Sequence[dict[str, Any]], deadline: float | None) -> bytes:
         """The searchable PDF of the document held, with ``records``' text

@@ -64,6 +64,7 @@ __all__ = [
     "inspect",
     "iter_pages",
     "pages_to_count",
+    "preview_png",
     "select_pages",
     "sniff_format",
     "sniff_web_image",
@@ -87,6 +88,13 @@ PDF_DPI = 200.0
 # Pinning it to the service's own ceiling makes anything larger a refusal, not a warning.
 _MAX_PIXELS = 10000 * 10000
 Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
+
+#: The longest side of a page's preview image (:func:`preview_png`): enough to read a page on
+#: a large screen; about 300 KB for a Letter page of text.
+PREVIEW_SIDE = 1600
+# zlib level 3: faster than the default (6), and no larger on pages of text (a Letter page at
+# 1236 x 1600: 40 ms and 296 KB, against 59 ms and 323 KB).
+_PREVIEW_COMPRESSION = 3
 
 _PDFIUM_LOCK = threading.Lock()
 _PAGE_ITEM = re.compile(r"^(\d+|\d+-\d+|\d+-|-\d+)$")
@@ -157,7 +165,9 @@ class PageImage:
 
     ``image`` is RGB. ``units_per_pixel`` converts engine pixel coordinates to the page's
     ``unit``: 1.0 for images (unit ``pixel``), ``1 / dpi`` for PDF pages (unit ``inch``).
-    ``width`` and ``height`` are the page size in ``unit``.
+    ``width`` and ``height`` are the page size in ``unit``. ``preview`` is the page as a PNG
+    of at most :data:`PREVIEW_SIDE` pixels a side (:func:`preview_png`), when the job asked
+    for page images; else None.
     """
 
     number: int
@@ -166,6 +176,7 @@ class PageImage:
     units_per_pixel: float
     width: float
     height: float
+    preview: bytes | None = None
 
 
 def _format_error(message: str) -> ServiceError:
@@ -672,6 +683,21 @@ def _render_pdf_page(data: Document, number: int, dpi: float) -> PageImage:
         width=image.width / pixels_per_inch,
         height=image.height / pixels_per_inch,
     )
+
+
+def preview_png(image: Image.Image, longest: int = PREVIEW_SIDE) -> bytes:
+    """``image`` (a page as drawn for the engine) as a PNG whose longer side is at most
+    ``longest`` pixels, with its aspect ratio kept: what a browser shows of the page. An image
+    that is small enough is encoded as it is; a larger one is scaled down (box-filtered: about
+    60 ms in all for a Letter page drawn at 200 dpi)."""
+    width, height = image.size
+    scale = longest / max(width, height, 1)
+    if scale < 1:
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        image = image.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
+    out = io.BytesIO()
+    image.save(out, "PNG", compress_level=_PREVIEW_COMPRESSION)
+    return out.getvalue()
 
 
 def to_rgb(img: Image.Image) -> Image.Image:

@@ -85,6 +85,12 @@ def read_result(page: PageImage, text: PageText, language: str | None = None) ->
     return entry
 
 
+def page_image_file(number: int) -> str:
+    """The file a job asked for page images keeps page ``number``'s PNG in, beside its result
+    (:attr:`emulator.store.JobOptions.page_images`)."""
+    return f"page-{number}.png"
+
+
 def timestamp(value: datetime) -> str:
     """ISO 8601 in UTC with a ``Z``, to the second, as the service writes it."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,16 +1,32 @@
 // The emulator's try-it page: submit a document to Read v3.2 on this same origin, poll the
-// operation, and show each page with its line and word boxes, the text and the JSON.
+// operation (showing how many pages are read), and show each page, as the emulator drew it,
+// with its line and word boxes and its text, one page at a time; and the JSON.
 // No outside resources; the content-security policy allows this origin only.
 "use strict";
 
 const API = "/vision/v3.2";
-const SHOWABLE = ["image/png", "image/jpeg", "image/bmp", "image/gif", "image/webp"];
+// Emulator-only headers (docs/emulator.md): ask the service to keep an image of each page
+// read, and read how many pages of a running operation are done ("1/2").
+const PAGE_IMAGES = "x-ms-emulator-page-images";
+const PAGES_DONE = "x-ms-emulator-pages-done";
+const REASONS = {
+  400: "Bad request",
+  401: "Access denied",
+  403: "Forbidden",
+  404: "Not found",
+  408: "Request timeout",
+  413: "Document too large",
+  415: "Unsupported media type",
+  429: "Too many requests",
+  500: "Service error",
+  503: "Service unavailable",
+};
 const $ = (id) => document.getElementById(id);
 const SVG = "http://www.w3.org/2000/svg";
 
 let chosenFile = null;
-let imageUrl = null;
-let pages = [];
+let pages = []; // the operation's readResults
+let imageUrls = []; // a blob: URL of each page's image, or null where there is none
 
 function setStatus(message, isError = false) {
   $("status").textContent = message;
@@ -34,17 +50,74 @@ function analyzeUrl() {
   return `${API}/read/analyze?${query}`;
 }
 
+// "Access denied (401): <message>": the status in words, the service's code where it says
+// more than the status (e.g. "400 InvalidImageFormat"), and its message, once.
 async function errorText(response) {
+  const status = response.status;
+  const reason = REASONS[status] || (status >= 500 ? "Service error" : "Request refused");
+  let code = "";
+  let message = "";
   try {
     const body = await response.json();
-    const error = body.error || body;
-    return `${response.status} ${error.code}: ${error.message}`;
+    const error = body && typeof body.error === "object" && body.error ? body.error : body;
+    code = error && error.code !== undefined ? String(error.code) : "";
+    message = error && error.message ? String(error.message) : "";
   } catch (_) {
-    return `${response.status} ${response.statusText}`;
+    message = response.statusText;
   }
+  const label = code && code !== String(status) ? `${status} ${code}` : `${status}`;
+  return message ? `${reason} (${label}): ${message}` : `${reason} (${label}).`;
+}
+
+// How many of an unfinished operation's pages are read, of how many (the emulator's
+// pages-done header); [NaN, NaN] without it.
+function pagesDone(response) {
+  const [done, total] = (response.headers.get(PAGES_DONE) || "").split("/").map(Number);
+  return [done, total];
+}
+
+function progressText(operation, response) {
+  const [done, total] = pagesDone(response);
+  if (operation.status === "notStarted") return "Waiting for a worker…";
+  if (!total) return `${operation.status}…`;
+  if (!done) return `Reading page 1 of ${total}…`;
+  return `Page ${Math.min(done, total)} of ${total} read…`;
+}
+
+// How long to wait before the next poll: the service's hint (the time left for the whole
+// job) shared among the pages left, so that each page is seen done; within 0.1 to 2 s.
+function pollDelay(response) {
+  const ms = Number(response.headers.get("retry-after-ms"));
+  let seconds = ms > 0 ? ms / 1000 : Number(response.headers.get("Retry-After") || "0.5");
+  const [done, total] = pagesDone(response);
+  if (total > done) seconds /= total - done;
+  return Math.min(Math.max(seconds, 0.1), 2) * 1000;
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function forgetImages() {
+  imageUrls.forEach((url) => url && URL.revokeObjectURL(url));
+  imageUrls = [];
+}
+
+// Each page's image, fetched with the key (an <img> cannot send one) in page order.
+async function fetchImages(location, key) {
+  const urls = [];
+  for (const page of pages) {
+    let url = null;
+    try {
+      const answer = await fetch(`${location}/pages/${page.page}/image`, {
+        headers: { "Ocp-Apim-Subscription-Key": key },
+      });
+      if (answer.ok) url = URL.createObjectURL(await answer.blob());
+    } catch (_) {
+      url = null;
+    }
+    urls.push(url);
+  }
+  return urls;
+}
 
 async function read(event) {
   event.preventDefault();
@@ -54,7 +127,7 @@ async function read(event) {
     setStatus("Choose a file, drop one, or give a URL.", true);
     return;
   }
-  const headers = { "Ocp-Apim-Subscription-Key": key };
+  const headers = { "Ocp-Apim-Subscription-Key": key, [PAGE_IMAGES]: "true" };
   let body;
   if (chosenFile) {
     headers["Content-Type"] = "application/octet-stream";
@@ -64,6 +137,8 @@ async function read(event) {
     body = JSON.stringify({ url });
   }
   $("read").disabled = true;
+  $("result").hidden = true;
+  forgetImages();
   setStatus("Submitting…");
   try {
     const accepted = await fetch(analyzeUrl(), { method: "POST", headers, body });
@@ -80,17 +155,20 @@ async function read(event) {
       }
       const operation = await polled.json();
       if (operation.status === "succeeded") {
-        show(operation);
-        setStatus(`Read ${operation.analyzeResult.readResults.length} page(s).`);
+        const count = operation.analyzeResult.readResults.length;
+        setStatus(`Read ${count} page(s); loading their images…`);
+        await show(operation, location, key);
+        const missing = imageUrls.filter((image) => image === null).length;
+        const note = missing ? ` (${missing} page image(s) not available)` : "";
+        setStatus(`Read ${count} page(s).${note}`);
         return;
       }
       if (operation.status === "failed") {
         setStatus("The operation failed.", true);
         return;
       }
-      setStatus(`${operation.status}…`);
-      const wait = Number(polled.headers.get("Retry-After") || "0.5");
-      await sleep(Math.min(Math.max(wait, 0.2), 2) * 1000);
+      setStatus(progressText(operation, polled));
+      await sleep(pollDelay(polled));
     }
   } catch (error) {
     setStatus(`Request failed: ${error}`, true);
@@ -99,26 +177,22 @@ async function read(event) {
   }
 }
 
-function show(operation) {
+async function show(operation, location, key) {
   pages = operation.analyzeResult.readResults;
   $("json").textContent = JSON.stringify(operation, null, 2);
-  $("text").textContent = pages
-    .map((page) => page.lines.map((line) => line.text).join("\n"))
-    .join("\n\n");
-  if (imageUrl) URL.revokeObjectURL(imageUrl);
-  imageUrl = null;
-  if (chosenFile && SHOWABLE.includes(chosenFile.type)) imageUrl = URL.createObjectURL(chosenFile);
+  imageUrls = await fetchImages(location, key);
   const tabs = $("page-tabs");
   tabs.replaceChildren();
   pages.forEach((page, index) => {
     const tab = document.createElement("button");
     tab.type = "button";
-    tab.textContent = `page ${page.page}`;
+    tab.setAttribute("role", "tab");
+    tab.textContent = `Page ${page.page}`;
     tab.addEventListener("click", () => showPage(index));
     tabs.append(tab);
   });
   $("result").hidden = false;
-  showPage(0);
+  await showPage(0);
 }
 
 function polygon(box, kind) {
@@ -130,31 +204,35 @@ function polygon(box, kind) {
   return shape;
 }
 
+// Page ``index``: its image (a white page of its size where there is none), its boxes and
+// its text, together. Resolves once the image is decoded.
 function showPage(index) {
   const page = pages[index];
-  [...$("page-tabs").children].forEach((tab, i) => tab.classList.toggle("current", i === index));
+  [...$("page-tabs").children].forEach((tab, i) => {
+    tab.classList.toggle("current", i === index);
+    tab.setAttribute("aria-selected", String(i === index));
+  });
+  $("text-title").textContent = pages.length > 1 ? `Text of page ${page.page}` : "Text";
+  $("text").textContent = page.lines.map((line) => line.text).join("\n");
+  // The figure has the page's shape; the image and the boxes both fill it.
+  $("figure").style.aspectRatio = `${page.width} / ${page.height}`;
   const svg = $("boxes");
-  const image = $("image");
   svg.setAttribute("viewBox", `0 0 ${page.width} ${page.height}`);
   svg.setAttribute("preserveAspectRatio", "none");
-  // The page as sent when the browser can show it (one image); else a white page of its size.
-  const onImage = imageUrl !== null && pages.length === 1 && page.unit === "pixel";
-  image.hidden = !onImage;
-  if (onImage) {
-    image.src = imageUrl;
-    svg.style.position = "absolute";
-    svg.removeAttribute("width");
-  } else {
-    image.removeAttribute("src");
-    svg.style.position = "static";
-    svg.setAttribute("width", "100%");
-    svg.style.aspectRatio = `${page.width} / ${page.height}`;
-  }
   svg.replaceChildren();
   for (const line of page.lines) {
     svg.append(polygon(line.boundingBox, "line"));
     for (const word of line.words) svg.append(polygon(word.boundingBox, "word"));
   }
+  const image = $("image");
+  const url = imageUrls[index] || null;
+  image.hidden = url === null;
+  if (url === null) {
+    image.removeAttribute("src");
+    return Promise.resolve();
+  }
+  image.src = url;
+  return image.decode().catch(() => undefined);
 }
 
 function init() {

@@ -68,7 +68,7 @@ def test_the_home_page_reads_a_chosen_file_and_draws_its_boxes(
     assert len(browser.find_elements(By.CSS_SELECTOR, "#boxes polygon.line")) == 1
     assert len(browser.find_elements(By.CSS_SELECTOR, "#boxes polygon.word")) == 2
     image = browser.find_element(By.ID, "image")
-    assert image.get_attribute("src").startswith("blob:")  # the page itself, shown locally
+    assert image.get_attribute("src").startswith("blob:")  # the page the emulator drew
     assert browser.execute_script("return arguments[0].naturalWidth", image) == 640
     assert _console_errors(browser) == []
 
@@ -101,6 +101,10 @@ def test_a_url_a_wrong_key_and_the_options_reach_the_service(
         browser.find_element(By.ID, "url").send_keys(url)
         browser.find_element(By.ID, "read").click()
         _wait(browser, lambda b: "401" in b.find_element(By.ID, "status").text)
+        # The service's error, said once: no "401 401:".
+        refused = browser.find_element(By.ID, "status").text
+        assert refused.startswith("Access denied (401): Access denied due to invalid")
+        assert "401 401" not in refused
         key = browser.find_element(By.ID, "key")
         key.clear()
         key.send_keys(KEY)
@@ -110,8 +114,10 @@ def test_a_url_a_wrong_key_and_the_options_reach_the_service(
         _wait(browser, lambda b: "Read 1 page" in b.find_element(By.ID, "status").text)
         assert browser.find_element(By.ID, "text").text == "PAGE 300x120"
         assert '"language": "de"' in browser.find_element(By.ID, "json").text
-        # No image to show for a URL: the boxes are drawn on a white page of its size.
-        assert not browser.find_element(By.ID, "image").is_displayed()
+        # A URL's page is shown too, as the emulator drew it (the browser never had the file).
+        image = browser.find_element(By.ID, "image")
+        assert image.is_displayed()
+        assert browser.execute_script("return arguments[0].naturalWidth", image) == 300
         assert len(browser.find_elements(By.CSS_SELECTOR, "#boxes polygon.line")) == 1
     finally:
         server.shutdown()

@@ -21,7 +21,7 @@ from emulator.api.read_v32 import parsing
 from emulator.api.read_v32.results import analyze_result, operation_body
 from emulator.api.synchronous import CLIENT_CLOSED_REQUEST, answer_when_finished
 from emulator.middleware.auth import caller_of
-from emulator.service import OperationView
+from emulator.service import PAGE_IMAGES_HEADER, OperationView
 from emulator.store import READ_V32, Job, JobOptions
 
 log = logging.getLogger("emulator.api.read_v32")
@@ -45,6 +45,7 @@ def routes() -> list[Route]:
         Route(SYNC_ANALYZE_PATH, sync_analyze, methods=["POST"]),
         Route(f"{RESULTS_PATH}/{operation}", get_result, methods=["GET"]),
         Route(f"{RESULTS_PATH}/{operation}", delete_result, methods=["DELETE"]),
+        Route(f"{RESULTS_PATH}/{operation}/pages/{{page:int}}/image", page_image, methods=["GET"]),
         Route(f"{OPERATIONS_PATH}/{operation}", get_result, methods=["GET"]),
         Route("/swagger.json", swagger, methods=["GET"]),
     ]
@@ -78,9 +79,10 @@ def check_query_lengths(params: Any) -> None:
             raise _QUERY_ERRORS.get(name, errors.bad_argument)(message)
 
 
-async def _accept(request: Request) -> Job:
+async def _accept(request: Request, page_images: bool = False) -> Job:
     """What ``analyze`` and ``syncAnalyze`` share: check the query and the queue, seal the
-    document (the body, or the URL's download) and submit it as a new job."""
+    document (the body, or the URL's download) and submit it as a new job (keeping an image
+    of each page read with ``page_images``)."""
     service = _service(request)
     check_query_lengths(request.query_params)
     query = parsing.parse_query(request.query_params)
@@ -106,14 +108,22 @@ async def _accept(request: Request) -> Job:
         model_version=query.model_version,
         api=READ_V32,
         billing_key=service.billing_key(caller_of(request.scope)),
+        page_images=page_images,
     )
     return await run_in_threadpool(service.submit, document, query.pages, options)
+
+
+def asks_for_page_images(request: Request) -> bool:
+    """Whether an ``analyze`` request carries the emulator-only header asking for page images
+    (:data:`~emulator.service.PAGE_IMAGES_HEADER`: ``true``, in any case); the service has
+    no such header and would ignore it."""
+    return request.headers.get(PAGE_IMAGES_HEADER, "").strip().lower() == "true"
 
 
 async def analyze(request: Request) -> Response:
     """``POST /read/analyze``: Read (JSON ``{"url"}``) or ReadInStream (binary body)."""
     service = _service(request)
-    job = await _accept(request)
+    job = await _accept(request, asks_for_page_images(request))
     # The client takes the id from the last path segment; keep the URL on the host and
     # scheme the client used so it works behind port mappings too.
     base = str(request.base_url).rstrip("/")
@@ -155,6 +165,21 @@ async def get_result(request: Request) -> Response:
     view = await run_in_threadpool(_service(request).view, request.path_params["operation_id"])
     headers = {**view.headers, **billing.header(view.job)}
     return json_response(body_of(view), headers=headers or None)
+
+
+async def page_image(request: Request) -> Response:
+    """``GET /read/analyzeResults/{operationId}/pages/{page}/image`` (the emulator's own): the
+    PNG of a page of an operation submitted with ``x-ms-emulator-page-images: true``, for the
+    submitting caller only (:meth:`~emulator.service.ReadService.page_image`)."""
+    service = _service(request)
+    png = await run_in_threadpool(
+        service.page_image,
+        request.path_params["operation_id"],
+        request.path_params["page"],
+        service.billing_key(caller_of(request.scope)),
+    )
+    # A document's page: never cached by anyone along the way.
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 async def delete_result(request: Request) -> Response:
