@@ -14,7 +14,7 @@ import importlib
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +24,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
 from emulator import memory
-from emulator.api import admin, health, home
+from emulator.api import admin, health, home, swagger
 from emulator.api import handlers as on
 from emulator.api.document_intelligence import routes as document_intelligence
 from emulator.api.image_analysis import routes as image_analysis
@@ -40,10 +40,14 @@ from emulator.middleware.faults import FaultMiddleware
 from emulator.middleware.rate_limit import KeyedRateLimit, RateLimiter, RateLimitMiddleware
 from emulator.middleware.request_context import RequestContextMiddleware
 from emulator.middleware.request_size import RequestSizeMiddleware
-from emulator.service import ReadService
+from emulator.service import PAGES_DONE_HEADER, ReadService
 from emulator.settings import Settings, SettingsError
 from emulator.store import MemoryStore, SqliteStore, Store, StoreUnavailableError
 from emulator.tokens import TokenAuthority
+from emulator.tracing import Tracing, TracingUnavailableError, build_provider
+
+if TYPE_CHECKING:
+    from emulator.metrics import Metrics
 
 log = logging.getLogger("emulator")
 
@@ -134,6 +138,27 @@ def build_rate_limit(settings: Settings, store: Store, limit: int, window: float
     return KeyedRateLimit(limit, window)
 
 
+def build_observability(
+    settings: Settings, service: ReadService, provider: Any = None
+) -> tuple[Tracing, Metrics | None]:
+    """The app's spans (``--otel``, or ``provider``) and metrics (``--metrics``), wired to the
+    service's job runner."""
+    if provider is None and settings.otel:
+        try:
+            provider = build_provider()
+        except TracingUnavailableError as error:
+            raise SettingsError(str(error)) from None
+    tracing = Tracing(provider)
+    service.runner.tracing = tracing
+    metrics: Metrics | None = None
+    if settings.serves_metrics:
+        from emulator.metrics import Metrics  # prometheus-client, only when asked for
+
+        metrics = Metrics(service)
+        service.runner.events = metrics
+    return tracing, metrics
+
+
 def sweep_interval(settings: Settings) -> float:
     """How often the retention sweeper runs: often enough for short retentions."""
     retention = settings.retention.total_seconds()
@@ -163,6 +188,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await sweeper
         await run_in_threadpool(service.stop)
+        await run_in_threadpool(app.state.tracing.shutdown)
 
 
 #: The requests that submit a document (the billed transactions the rate limit counts).
@@ -170,8 +196,9 @@ SUBMIT_PATHS = (read_v32.ANALYZE_PATH, read_v32.SYNC_ANALYZE_PATH, ":analyze")
 
 
 #: What a page's script may read of an answer besides the CORS-safelisted headers: where to
-#: poll, how long to wait, the request id; what the clients read.
-CORS_EXPOSED = ("Operation-Location", "Retry-After", "apim-request-id")
+#: poll, how long to wait, the request id; what the clients read; and the emulator's own
+#: progress of an unfinished operation.
+CORS_EXPOSED = ("Operation-Location", "Retry-After", "apim-request-id", PAGES_DONE_HEADER)
 
 
 def cors(origins: Sequence[str]) -> Middleware:
@@ -196,6 +223,7 @@ def create_app(
     clock: Clock | None = None,
     job_queue: JobQueue | None = None,
     store: Store | None = None,
+    tracer_provider: Any = None,
 ) -> Starlette:
     """Build the emulator's ASGI app.
 
@@ -203,12 +231,14 @@ def create_app(
     a factory given here runs in worker threads, see :func:`build_queue`); ``clock`` defaults to
     the real UTC clock; ``job_queue`` and ``store`` default to what ``settings`` asks for. The
     lifespan starts the workers, resumes unfinished jobs and runs the retention sweeper.
+    ``tracer_provider`` (an OpenTelemetry SDK one) replaces the one ``--otel`` builds.
     """
     memory.return_large_blocks()  # a large page's memory goes back once it is done
     cipher = build_cipher(settings)
     store = store or build_store(settings, cipher)
     queue = job_queue or build_queue(settings, engine_factory, store)
     service = ReadService(settings, store, queue, clock or utc_now)
+    tracing, metrics = build_observability(settings, service, tracer_provider)
     try:
         tokens = TokenAuthority(cipher, settings.trust_jwks)
     except ValueError as error:
@@ -216,6 +246,7 @@ def create_app(
 
     route_table = [
         *home.routes(),
+        *swagger.routes(),
         *read_v32.routes(),
         *document_intelligence.routes(),
         *image_analysis.routes(),
@@ -237,7 +268,14 @@ def create_app(
     # Outermost first: every request gets an id and a log line; an over-long head is refused
     # before anything reads it; nothing unauthenticated reaches a fault or uses up the rate;
     # faults come before the rate so an injected 429 does not also count as a request.
-    middleware = [Middleware(RequestContextMiddleware)]
+    middleware = [Middleware(RequestContextMiddleware, metrics=metrics, tracing=tracing)]
+    if metrics is not None:
+        from emulator.metrics import METRICS_PATH, OpenMetricsMiddleware, metrics_endpoint
+
+        if settings.metrics_open:  # answered before authentication
+            middleware.append(Middleware(OpenMetricsMiddleware, metrics=metrics))
+        else:
+            route_table.append(Route(METRICS_PATH, metrics_endpoint, methods=["GET"]))
     if settings.cors_origins:
         # Before authentication: a browser's preflight carries no key, and an error (a 401, a
         # 429) must carry the CORS headers for the page's script to read it.
@@ -262,6 +300,7 @@ def create_app(
                 limiter=rate_limit,
                 path_suffixes=SUBMIT_PATHS,
                 window_of=lambda scope: service.billing_key(caller_of(scope)) or "",
+                on_refusal=None if metrics is None else metrics.rate_limited.inc,
             )
         )
     handlers: dict[Any, Any] = {
@@ -283,6 +322,10 @@ def create_app(
     )
     app.state.service = service
     app.state.tokens = tokens
+    app.state.metrics = metrics
+    app.state.tracing = tracing
+    if metrics is not None:
+        metrics.routes = app.routes
     app.state.settings = settings
     app.state.sweep_interval = sweep_interval(settings)
     # Kept so that emulator.testing can clear them between tests.

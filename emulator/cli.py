@@ -6,14 +6,15 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from emulator.logs import EscapingFormatter
+from emulator.logs import formatter_for
 from emulator.settings import SettingsError, load
 
 
-def configure_logging(level: str) -> None:
-    """Log to stderr; stdout carries only the startup line so scripts can parse it."""
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """Log to stderr, as text or one JSON object per line (``--log-format``); stdout carries
+    only the startup line so scripts can parse it."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(EscapingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(formatter_for(log_format))
     logging.basicConfig(level=level.upper(), handlers=[handler])
     # uvicorn repeats what the startup line says; keep its chatter to warnings.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
@@ -27,7 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as error:
         print(f"ocr-emulator: error: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     # Imported late so that `--help` and bad flags answer without loading the server stack.
     from emulator.crypto import KeyFileError
     from emulator.server import serve

@@ -33,8 +33,10 @@ from emulator.decoding import DecoderError, DecoderProcess
 from emulator.documents import DocumentInfo, Limits, PageImage
 from emulator.engine.base import OcrEngine, PageText
 from emulator.errors import ServiceError
+from emulator.logs import job_fields
 from emulator.sealed import EncryptedDocument
 from emulator.store import Job, Store, StoreUnavailableError
+from emulator.tracing import Attributes, TraceContext, Tracing, parse_traceparent
 
 log = logging.getLogger("emulator.jobs")
 
@@ -232,6 +234,28 @@ class JobControl:
             return False
 
 
+class JobEvents:
+    """What a :class:`JobRunner` reports as its jobs move, for metrics; these do nothing
+    (:class:`emulator.metrics.Metrics` counts them)."""
+
+    def page_read(self, seconds: float) -> None:
+        """A worker of this node read a page; the engine took ``seconds``."""
+
+    def state_changed(self, state: str, count: int = 1) -> None:
+        """``count`` jobs changed to ``state`` here (``notStarted``, ``running``,
+        ``succeeded``, ``failed``, ``deleted``, ``expired``)."""
+
+
+def log_state(job: Job, state: str, message: str, *args: object, level: int = logging.INFO) -> None:
+    """Log ``job``'s change to ``state``: ``message`` (which names the job), with the
+    operation, the state and the id and trace of the request that submitted it as the
+    record's fields (:func:`emulator.logs.job_fields`), whichever thread or node logs it."""
+    trace = parse_traceparent(job.options.traceparent)
+    trace_id = trace.trace_id if trace is not None else None
+    fields = job_fields(job.id, state, job.options.request_id, trace_id)
+    log.log(level, message, *args, extra=fields)
+
+
 def _reason(error: Exception) -> str:
     """Why a job failed, for its log line: a decoder's own words, else the error's type."""
     if isinstance(error, DecoderError):
@@ -264,6 +288,20 @@ class JobRunner:
         # Seconds per page, smoothed, to tell clients how long to wait (Retry-After).
         self._seconds_per_page = 1.0
         self._observed = False
+        #: Where pages read and state changes are counted, and the spans of jobs and pages
+        #: (set by :func:`emulator.app.create_app`; by default neither does anything).
+        self.events = JobEvents()
+        self.tracing = Tracing()
+
+    def record_state(
+        self, job: Job, state: str, message: str, *args: object, level: int = logging.INFO
+    ) -> None:
+        """Log ``job``'s change to ``state`` (:func:`log_state`) and count it."""
+        log_state(job, state, message, *args, level=level)
+        self.events.state_changed(state)
+
+    def _page_read(self, seconds: float) -> None:
+        self.events.page_read(seconds)
 
     @property
     def seconds_per_page(self) -> float:
@@ -341,7 +379,9 @@ class JobRunner:
                 type(error).__name__,
             )
             return
-        log.warning("job %s failed: %s", job_id, reason)
+        self.record_state(
+            failed, "failed", "job %s failed: %s", job_id, reason, level=logging.WARNING
+        )
 
     def run(
         self,
@@ -372,12 +412,15 @@ class JobRunner:
         job = job.evolve(status="running", updated=self.clock(), pages_done=0)
         if not self.store.update(job):
             return
+        self.record_state(job, "running", "job %s running", job_id)
         self.control.checkpoint(job_id, "running", should_stop, owner)
         if not should_stop() and self.control.take_failure(owner):
             self.fail(job_id, "failure injected by a test")
             return
-        with self.control.working():
-            self._read(job, engine, should_stop, deadline, started)
+        attributes: Attributes = {"ocr.operation_id": job_id, "ocr.pages": job.pages_total}
+        parent = parse_traceparent(job.options.traceparent)
+        with self.control.working(), self.tracing.span("ocr.job", parent, attributes) as span:
+            self._read(job, engine, should_stop, deadline, started, span.context or parent)
 
     def _read(
         self,
@@ -386,8 +429,10 @@ class JobRunner:
         should_stop: Callable[[], bool],
         deadline: float | None,
         started: float,
+        trace: TraceContext | None = None,
     ) -> None:
-        """Read every page of a running ``job`` and record it succeeded, or failed."""
+        """Read every page of a running ``job`` and record it succeeded, or failed; each
+        page's span is a child of ``trace`` (the job's span)."""
         job_id = job.id
         try:
             # Read through a decrypting stream: the document is never decrypted whole.
@@ -401,16 +446,16 @@ class JobRunner:
             for number in job.options.pages:
                 if should_stop():
                     self.store.update(job.evolve(status="notStarted", pages_done=0))
-                    log.info("job %s interrupted by shutdown; will resume", job_id)
+                    self.record_state(
+                        job, "notStarted", "job %s interrupted by shutdown; will resume", job_id
+                    )
                     return
                 if deadline is not None and time.monotonic() > deadline:
                     raise JobTimeoutError(job_id)
-                page = decoder.page(info, number, documents.PDF_DPI, deadline)
-                text = engine.recognize(
-                    page.image,
-                    reading_order=job.options.reading_order,
-                    language=job.options.language,
+                page = decoder.page(
+                    info, number, documents.PDF_DPI, deadline, job.options.page_images
                 )
+                text = self._recognize(job, engine, page, trace)
                 # Decoding included: the estimate is what a client waits per page.
                 now_mono = time.monotonic()
                 self._observe(now_mono - page_started)
@@ -429,7 +474,9 @@ class JobRunner:
             self.store.finish(
                 job.evolve(status="succeeded", updated=now, expires_at=self._expiry())
             )
-            log.info(
+            self.record_state(
+                job,
+                "succeeded",
                 "job %s succeeded: %d page(s) in %.2fs",
                 job_id,
                 job.pages_done,
@@ -444,6 +491,9 @@ class JobRunner:
                 # Shutdown cut the page short (a worker process is killed when it overruns the
                 # grace period): the job is not at fault, so it is resumed, not failed.
                 self.store.update(job.evolve(status="notStarted", pages_done=0))
+                self.record_state(
+                    job, "notStarted", "job %s interrupted by shutdown; will resume", job_id
+                )
                 return
             self.fail(job_id, _reason(error))
         finally:
@@ -452,12 +502,30 @@ class JobRunner:
             if held is not None:
                 held.forget()
 
+    def _recognize(
+        self, job: Job, engine: OcrEngine, page: PageImage, trace: TraceContext | None
+    ) -> PageText:
+        """The engine's reading of ``page``, counted (pages read, engine seconds) and, with
+        tracing, in an ``ocr.page`` span of its own under ``trace`` (number and seconds)."""
+        attributes: Attributes = {"ocr.operation_id": job.id, "ocr.page.number": page.number}
+        with self.tracing.span("ocr.page", trace, attributes) as span:
+            started = time.monotonic()
+            text = engine.recognize(
+                page.image, reading_order=job.options.reading_order, language=job.options.language
+            )
+            seconds = time.monotonic() - started
+            span.set("ocr.page.seconds", round(seconds, 6))
+        self._page_read(seconds)
+        return text
+
     def _record(self, job: Job, page: PageImage, text: PageText) -> dict[str, Any]:
         """The stored record of a page the engine read: its lines and words, and for a
         ``prebuilt-layout`` job the page's tables, selection marks and figures (found here,
         while the page's pixels are at hand), with each figure's image kept for
         ``output=figures``."""
         entry = page_records.read_result(page, text, job.options.language)
+        if page.preview is not None:  # asked for with x-ms-emulator-page-images
+            self.store.put_file(job.id, page_records.page_image_file(page.number), page.preview)
         if job.options.language is None:
             languages.annotate(entry)
         if job.options.model_id == LAYOUT_MODEL:
@@ -516,6 +584,8 @@ class JobRunner:
         if started is None:
             return "done"
         job, first = started
+        if first:
+            self.record_state(job, "running", "job %s running", job_id)
         self.control.checkpoint(job_id, "running", should_stop, owner)
         if first and not should_stop() and self.control.take_failure(owner):
             self.fail(job_id, "failure injected by a test")
@@ -528,10 +598,9 @@ class JobRunner:
             # The document stays in this decoder: this worker may draw more of its pages.
             decoder, info = self._decode(job, data, deadline)
             page_started = time.monotonic()
-            page = decoder.page(info, job.options.pages[index], documents.PDF_DPI, deadline)
-            text = engine.recognize(
-                page.image, reading_order=job.options.reading_order, language=job.options.language
-            )
+            number = job.options.pages[index]
+            page = decoder.page(info, number, documents.PDF_DPI, deadline, job.options.page_images)
+            text = self._recognize(job, engine, page, parse_traceparent(job.options.traceparent))
             self._observe(time.monotonic() - page_started)
             if deadline is not None and time.monotonic() > deadline:
                 raise JobTimeoutError(job_id)
@@ -549,7 +618,7 @@ class JobRunner:
             self.store.finish(
                 finished.evolve(status="succeeded", updated=now, expires_at=self._expiry())
             )
-            log.info("job %s succeeded: %d page(s)", job_id, done)
+            self.record_state(finished, "succeeded", "job %s succeeded: %d page(s)", job_id, done)
         except StoreUnavailableError:
             raise
         except ServiceError as error:
@@ -590,6 +659,16 @@ class JobQueue(ABC):
     @abstractmethod
     def stop(self, timeout: float = 10.0) -> None:
         """Stop workers; a job in progress is interrupted between pages."""
+
+    def drain(self) -> None:  # noqa: B027 - optional hook: a queue without workers has none
+        """Take no more work (a graceful shutdown has begun); what runs goes on. Work left
+        waiting stays queued: a shared queue's goes to other nodes, a persistent store's
+        resumes at the next start."""
+
+    def wait_idle(self, timeout: float) -> bool:
+        """After :meth:`drain`, block until no worker runs anything, at most ``timeout``
+        seconds; True if they all finished."""
+        return True
 
     @property
     @abstractmethod
@@ -764,6 +843,7 @@ class PooledJobQueue(JobQueue):
         self._loaded = 0
         self._load_errors: list[str] = []
         self._stop = threading.Event()
+        self._draining = threading.Event()
         self._threads: list[threading.Thread] = []
 
     @property
@@ -792,7 +872,7 @@ class PooledJobQueue(JobQueue):
 
     def _take(self, index: int) -> WorkItem | None:
         """The next item for worker ``index``, or None when the queue is stopping."""
-        if self._stop.is_set():
+        if self._stop.is_set() or self._draining.is_set():
             return None
         return self.source.take(index)
 
@@ -816,6 +896,20 @@ class PooledJobQueue(JobQueue):
 
     def resume(self, job_id: str) -> None:
         self.source.resume(job_id)
+
+    def drain(self) -> None:
+        if self._draining.is_set():
+            return
+        self._draining.set()
+        # Wakes the workers waiting for work; a page taken meanwhile from a shared queue is
+        # handed back by the source itself.
+        self.source.close(len(self._threads))
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -937,6 +1031,7 @@ __all__ = [
     "HoldStage",
     "Job",
     "JobControl",
+    "JobEvents",
     "JobQueue",
     "JobRunner",
     "JobTimeoutError",

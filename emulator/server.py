@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import ipaddress
 import logging
 import math
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import uvicorn
 from starlette.applications import Starlette
@@ -50,8 +52,28 @@ class Endpoint:
     port: int
 
 
+class PortInUseError(OSError):
+    """The port is taken by another process: said in words, with what to do about it."""
+
+    def __init__(self, host: str, port: int) -> None:
+        who = "another emulator?"
+        if port == 5000:
+            who += " on macOS the AirPlay Receiver uses 5000"
+        super().__init__(
+            errno.EADDRINUSE,
+            f"port {port} on {host} is already in use ({who}); pick another with --port or "
+            "OCR_EMULATOR_PORT (0 picks a free one)",
+        )
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` (``port`` 0 picks a free one)."""
+    """A listening TCP socket on ``host:port`` (``port`` 0 picks a free one).
+
+    Raises :class:`PortInUseError` when another process holds the port.
+    """
     family = socket.AF_INET
     bare = host.strip("[]")
     try:
@@ -68,8 +90,10 @@ def bind_socket(host: str, port: int) -> socket.socket:
     try:
         sock.bind((bare, port))
         sock.listen(2048)
-    except OSError:
+    except OSError as error:
         sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise PortInUseError(host, port) from error
         raise
     sock.set_inheritable(True)
     return sock
@@ -99,11 +123,24 @@ class _Server(uvicorn.Server):
     idle TLS connection does not hold up shutdown.
 
     uvicorn shuts down gracefully on those signals and then re-raises them, which makes the
-    process die of the signal; here the graceful shutdown is the whole answer.
+    process die of the signal; here the graceful shutdown is the whole answer. A signal also
+    tells the app's service at once to take no more work and to finish the pages it is reading
+    (:meth:`ReadService.begin_shutdown`), while uvicorn finishes the requests, all within
+    ``--shutdown-timeout``; a stop asked for in code (``run_in_thread``) stops at once.
     """
 
+    signalled = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.signalled = True
+        super().handle_exit(sig, frame)
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        """uvicorn's graceful shutdown, plus :meth:`_abort_closed_connections` alongside it."""
+        """uvicorn's graceful shutdown, plus :meth:`_abort_closed_connections` alongside it
+        and, after a signal, the service's (see the class docs)."""
+        service = getattr(getattr(self.config.app, "state", None), "service", None)
+        if self.signalled and isinstance(service, ReadService):
+            await asyncio.to_thread(service.begin_shutdown)
         reaper = asyncio.create_task(self._abort_closed_connections())
         try:
             await super().shutdown(sockets)
@@ -172,10 +209,14 @@ def connection_limits(settings: Settings) -> ConnectionLimits:
 
 
 def build_server(
-    app: Starlette, context: ssl.SSLContext | None, limits: ConnectionLimits | None = None
+    app: Starlette,
+    context: ssl.SSLContext | None,
+    limits: ConnectionLimits | None = None,
+    shutdown_timeout: float = 10.0,
 ) -> uvicorn.Server:
     """A uvicorn server for ``app``, using our TLS context (TLS >= 1.2) when given, its
-    connections held to ``limits`` (the defaults when None).
+    connections held to ``limits`` (the defaults when None); at a stop, requests still being
+    served get ``shutdown_timeout`` seconds to finish.
 
     uvicorn's own ``ssl_version`` cannot set a minimum version, so the context is built by
     :mod:`emulator.tls` and handed over through ``ssl_context_factory``.
@@ -196,7 +237,7 @@ def build_server(
         access_log=False,  # the app logs every request itself, without secrets
         log_config=None,
         server_header=False,
-        timeout_graceful_shutdown=10,
+        timeout_graceful_shutdown=math.ceil(shutdown_timeout),  # uvicorn takes whole seconds
         ssl_context_factory=factory,
         # The protocol also applies the head and body timeouts and both caps (answered in the
         # service's format: uvicorn's limit_concurrency is left off, its 503 is plain text).
@@ -235,13 +276,23 @@ def _prepare(
         ca_path=material.ca_path if material else None,
         port=port,
     )
-    server = build_server(app, material.context if material else None, connection_limits(settings))
+    server = build_server(
+        app,
+        material.context if material else None,
+        connection_limits(settings),
+        settings.shutdown_timeout,
+    )
     return _Prepared(app, sock, server, endpoint)
 
 
 def startup_line(settings: Settings, endpoint: Endpoint) -> str:
-    """The one line printed at start: endpoint, CA path with TLS, key when generated."""
-    parts = [f"OCR emulator (Read v3.2) listening on {endpoint.url}"]
+    """The one line printed at start: endpoint, the try-it page and Swagger UI, CA path with
+    TLS, key when generated."""
+    parts = [
+        f"OCR emulator (Read v3.2) listening on {endpoint.url}",
+        f"try it: {endpoint.url}/",
+        f"Swagger UI: {endpoint.url}/swagger",
+    ]
     if endpoint.ca_path is not None:
         parts.append(f"CA certificate: {endpoint.ca_path}")
     if settings.generated_api_key:

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from emulator import billing, bodies, decoding, documents, errors
+from emulator import billing, bodies, decoding, documents, errors, page_records
 from emulator.clock import Clock
 from emulator.engine import scripts
 from emulator.jobs import JobControl, JobQueue, JobRunner, QueueFullError
+from emulator.logs import REQUEST_ID
 from emulator.sealed import EncryptedDocument, SealedWriter
 from emulator.settings import Settings
 from emulator.store import READ_V32, Job, JobOptions, Store, StoreUnavailableError
 from emulator.tokens import Principal
+from emulator.tracing import CURRENT_TRACE
 
 log = logging.getLogger("emulator.service")
 
@@ -39,6 +42,17 @@ _MAX_HINT_SECONDS = 5.0
 # Hints aim this much early: a poll that comes too soon costs one GET of a few milliseconds,
 # one that comes too late costs the client the whole difference.
 _EARLY = 0.9
+# Past --shutdown-timeout, how long a worker may take to notice it must stop (a page in a
+# worker process is then cut short by killing the process).
+_INTERRUPT_GRACE = 2.0
+
+
+#: The emulator-only request header that asks Read v3.2's ``analyze`` to keep a PNG of each
+#: page read (value ``true``), served by ``GET .../analyzeResults/{id}/pages/{n}/image``.
+PAGE_IMAGES_HEADER = "x-ms-emulator-page-images"
+#: The emulator-only header a GET of an unfinished operation carries: how many of its pages
+#: are read so far, of how many (``1/2``), for a progress display such as the try-it page's.
+PAGES_DONE_HEADER = "x-ms-emulator-pages-done"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,8 +97,13 @@ class OperationView:
 
     @property
     def headers(self) -> dict[str, str]:
-        """The response headers the hint adds (none for a finished operation)."""
-        return {} if self.hint is None else self.hint.headers
+        """The response headers of an unfinished operation (none for a finished one): the
+        hint's, and the emulator's own :data:`PAGES_DONE_HEADER` (``done/total``), which the
+        service does not send and its clients ignore."""
+        if self.hint is None:
+            return {}
+        progress = f"{self.job.pages_done}/{self.job.pages_total}"
+        return {**self.hint.headers, PAGES_DONE_HEADER: progress}
 
 
 class ReadService:
@@ -107,6 +126,8 @@ class ReadService:
         )
         # The upload checks run in decoding children too, never in this process.
         self.checkers = decoding.DecoderPool(settings.decode_memory)
+        # When a graceful shutdown (SIGTERM/SIGINT) must be over (time.monotonic()).
+        self._stop_by: float | None = None
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -129,10 +150,30 @@ class ReadService:
             log.info("resumed %d unfinished job(s)", resumed)
         return resumed
 
+    def begin_shutdown(self) -> None:
+        """A SIGTERM or SIGINT came: take no more work, and let what runs finish within
+        ``--shutdown-timeout`` from now (:meth:`stop` waits for it). Pages still waiting stay
+        queued: other nodes of a cluster take them, a persistent store resumes them."""
+        if self._stop_by is None:
+            self._stop_by = time.monotonic() + self.settings.shutdown_timeout
+            log.info(
+                "shutting down: finishing running pages (at most %gs)",
+                self.settings.shutdown_timeout,
+            )
+        self.queue.drain()
+
     def stop(self) -> None:
-        """Stop the workers and close the store."""
+        """Stop the workers and close the store. After :meth:`begin_shutdown`, first wait
+        (until its deadline) for the running jobs and pages to finish; what is still running
+        then is cut short and handed back: to the shared queue, or ``notStarted`` to resume."""
+        grace = 10.0
+        if self._stop_by is not None:
+            left = max(0.0, self._stop_by - time.monotonic())
+            if not self.queue.wait_idle(left):
+                log.warning("shutdown timeout: handing back the pages still being read")
+            grace = _INTERRUPT_GRACE
         self.control.close()  # a worker held by a test must not delay shutdown
-        self.queue.stop()
+        self.queue.stop(grace)
         self.runner.close()
         self.checkers.close()
         self.store.close()
@@ -212,7 +253,13 @@ class ReadService:
             status="notStarted",
             created=now,
             updated=now,
-            options=replace(options, pages=tuple(pages)),
+            # The request's id and trace go with the job, to the node that runs it.
+            options=replace(
+                options,
+                pages=tuple(pages),
+                request_id=REQUEST_ID.get(),
+                traceparent=trace.traceparent if (trace := CURRENT_TRACE.get()) else None,
+            ),
         )
         self.store.create(job, document)
         try:
@@ -221,6 +268,9 @@ class ReadService:
             # Not accepted, so not kept: the client gets 429 and nothing lingers.
             self.store.delete(job.id)
             raise errors.queue_full(self._queue_wait()) from None
+        self.runner.record_state(
+            job, "notStarted", "job %s queued: %d page(s)", job.id, job.pages_total
+        )
         return job
 
     def view(self, operation_id: str, api: str = READ_V32) -> OperationView:
@@ -232,11 +282,11 @@ class ReadService:
         job = self._job(operation_id, api)
         pages = self.store.read_pages(job.id) if job.status == "succeeded" else None
         if job.finished:
-            # With a searchable PDF or figures to fetch after the result, --retention 0 waits
-            # for that.
-            keep = job.options.output_pdf or job.options.output_figures
+            # With a searchable PDF, figures or page images to fetch after the result,
+            # --retention 0 waits for that.
+            keep = job.options.output_pdf or job.options.output_figures or job.options.page_images
             if self.settings.retention == timedelta(0) and not keep:
-                self.store.delete(job.id)
+                self._deleted(job, "read once (--retention 0)")
             elif job.read_at is None:
                 self.store.update(job.evolve(read_at=self.clock()))
             return OperationView(job, pages, None)
@@ -249,19 +299,64 @@ class ReadService:
         job = self._job(operation_id, api)
         data = self.store.read_file(job.id, name)
         if data is not None and self.settings.retention == timedelta(0):
-            self.store.delete(job.id)  # read once: gone (the result was read before it)
+            # Read once: gone (the result was read before it).
+            self._deleted(job, "read once (--retention 0)")
         return job, data
+
+    def page_image(self, operation_id: str, page: int, caller: str | None) -> bytes:
+        """The PNG of page ``page`` of a Read v3.2 operation submitted with page images asked
+        for (:attr:`~emulator.store.JobOptions.page_images`): kept sealed with its result,
+        for as long as the result, and deleted with it.
+
+        404 (``NotFound``, in the service's format) as :meth:`view` answers, and also when the
+        caller is not the one that submitted it (``caller``: its :meth:`billing_key`), when
+        no page images were asked for, before the operation has succeeded, and for a page it
+        did not read. With ``--retention 0`` the operation goes once its last page's image
+        has been read (its result was read before: that is how a client learns it is done).
+        """
+        job = self._job(operation_id, READ_V32)
+        if caller is None or job.options.billing_key != caller:
+            raise errors.operation_not_found()
+        if not job.options.page_images:
+            raise errors.ServiceError(
+                404,
+                "NotFound",
+                "This operation has no page images: submit it with the header "
+                f"{PAGE_IMAGES_HEADER}: true to have them kept.",
+            )
+        if job.status != "succeeded":
+            raise errors.ServiceError(
+                404, "NotFound", "The page images are available once the operation has succeeded."
+            )
+        png = None
+        if page in job.options.pages:
+            png = self.store.read_file(job.id, page_records.page_image_file(page))
+        if png is None:
+            raise errors.ServiceError(404, "NotFound", f"The operation has no page {page}.")
+        if self.settings.retention == timedelta(0) and page == job.options.pages[-1]:
+            self.store.delete(job.id)
+        return png
 
     def delete(self, operation_id: str, api: str = READ_V32) -> None:
         """Delete the operation's input and result now; 404 if unknown (or another API's)."""
         job = self._job(operation_id, api)
-        if not self.store.delete(job.id):
+        if not self._deleted(job, "by its client"):
             raise errors.operation_not_found()
+
+    def _deleted(self, job: Job, why: str) -> bool:
+        """Delete ``job`` now and log it (with the request that submitted it); False if it
+        was gone already."""
+        if not self.store.delete(job.id):
+            return False
+        self.runner.record_state(job, "deleted", "job %s deleted: %s", job.id, why)
+        return True
 
     def discard(self, operation_id: str) -> None:
         """Delete the operation now if it still exists, finished or not (a synchronous read's
         job, which nobody else can name); unlike :meth:`delete`, a missing one is no error."""
-        self.store.delete(operation_id)
+        job = self.store.get(operation_id)
+        if job is not None:
+            self._deleted(job, "its synchronous read was answered")
 
     # --- billing ------------------------------------------------------------------------------
 
@@ -308,7 +403,12 @@ class ReadService:
         """Delete every expired result now; returns how many went."""
         removed = self.store.delete_expired(self.clock())
         if removed:
-            log.info("retention sweep deleted %d expired operation(s)", removed)
+            log.info(
+                "retention sweep deleted %d expired operation(s)",
+                removed,
+                extra={"state": "expired"},
+            )
+            self.runner.events.state_changed("expired", removed)
         return removed
 
     def _store_kind(self) -> str:

@@ -25,6 +25,9 @@ from emulator.faults import FaultError, FaultRule, load_config
 from emulator.sealed import DEFAULT_SPOOL_THRESHOLD
 
 Tier = Literal["free", "paid"]
+#: How log lines are written (``--log-format``): ``text`` for people, ``json`` for collectors.
+LogFormat = Literal["text", "json"]
+LOG_FORMATS: tuple[str, ...] = get_args(LogFormat)
 
 ENV_PREFIX = "OCR_EMULATOR_"
 # An origin as browsers send it: scheme, host and an optional port, nothing after.
@@ -51,6 +54,10 @@ DEFAULT_MAX_CONNECTIONS = 500
 # alone is always let in, so a document as large as the tier allows still fits.
 DEFAULT_MAX_BYTES_IN_FLIGHT = 256 * 1024 * 1024
 BACKEND_SCHEMES = ("redis", "rediss", "unix")
+# How long a SIGTERM/SIGINT waits for requests and running pages before cutting them short:
+# a page takes seconds, and orchestrators allow 30 s before they kill (Kubernetes' default
+# terminationGracePeriodSeconds).
+DEFAULT_SHUTDOWN_TIMEOUT = 30.0
 
 # The service's published limits per pricing tier: F0 reads the first two pages of documents
 # up to 4 MB and allows 20 transactions a minute; S1 takes 500 MB and 2000 pages.
@@ -170,6 +177,19 @@ class Settings:
     #: until its job is done with it (``--spool-threshold``; 0 spools every document).
     spool_threshold: int = DEFAULT_SPOOL_THRESHOLD
     log_level: str = "info"
+    #: ``text`` (default) or ``json``: one JSON object per line (``--log-format``).
+    log_format: LogFormat = "text"
+    #: Serve Prometheus metrics at ``/metrics`` (``--metrics``), behind the API key.
+    metrics: bool = False
+    #: Serve ``/metrics`` without a key (``--metrics-open``, which implies ``--metrics``), for
+    #: scrapers that cannot send a header; it shows counts and timings, no ids and no content.
+    metrics_open: bool = False
+    #: OpenTelemetry spans for requests, jobs and pages (``--otel``; the ``otel`` extra), sent
+    #: where ``OTEL_TRACES_EXPORTER`` says (none unless it is set).
+    otel: bool = False
+    #: Seconds a SIGTERM/SIGINT waits for requests and running pages before it cuts them short
+    #: (``--shutdown-timeout``); then the pages go back to the queue.
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
 
     def __post_init__(self) -> None:
         for origin in self.cors_origins:
@@ -221,6 +241,10 @@ class Settings:
             raise SettingsError(
                 f"--log-level must be debug, info, warning or error, not {self.log_level!r}"
             )
+        if self.log_format not in LOG_FORMATS:
+            raise SettingsError(f"--log-format must be text or json, not {self.log_format!r}")
+        if not self.shutdown_timeout >= 0:
+            raise SettingsError("--shutdown-timeout must not be negative")
         if self.backend is not None:
             scheme = self.backend.partition("://")[0].lower()
             if "://" not in self.backend or scheme not in BACKEND_SCHEMES:
@@ -246,6 +270,11 @@ class Settings:
                 f"refusing to serve plain HTTP on non-loopback host {self.host!r}: "
                 "pass --tls, or --allow-insecure-http if you really mean it"
             )
+
+    @property
+    def serves_metrics(self) -> bool:
+        """True if ``/metrics`` is served (``--metrics`` or ``--metrics-open``)."""
+        return self.metrics or self.metrics_open
 
     @property
     def limits(self) -> Limits:
@@ -494,6 +523,36 @@ def build_parser() -> argparse.ArgumentParser:
         "(default); longer is InvalidImage",
     )
     p.add_argument("--log-level", help="debug, info (default), warning or error")
+    p.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="text (default) or json: one JSON object per line with time, level, logger, "
+        "message, request id and, for jobs, the operation and its state",
+    )
+    p.add_argument(
+        "--metrics",
+        action="store_true",
+        default=None,
+        help="serve Prometheus metrics at /metrics, behind the API key (default: off)",
+    )
+    p.add_argument(
+        "--metrics-open",
+        action="store_true",
+        default=None,
+        help="serve /metrics without a key, for scrapers that send none (implies --metrics)",
+    )
+    p.add_argument(
+        "--otel",
+        action="store_true",
+        default=None,
+        help="OpenTelemetry spans for requests, jobs and pages, exported as OTEL_TRACES_EXPORTER "
+        "says (console, otlp; default none); needs pip install 'ocr-sdk[otel]'",
+    )
+    p.add_argument(
+        "--shutdown-timeout",
+        help="on SIGTERM/SIGINT, how long requests and running pages may take to finish "
+        "before they are cut short and handed back, e.g. 30s (default), 2m, 0",
+    )
     return p
 
 
@@ -559,6 +618,10 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         kwargs["retention"] = parse_duration(retention)
     if (log_level := pick("log_level")) is not None:
         kwargs["log_level"] = log_level.lower()
+    if (log_format := pick("log_format")) is not None:
+        kwargs["log_format"] = log_format.lower()
+    if (shutdown_timeout := pick("shutdown_timeout")) is not None:
+        kwargs["shutdown_timeout"] = parse_duration(shutdown_timeout).total_seconds()
     if (rate := pick("rate_limit")) is not None:
         kwargs["rate_limit"] = parse_rate(rate)
     rules: list[FaultRule] = []
@@ -579,7 +642,15 @@ def load(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
         seed = _env_int("FAULT_SEED", fault_seed)
     if seed is not None:
         kwargs["fault_seed"] = seed
-    for flag in ("tls", "allow_insecure_http", "allow_private_urls", "strict_api_version"):
+    for flag in (
+        "tls",
+        "allow_insecure_http",
+        "allow_private_urls",
+        "strict_api_version",
+        "metrics",
+        "metrics_open",
+        "otel",
+    ):
         value = getattr(args, flag)
         if value is None and (raw := env.get(ENV_PREFIX + flag.upper())) is not None:
             value = _env_flag(raw)

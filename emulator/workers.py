@@ -49,6 +49,9 @@ _CONTEXT = multiprocessing.get_context("spawn")
 # How long a child may take to load its engine (imports and ONNX sessions) before it is
 # considered broken.
 LOAD_TIMEOUT = 120.0
+# How long, once stop() has killed the children, their threads may take to put the pages they
+# were reading back (to the shared queue, or notStarted in the store) before the store closes.
+_HAND_BACK_SECONDS = 5.0
 
 
 class WorkerDiedError(Exception):
@@ -57,8 +60,10 @@ class WorkerDiedError(Exception):
 
 def _child_main(conn: Connection, engine_factory: EngineFactory, intra_op_threads: int) -> None:
     """The child's loop: load the engine, then read one page per request until told to stop."""
-    # Ctrl-C reaches the whole process group; the parent decides when children stop.
+    # Ctrl-C reaches the whole process group, and so does a SIGTERM sent to it (systemd's
+    # default): the parent decides when children stop, after the pages they are reading.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         engine = engine_factory(intra_op_threads)
     except BaseException as error:  # reported to the parent, which shows it on /status
@@ -221,6 +226,11 @@ class ProcessJobQueue(PooledJobQueue):
             workers = list(self._processes.values())
         for worker in workers:
             worker.kill()
+        # Each thread sees its child's pipe close and hands its page back (the job is resumed,
+        # or another node reads the page); wait for that, briefly, before the store closes.
+        deadline = time.monotonic() + _HAND_BACK_SECONDS
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     @property
     def replaced(self) -> int:

@@ -133,11 +133,14 @@ class RateLimitMiddleware:
         limiter: RateLimiter,
         path_suffixes: tuple[str, ...],
         window_of: Callable[[Scope], str],
+        on_refusal: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
         self.limiter = limiter
         self.path_suffixes = path_suffixes
         self.window_of = window_of
+        #: Called for every request refused with 429 (``--metrics`` counts them).
+        self.on_refusal = on_refusal
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -158,6 +161,8 @@ class RateLimitMiddleware:
                 error = errors.service_unavailable(1)
             else:
                 error = None if wait is None else errors.rate_limited(wait)
+                if error is not None and self.on_refusal is not None:
+                    self.on_refusal()
             if error is not None:
                 response = errors.error_response(error, request_id_of(scope), scope["path"])
                 await response(scope, receive, send)

@@ -74,6 +74,15 @@ class JobOptions:
     #: Whose meter the job bills: a keyed digest of the API key that submitted it
     #: (:meth:`~emulator.crypto.RecordCipher.digest`), never the key; None bills nobody.
     billing_key: str | None = None
+    #: The ``apim-request-id`` of the request that submitted the job, and the W3C
+    #: ``traceparent`` of its span (the caller's, or this emulator's with ``--otel``): what the
+    #: job's log lines and spans name, on whichever node runs it. Ids only, no content.
+    request_id: str | None = None
+    traceparent: str | None = None
+    #: Keep a PNG of each page read, for the emulator's page-image route (asked for with the
+    #: emulator-only request header ``x-ms-emulator-page-images: true``; the try-it page sends
+    #: it). The images are sealed and kept with the result, like its searchable PDF.
+    page_images: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +360,9 @@ def options_json(options: JobOptions) -> str:
             "stringIndexType": options.string_index_type,
             "features": list(options.features),
             "billingKey": options.billing_key,
+            "requestId": options.request_id,
+            "traceparent": options.traceparent,
+            "pageImages": options.page_images,
         }
     )
 
@@ -372,6 +384,9 @@ def options_from_json(text: str) -> JobOptions:
         string_index_type=raw.get("stringIndexType", "textElements"),
         features=tuple(raw.get("features", ())),
         billing_key=raw.get("billingKey"),
+        request_id=raw.get("requestId"),
+        traceparent=raw.get("traceparent"),
+        page_images=bool(raw.get("pageImages", False)),
     )
 
 

@@ -187,6 +187,13 @@ class RedisTaskSource(WorkSource):
         return self.store.waiting()
 
     @property
+    def pages(self) -> int:
+        """Pages in the cluster's queue, waiting for a worker or being read (a settled page's
+        entry is deleted), for ``ocr_emulator_queue_pages``."""
+        with unavailable_as_store_error():
+            return int(self._redis.xlen(self._stream))
+
+    @property
     def error(self) -> str | None:
         if self._key_error is not None:
             return self._key_error
