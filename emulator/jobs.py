@@ -35,7 +35,7 @@ from emulator.engine.base import OcrEngine, PageText
 from emulator.errors import ServiceError
 from emulator.logs import job_fields
 from emulator.sealed import EncryptedDocument
-from emulator.store import Job, Store, StoreUnavailableError
+from emulator.store import Expired, Job, Store, StoreUnavailableError
 from emulator.tracing import Attributes, TraceContext, Tracing, parse_traceparent
 
 log = logging.getLogger("emulator.jobs")
@@ -299,6 +299,16 @@ class JobRunner:
         """Log ``job``'s change to ``state`` (:func:`log_state`) and count it."""
         log_state(job, state, message, *args, level=level)
         self.events.state_changed(state)
+
+    def record_expired(self, gone: Expired) -> None:
+        """Log and count a job the retention sweep deleted; with the request that submitted
+        it where its record was still there (Redis may have dropped it by its TTL first)."""
+        if gone.job is not None:
+            self.record_state(gone.job, "expired", "job %s expired: retention ended", gone.job_id)
+            return
+        fields = job_fields(gone.job_id, "expired", None)
+        log.info("job %s expired: retention ended", gone.job_id, extra=fields)
+        self.events.state_changed("expired")
 
     def _page_read(self, seconds: float) -> None:
         self.events.page_read(seconds)

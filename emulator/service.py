@@ -393,7 +393,7 @@ class ReadService:
             for job in self.store.unfinished():
                 removed += self.store.delete(job.id)
             # Every finished job has an expiry, so "expired by the end of time" is all of them.
-            removed += self.store.delete_expired(datetime.max.replace(tzinfo=UTC))
+            removed += len(self.store.delete_expired(datetime.max.replace(tzinfo=UTC)))
         # Released only now, so a held worker wakes to find its job gone and drops it.
         self.control.clear(owner)
         self.store.clear_usage(owner)
@@ -401,15 +401,12 @@ class ReadService:
 
     def sweep(self) -> int:
         """Delete every expired result now; returns how many went."""
-        removed = self.store.delete_expired(self.clock())
-        if removed:
-            log.info(
-                "retention sweep deleted %d expired operation(s)",
-                removed,
-                extra={"state": "expired"},
-            )
-            self.runner.events.state_changed("expired", removed)
-        return removed
+        expired = self.store.delete_expired(self.clock())
+        for gone in expired:
+            self.runner.record_expired(gone)
+        if expired:
+            log.info("retention sweep deleted %d expired operation(s)", len(expired))
+        return len(expired)
 
     def _store_kind(self) -> str:
         if self.settings.backend is not None:

@@ -17,6 +17,7 @@ page counts, the query options) is stored in the clear; none of it is document c
 from emulator.store.base import (
     READ_V32,
     TERMINAL,
+    Expired,
     Job,
     JobOptions,
     JobStatus,
@@ -32,6 +33,7 @@ __all__ = [
     "DB_FILE_NAME",
     "READ_V32",
     "TERMINAL",
+    "Expired",
     "Job",
     "JobOptions",
     "JobStatus",

@@ -118,6 +118,16 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True)
+class Expired:
+    """A job the retention sweep deleted (:meth:`Store.delete_expired`): its id, and its
+    record as it was, where the store still held it (Redis may have dropped the record by its
+    own TTL before the sweep came), for the sweep's log line about it."""
+
+    job_id: str
+    job: Job | None
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     """What one key was billed (:mod:`emulator.billing`): transactions (pages analysed) and
     the operations that billed them."""
@@ -311,8 +321,9 @@ class Store(ABC):
         """The ids of every job held whose billing key is ``owner``, finished or not."""
 
     @abstractmethod
-    def delete_expired(self, now: datetime) -> int:
-        """Delete every finished job whose ``expires_at`` is at or before ``now``."""
+    def delete_expired(self, now: datetime) -> list[Expired]:
+        """Delete every finished job whose ``expires_at`` is at or before ``now``; the jobs
+        deleted."""
 
     @abstractmethod
     def unfinished(self) -> list[Job]:

@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from emulator.crypto import RecordCipher
 from emulator.sealed import EncryptedDocument
-from emulator.store.base import Job, Record, Store, Usage, billable_pages
+from emulator.store.base import Expired, Job, Record, Store, Usage, billable_pages
 
 
 class MemoryStore(Store):
@@ -142,21 +142,21 @@ class MemoryStore(Store):
         _close([document])
         return existed
 
-    def delete_expired(self, now: datetime) -> int:
+    def delete_expired(self, now: datetime) -> list[Expired]:
         with self._lock:
             expired = [
-                job_id
+                Expired(job_id, job)
                 for job_id, job in self._jobs.items()
                 if job.expires_at is not None and job.expires_at <= now
             ]
             documents = []
-            for job_id in expired:
-                self._jobs.pop(job_id, None)
-                documents.append(self._documents.pop(job_id, None))
-                self._pages.pop(job_id, None)
-                self._files.pop(job_id, None)
+            for gone in expired:
+                self._jobs.pop(gone.job_id, None)
+                documents.append(self._documents.pop(gone.job_id, None))
+                self._pages.pop(gone.job_id, None)
+                self._files.pop(gone.job_id, None)
         _close(documents)
-        return len(expired)
+        return expired
 
     def unfinished(self) -> list[Job]:
         with self._lock:

@@ -51,6 +51,7 @@ from emulator.crypto import SEGMENT_OVERHEAD, RecordCipher
 from emulator.sealed import EncryptedDocument
 from emulator.store.base import (
     TERMINAL,
+    Expired,
     FetchedDocument,
     Job,
     KeyMismatchError,
@@ -500,14 +501,19 @@ class RedisStore(Store):
         return int(existed) > 0
 
     @_guarded
-    def delete_expired(self, now: datetime) -> int:
+    def delete_expired(self, now: datetime) -> list[Expired]:
         expiry = self.key("expiry")
         ids = [_text(i) for i in self.redis.zrangebyscore(expiry, "-inf", now.timestamp())]
-        removed = 0
+        expired = []
         for job_id in ids:
-            # Redis may have expired the job's keys already (its TTL); counted only if not.
-            removed += self.delete(job_id)
-        return removed
+            # Redis may have dropped the job's keys already (its TTL): then only its id is
+            # left, in the index, and it is reported without its record. The node whose
+            # ZREM takes the id out of the index reports it: not twice when two nodes sweep.
+            job = self.get(job_id)
+            if self.redis.zrem(expiry, job_id):
+                self.delete(job_id)
+                expired.append(Expired(job_id, job))
+        return expired
 
     @_guarded
     def unfinished(self) -> list[Job]:

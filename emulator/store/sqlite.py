@@ -14,6 +14,7 @@ from emulator.crypto import SEGMENT_OVERHEAD, RecordCipher
 from emulator.sealed import EncryptedDocument
 from emulator.store.base import (
     TERMINAL,
+    Expired,
     FetchedDocument,
     Job,
     Record,
@@ -313,19 +314,25 @@ class SqliteStore(Store):
             cursor = self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
             return cursor.rowcount > 0
 
-    def delete_expired(self, now: datetime) -> int:
+    def delete_expired(self, now: datetime) -> list[Expired]:
         expired = "SELECT id FROM jobs WHERE expires_at IS NOT NULL AND expires_at <= ?"
         with self._lock, self._transaction():
+            rows = self._db.execute(
+                f"SELECT {self._COLUMNS} FROM jobs "  # noqa: S608 - constant columns
+                "WHERE expires_at IS NOT NULL AND expires_at <= ?",
+                (now.timestamp(),),
+            ).fetchall()
             for table in self._PER_JOB_TABLES:
                 self._db.execute(
                     f"DELETE FROM {table} WHERE job_id IN ({expired})",  # noqa: S608
                     (now.timestamp(),),
                 )
-            cursor = self._db.execute(
+            self._db.execute(
                 f"DELETE FROM jobs WHERE id IN ({expired})",  # noqa: S608 - constant query
                 (now.timestamp(),),
             )
-            return cursor.rowcount
+        jobs = [self._row_to_job(row) for row in rows]
+        return [Expired(job.id, job) for job in jobs]
 
     def unfinished(self) -> list[Job]:
         with self._lock:

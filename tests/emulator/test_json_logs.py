@@ -8,6 +8,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -107,6 +108,24 @@ async def test_a_failed_job_logs_its_failure_with_its_request(
     assert len(failed) == 1
     assert failed[0]["operation"] == operation_id and failed[0]["level"] == "WARNING"
     assert failed[0]["request_id"] == response.headers["apim-request-id"]
+
+
+async def test_a_job_the_retention_ends_logs_its_expiry_with_its_request(
+    make_harness: MakeHarness, png: Any, json_lines: Lines, clock: Any
+) -> None:
+    h = await make_harness(retention=timedelta(minutes=30))
+    kept = await h.client.post(ANALYZE, content=png(), headers=BINARY)
+    gone = await h.client.post(ANALYZE, content=png(), headers=BINARY)
+    ids = [r.headers["Operation-Location"].rsplit("/", 1)[-1] for r in (kept, gone)]
+    h.run()
+    assert (await h.client.delete(f"{RESULTS}/{ids[0]}")).status_code == 204
+    clock.advance(timedelta(minutes=30))
+    assert h.service.sweep() == 1
+    expired = [line for line in json_lines.all() if line.get("state") == "expired"]
+    # One line for the job the sweep deleted, none for the one deleted before.
+    assert [(line["operation"], line["request_id"]) for line in expired] == [
+        (ids[1], gone.headers["apim-request-id"])
+    ]
 
 
 def test_a_json_line_stays_one_line_and_carries_a_traceback() -> None:

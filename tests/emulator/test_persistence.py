@@ -13,7 +13,7 @@ import pytest
 from _harness import MakeHarness
 
 from emulator.crypto import KEY_FILE_NAME, DecryptionError, RecordCipher
-from emulator.store import DB_FILE_NAME, Job, JobOptions, MemoryStore, SqliteStore, Store
+from emulator.store import DB_FILE_NAME, Expired, Job, JobOptions, MemoryStore, SqliteStore, Store
 
 SECRET_TEXT = "CONFIDENTIAL-MARKER-7f3a"
 
@@ -182,8 +182,9 @@ def test_store_contract(store: Store) -> None:
     assert store.update(jobs[1].evolve(status="running", pages_done=1))
     assert store.get(jobs[1].id).status == "running"  # type: ignore[union-attr]
 
-    assert store.delete_expired(now + timedelta(minutes=59)) == 0
-    assert store.delete_expired(now + timedelta(hours=1)) == 1
+    assert store.delete_expired(now + timedelta(minutes=59)) == []
+    # The sweep gets the deleted job's record, for its log line.
+    assert store.delete_expired(now + timedelta(hours=1)) == [Expired(finished.id, finished)]
     assert store.get(finished.id) is None
     assert store.read_pages(finished.id) == []
 

@@ -248,7 +248,7 @@ def _finish(store: Store, status: str) -> None:
 def _sweep(store: Store) -> None:
     # Given an expiry while it still holds its document (a finished job's is gone already).
     assert store.update(new_job(expires_at=utc_now() - timedelta(seconds=1)))
-    assert store.delete_expired(utc_now()) == 1
+    assert len(store.delete_expired(utc_now())) == 1
 
 
 #: Every way a document leaves the store: its job ends, is deleted, expires; the store closes.
