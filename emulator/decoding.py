@@ -52,7 +52,8 @@ log = logging.getLogger("emulator.decoding")
 # of it inherits no lock some busy thread held (why the emulator itself never forks, and its
 # OCR workers are spawned).
 _CONTEXT = multiprocessing.get_context("forkserver")
-_CONTEXT.set_forkserver_preload(["emulator.decoding"])
+# emulator.fork_server first: the server ignores a SIGTERM sent to the whole process group.
+_CONTEXT.set_forkserver_preload(["emulator.fork_server", "emulator.decoding"])
 #: Default ``--decode-memory``: address space a decoder may use beyond its own code and the
 #: document it holds. A 10000 x 10000 page is 300 MB as RGB, and Pillow or pdfium may hold two
 #: or three such buffers while converting.
@@ -187,7 +188,10 @@ def _send_or_die(send: Callable[[], object]) -> None:
 
 def _child_main(conn: Connection, memory: int) -> None:
     """The child's loop: hold one document at a time and answer what is asked of it."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when children stop
+    # Ctrl-C reaches the whole process group, and so does a SIGTERM sent to it (systemd's
+    # default): the parent decides when children stop, after the pages being drawn.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     baseline = _address_space()
     held: _HeldDocument | None = None
     # Draws the held document's pages, kept between requests: a TIFF's pages asked for in

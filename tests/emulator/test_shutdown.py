@@ -54,6 +54,9 @@ def _start(data_dir: Path, page_seconds: float, *flags: str) -> subprocess.Popen
         text=True,
         env=environment,
         cwd=ROOT,
+        # A process group of its own, which a test may signal whole as a terminal or systemd
+        # does, without signalling pytest.
+        start_new_session=True,
     )  # fmt: skip
 
 
@@ -126,6 +129,51 @@ def test_sigterm_lets_the_running_job_finish_then_exits(tmp_path: Path) -> None:
     assert job.status == "succeeded" and job.pages_done == 3
     states = [line["state"] for line in lines if line.get("operation") == job_id]
     assert states == ["notStarted", "running", "succeeded"], states
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize(
+    "sent",
+    [signal.SIGINT, signal.SIGTERM],
+    ids=["ctrl-c in a terminal", "systemd's default stop"],
+)
+def test_a_signal_to_the_whole_process_group_still_lets_the_job_finish(
+    tmp_path: Path, sent: signal.Signals
+) -> None:
+    # Ctrl-C signals every process of the terminal's group, systemd's KillMode=control-group
+    # every process of the unit: the decoders and workers must leave stopping to the emulator.
+    process = _start(tmp_path, 1.0, "--shutdown-timeout", "30s")
+    try:
+        url = _url(process)
+        job_id = _submit_and_wait_running(url, pages=3)
+        os.killpg(process.pid, sent)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr[-2000:]
+    job = _stored(tmp_path, job_id)
+    assert job.status == "succeeded" and job.pages_done == 3, stderr[-3000:]
+
+
+def test_only_the_fork_server_ignores_sigterm() -> None:
+    # The rule is set by a module the decoders' fork server alone imports: a process that
+    # starts decoders (the emulator) still stops on SIGTERM, and a decoder ignores it.
+    script = """
+import os, signal, sys, time
+from emulator import decoding
+decoder = decoding.DecoderProcess()
+try:
+    os.kill(decoder.process.pid, signal.SIGTERM)
+    time.sleep(0.5)
+    print(decoder.process.is_alive(), "emulator.fork_server" in sys.modules,
+          signal.getsignal(signal.SIGTERM) is signal.SIG_IGN)
+finally:
+    decoder.close()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert done.stdout.split() == ["True", "False", "False"], done.stderr
 
 
 @pytest.mark.timeout(180)
