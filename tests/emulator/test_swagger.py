@@ -1,8 +1,9 @@
 """Swagger UI's documents (``/swagger/<name>.json``): one for every API surface, together
 listing every route the emulator serves and nothing it does not; addressed to the emulator
 that serves them; with the emulator's own description, examples that resolve, and
-"Authorize" for the key or a bearer token that both work. The page in a browser is
-``tests/e2e/test_e2e_swagger.py``."""
+"Authorize" for the key or a bearer token that both work; valid OpenAPI 3.0, converted from the
+Swagger 2.0 contracts (``emulator/contract/openapi3/``), whose document bodies are files. The
+page in a browser is ``tests/e2e/test_e2e_swagger.py``."""
 
 from __future__ import annotations
 
@@ -11,17 +12,19 @@ import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from _harness import KEY, Harness
+from openapi_spec_validator import OpenAPIV30SpecValidator
 from starlette.applications import Starlette
 from starlette.routing import Route
 
 from emulator import contract
 from emulator.api.document_intelligence.parsing import MODEL_IDS
 from emulator.api.swagger import SWAGGER_POLICY
-from emulator.middleware.auth import OPEN_PATHS
+from emulator.http.middleware.auth import OPEN_PATHS
 
 #: What each document is called in the top bar, and its base path.
 DOCUMENTS = {
@@ -43,6 +46,17 @@ UNDOCUMENTED = {
     ("GET", "/swagger/{}.json"): "these documents themselves",
 }
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+#: The schema that Swagger UI shows as a file input.
+FILE = {"type": "string", "format": "binary"}
+#: Each OpenAPI 3.0 document (``emulator/contract/openapi3/<name>.json``) and the Swagger 2.0
+#: contract it is converted from.
+CONVERTED = {
+    "read-v3.2": "read-v3.2.openapi.json",
+    "document-intelligence-2024-11-30": "document-intelligence-2024-11-30.openapi.json",
+    "form-recognizer-2023-07-31": "form-recognizer-2023-07-31.openapi.json",
+    "image-analysis-4.0": "image-analysis-4.0.openapi.json",
+    "emulator": "emulator.openapi.json",
+}
 
 
 def _key(method: str, path: str) -> tuple[str, str]:
@@ -65,6 +79,28 @@ def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]
         for method, operation in item.items()
         if method in _METHODS
     ]
+
+
+def _base(document: dict[str, Any]) -> str:
+    """The path of the document's one server: where its paths are."""
+    [server] = document["servers"]
+    return urlsplit(server["url"]).path.rstrip("/")
+
+
+def _resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """``node``, or what its ``$ref`` names in ``document``."""
+    if "$ref" not in node:
+        return node
+    target: Any = document
+    for part in node["$ref"].removeprefix("#/").split("/"):
+        target = target[part.replace("~1", "/").replace("~0", "~")]
+    return _resolve(document, target)
+
+
+def _contract(name: str) -> dict[str, Any]:
+    folder = resources.files(contract.__name__)
+    parsed: dict[str, Any] = json.loads(folder.joinpath(name).read_bytes())
+    return parsed
 
 
 def _bare(app: Starlette, base_url: str = "http://emulator.test") -> httpx.AsyncClient:
@@ -101,7 +137,7 @@ async def test_the_documents_list_every_route_the_emulator_serves_and_no_other(
     documents = await _documents(h.app)
     assert list(documents) == list(DOCUMENTS)
     documented = {
-        _key(method, document.get("basePath", "") + path)
+        _key(method, _base(document) + path)
         for document in documents.values()
         for method, path, _operation in _operations(document)
     }
@@ -129,14 +165,13 @@ async def test_each_document_is_addressed_to_the_emulator_that_serves_it(
 ) -> None:
     documents = await _documents(h.app, "https://ocr.example:8443")
     for name, document in documents.items():
-        assert document["host"] == "ocr.example:8443", name
-        assert document["schemes"] == ["https"], name
-        assert document.get("basePath", "") == DOCUMENTS[name], name
-        assert "x-ms-parameterized-host" not in document
-    # "Try it out" builds its URL from host, scheme and base path: that URL reaches the route.
+        [server] = document["servers"]
+        assert server["url"] == "https://ocr.example:8443" + DOCUMENTS[name], name
+        assert not {"host", "schemes", "basePath", "x-ms-parameterized-host"} & set(document)
+    # "Try it out" builds its URL from the server: that URL reaches the route.
     operation_id = await h.submit(png())
     read = (await _documents(h.app))["read-v3.2"]
-    url = f"{read['schemes'][0]}://{read['host']}{read['basePath']}"
+    url = read["servers"][0]["url"]
     response = await h.client.get(f"{url}/read/analyzeResults/{operation_id}")
     assert response.status_code == 200
     assert response.json()["status"] == "notStarted"
@@ -197,10 +232,10 @@ async def test_each_document_describes_this_emulator_and_keeps_microsofts_operat
         documents["document-intelligence-2024-11-30"]["paths"][result]["get"]["description"]
         == di["paths"][result]["get"]["description"]
     )
-    # Only what these operations use: no classifier or custom-model definitions.
-    assert "DocumentClassifierDetails" not in documents["document-intelligence-2024-11-30"].get(
-        "definitions", {}
-    )
+    # Only what these operations use: no classifier or custom-model schemas.
+    di_components = documents["document-intelligence-2024-11-30"]["components"]
+    assert "DocumentClassifierDetails" not in di_components["schemas"]
+    assert "AnalyzeResult" in di_components["schemas"]
 
 
 async def test_authorize_takes_the_key_or_a_bearer_token_and_both_reach_the_emulator(
@@ -208,7 +243,7 @@ async def test_authorize_takes_the_key_or_a_bearer_token_and_both_reach_the_emul
 ) -> None:
     documents = await _documents(h.app)
     for name, document in documents.items():
-        schemes = document["securityDefinitions"]
+        schemes = document["components"]["securitySchemes"]
         assert set(schemes) == {"apim_key", "bearer"}, name  # no OAuth2 sign-in elsewhere
         assert (schemes["apim_key"]["in"], schemes["apim_key"]["name"]) == (
             "header",
@@ -220,8 +255,8 @@ async def test_authorize_takes_the_key_or_a_bearer_token_and_both_reach_the_emul
     # The operations listed as open are exactly the routes that answer without a key.
     open_paths = {path for _m, path, op in _operations(own) if op.get("security") == []}
     assert open_paths == set(OPEN_PATHS)
-    key = own["securityDefinitions"]["apim_key"]["name"]
-    bearer = own["securityDefinitions"]["bearer"]["name"]
+    key = own["components"]["securitySchemes"]["apim_key"]["name"]
+    bearer = own["components"]["securitySchemes"]["bearer"]["name"]
     async with _bare(h.app) as client:
         for path in open_paths:
             assert (await client.get(path)).status_code in (200, 503), path
@@ -249,14 +284,87 @@ async def test_try_it_out_offers_the_models_and_api_version_served(
 ) -> None:
     document = (await _documents(h.app))[name]
     parameters = [
-        document["parameters"][p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
+        _resolve(document, p)
         for _method, _path, operation in _operations(document)
         for p in operation.get("parameters", [])
     ]
     models = [p for p in parameters if p["name"] == "modelId"]
-    assert models and all(p["enum"] == list(MODEL_IDS) for p in models)
+    assert models and all(p["schema"]["enum"] == list(MODEL_IDS) for p in models)
     versions = [p for p in parameters if p["name"] == "api-version"]
-    assert versions and all(p["default"] == version for p in versions)
+    assert versions and all(p["schema"]["default"] == version for p in versions)
+
+
+async def test_every_document_is_valid_openapi_3(h: Harness) -> None:
+    documents = await _documents(h.app)
+    for name, document in documents.items():
+        assert document["openapi"].startswith("3.0."), name
+        errors = [error.message for error in OpenAPIV30SpecValidator(document).iter_errors()]
+        assert errors == [], name
+
+
+async def test_a_body_that_is_the_documents_bytes_is_a_file_and_json_stays_json(
+    h: Harness,
+) -> None:
+    """Swagger UI offers a file input for a ``{"type": "string", "format": "binary"}`` body
+    (OpenAPI 3 only): every operation that takes the document's bytes has one."""
+    documents = await _documents(h.app)
+    uploads = {
+        ("read-v3.2", "/read/analyze?overload=stream"): ["application/octet-stream"],
+        ("read-v3.2", "/read/syncAnalyze?overload=stream"): ["application/octet-stream"],
+        ("image-analysis-4.0", "/imageanalysis:analyze"): ["application/octet-stream"],
+        ("document-intelligence-2024-11-30", "/documentModels/{modelId}:analyze"): [
+            "application/octet-stream"
+        ],
+        ("form-recognizer-2023-07-31", "/documentModels/{modelId}:analyze"): [
+            "application/json",
+            "application/octet-stream",
+        ],
+    }
+    for (name, path), first in uploads.items():
+        document = documents[name]
+        body = _resolve(document, document["paths"][path]["post"]["requestBody"])
+        content = body["content"]
+        assert list(content)[: len(first)] == first, (name, path)  # Swagger UI shows the first
+        binary = [media for media in content if "json" not in media]
+        assert "application/octet-stream" in binary
+        assert all(content[media]["schema"] == FILE for media in binary), (name, path)
+        assert "image/png" in binary or name == "read-v3.2"
+    # Every body of every document: the bytes as a file, JSON as its schema.
+    for name, document in documents.items():
+        for _method, path, operation in _operations(document):
+            if "requestBody" not in operation:
+                continue
+            for media, entry in _resolve(document, operation["requestBody"])["content"].items():
+                assert (entry["schema"] == FILE) == ("json" not in media), (name, path, media)
+    read_json = documents["read-v3.2"]["paths"]["/read/analyze"]["post"]["requestBody"]
+    assert read_json["content"] == {
+        "application/json": {"schema": {"$ref": "#/components/schemas/ImageUrl"}}
+    }
+
+
+@pytest.mark.parametrize(("name", "source"), CONVERTED.items())
+def test_the_openapi_3_documents_are_their_swagger_2_contracts_converted(
+    name: str, source: str
+) -> None:
+    """The files that ``emulator/contract/openapi3/regenerate.sh`` writes have every operation
+    and schema of the Swagger 2.0 contract they come from: a contract changed without running
+    it fails here."""
+    converted = _contract(f"openapi3/{name}.json")
+    original = _contract(source)
+    assert converted["openapi"] == "3.0.0"
+
+    def operations(document: dict[str, Any]) -> set[tuple[str, str, str]]:
+        return {
+            (method, path, operation.get("operationId", ""))
+            for section in ("paths", "x-ms-paths")
+            for path, item in document.get(section, {}).items()
+            for method, operation in item.items()
+            if method in _METHODS
+        }
+
+    assert operations(converted) == operations(original)
+    assert set(converted["components"]["schemas"]) == set(original["definitions"])
+    assert converted["info"] == original["info"]
 
 
 def test_the_examples_are_microsofts_verbatim() -> None:

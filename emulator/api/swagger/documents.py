@@ -1,26 +1,7 @@
-"""Swagger UI (``GET /swagger``) over every API this emulator serves: one document a surface,
-picked in its top bar ("Select a definition"), each at ``/swagger/<name>.json``:
-
-- ``read-v3.2``: Microsoft's Read v3.2 contract, with the Read container's routes
-  (``syncAnalyze``, ``read/operations/{id}``) and the emulator's ``DELETE`` of a result added;
-- ``document-intelligence-2024-11-30``, ``form-recognizer-2023-07-31``: Microsoft's Document
-  Intelligence contracts, cut down to the operations the emulator's route table serves;
-- ``image-analysis-4.0``: the emulator's own description of ``imageanalysis:analyze``;
-- ``emulator``: its health, admin and token routes, and ``/swagger.json``.
-
-Every document is addressed to this emulator (the request's host and scheme, the API's base
-path) so that "Try it out" calls it; carries the emulator's own title and description
-(Microsoft's operation descriptions are kept); has its ``x-ms-examples`` inlined from
-:mod:`emulator.contract` (no ``$ref`` is left to a file that is not served, which Swagger UI
-would show as a resolver error); and declares the key (``Ocp-Apim-Subscription-Key``) and a
-bearer token, under the same two names in every document, for "Authorize". The page and the
-documents need no key (:data:`emulator.api.home.OPEN_PATHS` and ``OPEN_PREFIXES``); what
-they call does.
-
-Swagger UI's files come from the ``swagger-ui-bundle`` wheel, never from another origin, and
-the page's content-security policy allows this origin only, plus the inline styles and
-``data:`` icons Swagger UI uses and ``blob:`` images (a figure it shows from an answer).
-"""
+"""Swagger UI's documents: each API surface's OpenAPI 3.0 document, cut down to the routes
+the emulator serves, with its examples inlined, the emulator's title and description, the
+key and bearer schemes, and addressed to the emulator that serves it (see
+:mod:`emulator.api.swagger`)."""
 
 from __future__ import annotations
 
@@ -32,51 +13,24 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator import contract, errors
+from emulator import contract
 from emulator.api.document_intelligence import parsing as di_parsing
 from emulator.api.document_intelligence import routes as document_intelligence
 from emulator.api.image_analysis import routes as image_analysis
 from emulator.api.read_v32 import routes as read_v32
 
-#: Swagger UI's policy: this origin only, plus the inline styles and ``data:`` icons it uses,
-#: and ``blob:`` images (an answer's PNG, such as a figure, shown in the page).
-SWAGGER_POLICY = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; form-action 'none'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
-#: The files of Swagger UI's distribution served under ``/swagger/assets/``.
-SWAGGER_FILES = frozenset(
-    {
-        "swagger-ui.css",
-        "swagger-ui-bundle.js",
-        "swagger-ui-standalone-preset.js",
-        "favicon-16x16.png",
-        "favicon-32x32.png",
-    }
-)
-#: The page's own script (``emulator/static``), served as ``/swagger/swagger-init.js``.
-INIT_SCRIPT = "swagger-init.js"
-#: Swagger UI's configuration: the definitions of its top bar.
-CONFIG_PATH = "/swagger/config.json"
-_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".png": "image/png",
-}
+#: The folder of :mod:`emulator.contract` that holds the OpenAPI 3.0 documents.
+OPENAPI3_FOLDER = "openapi3"
 
 #: The security schemes of every document: the key, and a bearer token in ``Authorization``.
 KEY_SCHEME = "apim_key"
 BEARER_SCHEME = "bearer"
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
-SECURITY_DEFINITIONS: dict[str, dict[str, str]] = {
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
     KEY_SCHEME: {
         "type": "apiKey",
         "name": KEY_HEADER,
@@ -94,6 +48,9 @@ SECURITY_DEFINITIONS: dict[str, dict[str, str]] = {
     },
 }
 _METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
+#: The sections of ``components`` that a ``$ref`` names (``securitySchemes`` are named by
+#: ``security`` instead).
+_COMPONENTS = ("schemas", "parameters", "responses", "requestBodies", "headers", "examples")
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +63,12 @@ class Definition:
     title: str
     #: What it describes: the first paragraph of its ``info.description`` (Markdown).
     about: str
+    #: The path its operations' paths are under (its server's path).
+    base: str
     #: The document, before it is finished (:func:`document`) and addressed.
     build: Callable[[], dict[str, Any]]
+    #: The Swagger 2.0 contract it is converted from: its ``x-ms-examples``.
+    source: Callable[[], dict[str, Any]]
 
 
 def _description(about: str) -> str:
@@ -128,9 +89,20 @@ def _description(about: str) -> str:
     )
 
 
-def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """(path, method, operation) for every operation of ``document``'s ``paths``."""
-    for path, item in document.get("paths", {}).items():
+@cache
+def _converted(name: str) -> dict[str, Any]:
+    """The OpenAPI 3.0 document ``name`` (``emulator/contract/openapi3/<name>.json``), as
+    swagger2openapi converted it from the Swagger 2.0 contract; callers copy it."""
+    folder = resources.files(contract.__name__).joinpath(OPENAPI3_FOLDER)
+    return cast("dict[str, Any]", json.loads(folder.joinpath(f"{name}.json").read_bytes()))
+
+
+def _operations(
+    document: dict[str, Any], section: str = "paths"
+) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(path, method, operation) for every operation of ``document``'s ``paths`` (or
+    ``section``, such as ``x-ms-paths``)."""
+    for path, item in document.get(section, {}).items():
         for method in _METHODS:
             if isinstance(operation := item.get(method), dict):
                 yield path, method, operation
@@ -170,9 +142,9 @@ def _merge_overloads(document: dict[str, Any]) -> None:
     document["paths"] = merged
 
 
-def _served_only(document: dict[str, Any], served: frozenset[tuple[str, str]]) -> None:
-    """Drop the operations (and the paths left empty) that no route serves."""
-    base = document.get("basePath", "")
+def _served_only(document: dict[str, Any], base: str, served: frozenset[tuple[str, str]]) -> None:
+    """Drop the operations (and the paths left empty) that no route serves, ``base`` before
+    their paths."""
     for path, method, _operation in list(_operations(document)):
         if route_key(method, base + path) not in served:
             del document["paths"][path][method]
@@ -180,11 +152,18 @@ def _served_only(document: dict[str, Any], served: frozenset[tuple[str, str]]) -
         del document["paths"][path]
 
 
-def _inline_examples(document: dict[str, Any], folder: str) -> None:
-    """Each ``x-ms-examples`` ``{"$ref": "./examples/X.json"}`` replaced by that file from
-    ``emulator/contract/examples/<folder>``; an example not shipped is left out."""
+def _inline_examples(document: dict[str, Any], source: dict[str, Any], folder: str) -> None:
+    """Each operation's ``x-ms-examples`` in the Swagger 2.0 contract ``source`` (the one with
+    the same ``operationId``; swagger2openapi drops them), each ``{"$ref": "./examples/X.json"}``
+    replaced by that file from ``emulator/contract/examples/<folder>``; an example not shipped
+    is left out."""
+    by_id = {
+        operation.get("operationId"): operation.get("x-ms-examples")
+        for section in ("paths", "x-ms-paths")
+        for _path, _method, operation in _operations(source, section)
+    }
     for _path, _method, operation in _operations(document):
-        examples = operation.pop("x-ms-examples", None)
+        examples = by_id.get(operation.get("operationId"))
         if not examples:
             continue
         inlined = {}
@@ -200,8 +179,8 @@ def _inline_examples(document: dict[str, Any], folder: str) -> None:
 
 def _secure(document: dict[str, Any]) -> None:
     """The document's key scheme (whatever it was called) and its OAuth2 flows (Microsoft's
-    sign-in, another origin) replaced by :data:`SECURITY_DEFINITIONS`."""
-    document["securityDefinitions"] = copy.deepcopy(SECURITY_DEFINITIONS)
+    sign-in, another origin) replaced by :data:`SECURITY_SCHEMES`."""
+    document.setdefault("components", {})["securitySchemes"] = copy.deepcopy(SECURITY_SCHEMES)
     either: list[dict[str, list[str]]] = [{KEY_SCHEME: []}, {BEARER_SCHEME: []}]
     document["security"] = either
     for _path, _method, operation in _operations(document):
@@ -211,7 +190,7 @@ def _secure(document: dict[str, Any]) -> None:
             operation["security"] = [
                 requirement
                 for requirement in operation["security"]
-                if set(requirement) <= set(SECURITY_DEFINITIONS)
+                if set(requirement) <= set(SECURITY_SCHEMES)
             ] or either
 
 
@@ -228,25 +207,27 @@ def _references(node: Any) -> Iterator[str]:
 
 
 def _prune(document: dict[str, Any]) -> None:
-    """Drop the definitions, parameters and responses that nothing left refers to, so the
-    "Models" section shows only what these operations use."""
-    sections = ("definitions", "parameters", "responses")
+    """Drop the ``components`` (schemas, parameters, request bodies...) that nothing left
+    refers to, so the "Schemas" section shows only what these operations use."""
+    components = document.setdefault("components", {})
     kept: set[tuple[str, str]] = set()
     pending = list(_references(document["paths"]))
     while pending:
         reference = pending.pop()
-        parts = reference.removeprefix("#/").split("/", 1)
-        if not reference.startswith("#/") or len(parts) != 2 or parts[0] not in sections:
+        parts = reference.removeprefix("#/components/").split("/", 1)
+        if not reference.startswith("#/components/") or len(parts) != 2:
             continue
         section, name = parts[0], parts[1].replace("~1", "/").replace("~0", "~")
-        if (section, name) in kept or name not in document.get(section, {}):
+        if (section, name) in kept or name not in components.get(section, {}):
             continue
         kept.add((section, name))
-        pending.extend(_references(document[section][name]))
-    for section in sections:
-        if section in document:
-            document[section] = {
-                name: value for name, value in document[section].items() if (section, name) in kept
+        pending.extend(_references(components[section][name]))
+    for section in _COMPONENTS:
+        if section in components:
+            components[section] = {
+                name: value
+                for name, value in components[section].items()
+                if (section, name) in kept
             }
 
 
@@ -264,7 +245,7 @@ def _tag(
 def _read_v32() -> dict[str, Any]:
     """Microsoft's Read v3.2 contract, both overloads listed, with the Read container's
     routes and the emulator's extensions that the route table serves."""
-    document = copy.deepcopy(contract.openapi())
+    document = copy.deepcopy(_converted("read-v3.2"))
     _merge_overloads(document)
     paths = document["paths"]
     relative = len(read_v32.API_PREFIX)
@@ -288,7 +269,6 @@ def _read_v32() -> dict[str, Any]:
             "description": "The PNG of a page of an operation, as the emulator drew it, for an "
             "operation submitted with the emulator's page-images request header (as the try-it "
             "page does), to its submitting key only. An extension of this emulator.",
-            "produces": ["image/png", "application/json"],
             "parameters": [
                 *copy.deepcopy(get_result["parameters"]),
                 {
@@ -296,12 +276,14 @@ def _read_v32() -> dict[str, Any]:
                     "in": "path",
                     "description": "The page's number, from 1.",
                     "required": True,
-                    "type": "integer",
-                    "minimum": 1,
+                    "schema": {"type": "integer", "minimum": 1},
                 },
             ],
             "responses": {
-                "200": {"description": "The page's image.", "schema": {"type": "file"}},
+                "200": {
+                    "description": "The page's image.",
+                    "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+                },
                 "default": copy.deepcopy(get_result["responses"]["default"]),
             },
         }
@@ -319,7 +301,6 @@ def _read_v32() -> dict[str, Any]:
     analyze = read_v32.ANALYZE_PATH[relative:]
     for overload, name in (("", "SyncRead"), ("?overload=stream", "SyncReadInStream")):
         operation = copy.deepcopy(paths[analyze + overload]["post"])
-        operation.pop("x-ms-examples", None)
         operation["operationId"] = name
         operation["description"] = (
             "The Read container's synchronous read: as "
@@ -331,7 +312,11 @@ def _read_v32() -> dict[str, Any]:
         operation["responses"] = {
             "200": {
                 "description": "The finished operation.",
-                "schema": {"$ref": "#/definitions/ReadOperationResult"},
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/ReadOperationResult"}
+                    }
+                },
             },
             "default": operation["responses"]["default"],
         }
@@ -351,32 +336,34 @@ def _read_v32() -> dict[str, Any]:
             else "Read"
         ),
     )
-    document["basePath"] = read_v32.API_PREFIX
-    _served_only(document, served_keys(read_v32.routes()))
+    _served_only(document, read_v32.API_PREFIX, served_keys(read_v32.routes()))
     return document
 
 
-def _document_intelligence(version: di_parsing.ApiVersion) -> Callable[[], dict[str, Any]]:
-    """The builder of Document Intelligence's contract for ``version``: the operations served
-    under its prefix, "Try it out" offering the models and the api-version served."""
+def _document_intelligence(
+    name: str, version: di_parsing.ApiVersion
+) -> Callable[[], dict[str, Any]]:
+    """The builder of Document Intelligence's contract ``name`` for ``version``: the
+    operations served under its prefix, "Try it out" offering the models and the api-version
+    served."""
 
     def build() -> dict[str, Any]:
-        document = copy.deepcopy(contract.document_intelligence_openapi(version.version))
+        document = copy.deepcopy(_converted(name))
         _merge_overloads(document)
-        document["basePath"] = version.prefix
-        _served_only(document, served_keys(document_intelligence.routes()))
+        _served_only(document, version.prefix, served_keys(document_intelligence.routes()))
+        shared = document.get("components", {}).get("parameters", {})
         for _path, _method, operation in _operations(document):
             for parameter in operation.get("parameters", []):
                 reference = parameter.get("$ref", "")
                 target = (
-                    document["parameters"][reference.rsplit("/", 1)[1]]
-                    if reference.startswith("#/parameters/")
+                    shared[reference.rsplit("/", 1)[1]]
+                    if reference.startswith("#/components/parameters/")
                     else parameter
                 )
                 if target.get("name") == "api-version":
-                    target["default"] = version.version
+                    target["schema"]["default"] = version.version
                 elif target.get("name") == "modelId" and target.get("in") == "path":
-                    target["enum"] = list(di_parsing.MODEL_IDS)
+                    target["schema"]["enum"] = list(di_parsing.MODEL_IDS)
                     target["description"] = "The model: " + " or ".join(di_parsing.MODEL_IDS)
         _tag(
             document,
@@ -400,8 +387,8 @@ def _document_intelligence(version: di_parsing.ApiVersion) -> Callable[[], dict[
 
 def _image_analysis() -> dict[str, Any]:
     """The emulator's own description of Image Analysis 4.0's ``read``."""
-    document = copy.deepcopy(contract.image_analysis_openapi())
-    _served_only(document, served_keys(image_analysis.routes()))
+    document = copy.deepcopy(_converted("image-analysis-4.0"))
+    _served_only(document, image_analysis.API_PREFIX, served_keys(image_analysis.routes()))
     tag = "Image Analysis"
     _tag(document, [(tag, "Image Analysis 4.0: the read feature.")], lambda _path, _method: tag)
     return document
@@ -409,7 +396,7 @@ def _image_analysis() -> dict[str, Any]:
 
 def _emulator() -> dict[str, Any]:
     """The emulator's own routes: health, admin, tokens, ``/swagger.json``."""
-    return copy.deepcopy(contract.emulator_openapi())
+    return copy.deepcopy(_converted("emulator"))
 
 
 _MODELS = " and ".join(f"`{model}`" for model in di_parsing.MODEL_IDS)
@@ -423,7 +410,9 @@ DEFINITIONS = (
         "emulator's `DELETE` of a result added. `POST /read/analyze` takes a URL as JSON "
         "(Read) or the document's bytes (ReadInStream, listed as `?overload=stream`: the "
         "`Content-Type` tells the two apart, the parameter is ignored).",
+        read_v32.API_PREFIX,
         _read_v32,
+        contract.openapi,
     ),
     Definition(
         "document-intelligence-2024-11-30",
@@ -432,14 +421,20 @@ DEFINITIONS = (
         f"this emulator serves, for the models {_MODELS}. Analyze takes the document's bytes, "
         "or JSON with `urlSource` or `base64Source` (listed as `?_overload=analyzeDocument`: "
         "the `Content-Type` tells the two apart).",
-        _document_intelligence(di_parsing.V4),
+        di_parsing.V4.prefix,
+        _document_intelligence("document-intelligence-2024-11-30", di_parsing.V4),
+        lambda: contract.document_intelligence_openapi(di_parsing.V4.version),
     ),
     Definition(
         "form-recognizer-2023-07-31",
         "Form Recognizer 2023-07-31 (OCR emulator)",
         "Microsoft's Form Recognizer 2023-07-31 contract (Document Intelligence v3.1), cut "
-        f"down to the operations this emulator serves, for the models {_MODELS}.",
-        _document_intelligence(di_parsing.V31),
+        f"down to the operations this emulator serves, for the models {_MODELS}. Analyze "
+        "takes JSON with `urlSource` or `base64Source`, or the document's bytes (pick their "
+        "media type, such as `application/octet-stream`, under **Request body**).",
+        di_parsing.V31.prefix,
+        _document_intelligence("form-recognizer-2023-07-31", di_parsing.V31),
+        lambda: contract.document_intelligence_openapi(di_parsing.V31.version),
     ),
     Definition(
         "image-analysis-4.0",
@@ -447,7 +442,9 @@ DEFINITIONS = (
         "This emulator's own description of Image Analysis 4.0's `imageanalysis:analyze` as "
         "it serves it: the `read` feature only, answered in the same call. The image is the "
         "body's bytes, or JSON with its `url` (listed as `?_overload=analyzeFromUrl`).",
+        image_analysis.API_PREFIX,
         _image_analysis,
+        contract.image_analysis_openapi,
     ),
     Definition(
         "emulator",
@@ -456,38 +453,45 @@ DEFINITIONS = (
         "injection and the billing meter under `/_emulator/`, the development token issuer, "
         "and Microsoft's Read v3.2 contract verbatim (`/swagger.json`). None of these is part "
         "of an Azure service.",
+        "",
         _emulator,
+        contract.emulator_openapi,
     ),
 )
 _BY_NAME = {definition.name: definition for definition in DEFINITIONS}
 
 
+def served_names() -> frozenset[str]:
+    """The names of the documents served at ``/swagger/<name>.json``."""
+    return frozenset(_BY_NAME)
+
+
 @cache
 def document(name: str) -> dict[str, Any]:
     """The finished document ``name`` (of :data:`DEFINITIONS`), not yet addressed: the
-    emulator's title and description, examples inlined, the key and token schemes, nothing
-    unreferenced. Callers copy it before changing it (:func:`addressed_contract`)."""
+    emulator's title and description, its base path as its only server, examples inlined,
+    the key and token schemes, nothing unreferenced. Callers copy it before changing it
+    (:func:`addressed_contract`)."""
     definition = _BY_NAME[name]
     built = definition.build()
-    built.pop("x-ms-parameterized-host", None)
-    built.pop("host", None)
+    built["servers"] = [{"url": definition.base or "/"}]
     built["info"] = {
         "title": definition.title,
         "version": built["info"]["version"],
         "description": _description(definition.about),
     }
-    _inline_examples(built, name)
+    _inline_examples(built, definition.source(), name)
     _secure(built)
     _prune(built)
     return built
 
 
 def addressed_contract(name: str, host: str, scheme: str) -> dict[str, Any]:
-    """The document ``name`` addressed to ``host`` over ``scheme`` (the request's), so that
-    "Try it out" calls this emulator wherever it runs."""
+    """The document ``name`` addressed to ``host`` over ``scheme`` (the request's): its one
+    server is this emulator, wherever it runs, so that "Try it out" calls it."""
     addressed = copy.deepcopy(document(name))
-    addressed["host"] = host
-    addressed["schemes"] = [scheme]
+    url = f"{scheme}://{host}{_BY_NAME[name].base}"
+    addressed["servers"] = [{"url": url, "description": "This OCR emulator."}]
     return addressed
 
 
@@ -499,79 +503,3 @@ def config() -> dict[str, Any]:
         "urls.primaryName": DEFINITIONS[0].title,
         "displayOperationId": True,
     }
-
-
-def routes() -> list[Route]:
-    """Swagger UI, its configuration, its documents and its assets."""
-    return [
-        Route("/swagger", swagger_ui, methods=["GET"]),
-        Route(CONFIG_PATH, swagger_config, methods=["GET"]),
-        Route(f"/swagger/{INIT_SCRIPT}", swagger_init, methods=["GET"]),
-        Route("/swagger/assets/{name}", swagger_asset, methods=["GET"]),
-        Route("/swagger/{document}.json", swagger_contract, methods=["GET"]),
-    ]
-
-
-def _headers(policy: str) -> dict[str, str]:
-    return {
-        "Content-Security-Policy": policy,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-cache",
-    }
-
-
-def _file(data: bytes, name: str) -> Response:
-    media = _TYPES[Path(name).suffix]
-    return Response(data, media_type=media, headers=_headers(SWAGGER_POLICY))
-
-
-def _json(body: dict[str, Any]) -> Response:
-    return Response(
-        json.dumps(body), media_type="application/json", headers=_headers(SWAGGER_POLICY)
-    )
-
-
-@cache
-def _static(name: str) -> bytes:
-    return resources.files("emulator").joinpath("static", name).read_bytes()
-
-
-@cache
-def swagger_dist() -> Path:
-    """Swagger UI's distribution folder in the ``swagger-ui-bundle`` wheel."""
-    import swagger_ui_bundle
-
-    return Path(swagger_ui_bundle.swagger_ui_path)
-
-
-async def swagger_ui(request: Request) -> Response:
-    """``GET /swagger``: Swagger UI over every API this emulator serves."""
-    return _file(_static("swagger.html"), "swagger.html")
-
-
-async def swagger_init(request: Request) -> Response:
-    """``GET /swagger/swagger-init.js``: the script that starts Swagger UI."""
-    return _file(_static(INIT_SCRIPT), INIT_SCRIPT)
-
-
-async def swagger_config(request: Request) -> Response:
-    """``GET /swagger/config.json``: Swagger UI's configuration (:func:`config`)."""
-    return _json(config())
-
-
-async def swagger_asset(request: Request) -> Response:
-    """``GET /swagger/assets/{name}``: Swagger UI's own files, from its wheel."""
-    name = request.path_params["name"]
-    if name not in SWAGGER_FILES:
-        raise errors.resource_not_found(request.url.path)
-    return _file((swagger_dist() / name).read_bytes(), name)
-
-
-async def swagger_contract(request: Request) -> Response:
-    """``GET /swagger/{name}.json``: a document of :data:`DEFINITIONS`, addressed to this
-    emulator (:func:`addressed_contract`)."""
-    name = request.path_params["document"]
-    if name not in _BY_NAME:
-        raise errors.resource_not_found(request.url.path)
-    return _json(addressed_contract(name, request.url.netloc, request.url.scheme))
