@@ -3,6 +3,12 @@
 Building requests (URL, query, headers, body), reading the ``Operation-Location`` header,
 mapping error responses onto the exception tree and parsing results all live here, so
 :class:`~ocr_sdk.OcrClient` and :class:`~ocr_sdk.AsyncOcrClient` differ only in how they send.
+
+Why one module of over 600 lines: it is one concern, the client core that both clients import
+from, and its parts read top to bottom, each used by the ones after it and by the two clients
+only: request bodies, request building, error mapping (with the connection and TLS
+explanations) and ``BaseClient``, which uses them all. Split up, the clients would import from
+four modules instead of one and no part would get simpler; the code is left as it is.
 """
 
 from __future__ import annotations

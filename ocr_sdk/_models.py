@@ -12,6 +12,10 @@ be used to build a model. Like msrest:
 
 ``ReadResult`` is not a wire type: it is what ``read()`` returns, the pages of a
 succeeded operation plus ``.text``.
+
+``Page`` and ``ReadResult`` also show themselves in notebooks (``_repr_html_``, ``draw``):
+those methods import :mod:`ocr_sdk.output.notebook` when called, so this module imports
+nothing from ``ocr_sdk.output`` (the writers build on the models, not the other way round).
 """
 
 from __future__ import annotations
@@ -24,13 +28,16 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeAlias, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator
 from pydantic.alias_generators import to_camel
 
-from . import _render
 from ._enums import OperationStatus, TextStyleName, TextUnit
 
 if TYPE_CHECKING:
+    import os
+    from typing import IO
+
     from PIL import Image
 
-    from ._render import ImageSource
+    ImageSource: TypeAlias = Image.Image | str | os.PathLike[str] | bytes | IO[bytes]
+    """A Pillow image, a path, the bytes of an image file, or a binary file object."""
 
 __all__ = [
     "OperationStatus",
@@ -57,6 +64,10 @@ _E = TypeVar("_E", bound=StrEnum)
 
 # int | float rather than float: pydantic would turn 600 into 600.0 and break the round trip.
 Number: TypeAlias = int | float
+
+# The outline colours ``Page.draw`` and ``ReadResult.draw`` use unless told otherwise.
+DEFAULT_LINE_COLOR = "#1f6fd1"
+DEFAULT_WORD_COLOR = "#e8590c"
 
 
 def _lenient_enum(enum: type[_E]) -> PlainValidator:
@@ -165,8 +176,8 @@ class Page(_WireModel):
         *,
         lines: bool = True,
         words: bool = True,
-        line_color: str = _render.DEFAULT_LINE_COLOR,
-        word_color: str = _render.DEFAULT_WORD_COLOR,
+        line_color: str = DEFAULT_LINE_COLOR,
+        word_color: str = DEFAULT_WORD_COLOR,
         width: int | None = None,
     ) -> Image.Image:
         """Draw this page's line and word polygons over its image; return a new RGB image.
@@ -185,7 +196,9 @@ class Page(_WireModel):
 
         Needs Pillow: ``pip install 'ocr-sdk[notebook]'``. Without it, raises ``ImportError``.
         """
-        return _render.draw_page(
+        from .output import notebook
+
+        return notebook.draw_page(
             self,
             image,
             lines=lines,
@@ -197,7 +210,9 @@ class Page(_WireModel):
 
     def _repr_html_(self) -> str:
         """Jupyter's rich display: size, unit, angle, counts, mean confidence, then the text."""
-        return _render.page_html(self)
+        from .output import notebook
+
+        return notebook.page_html(self)
 
 
 class AnalyzeResult(_WireModel):
@@ -280,8 +295,8 @@ class ReadResult(BaseModel):
         *,
         lines: bool = True,
         words: bool = True,
-        line_color: str = _render.DEFAULT_LINE_COLOR,
-        word_color: str = _render.DEFAULT_WORD_COLOR,
+        line_color: str = DEFAULT_LINE_COLOR,
+        word_color: str = DEFAULT_WORD_COLOR,
         width: int | None = None,
     ) -> list[Image.Image]:
         """Draw every page's line and word polygons over its image; one new image per page.
@@ -294,7 +309,9 @@ class ReadResult(BaseModel):
 
         Needs Pillow: ``pip install 'ocr-sdk[notebook]'``. Without it, raises ``ImportError``.
         """
-        return _render.draw_result(
+        from .output import notebook
+
+        return notebook.draw_result(
             self,
             images,
             lines=lines,
@@ -306,7 +323,9 @@ class ReadResult(BaseModel):
 
     def _repr_html_(self) -> str:
         """Jupyter's rich display: a summary (pages, lines, words, mean confidence) and text."""
-        return _render.result_html(self)
+        from .output import notebook
+
+        return notebook.result_html(self)
 
     @classmethod
     def from_operation(cls, operation_id: str, operation: ReadOperationResult) -> ReadResult:

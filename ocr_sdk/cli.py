@@ -40,8 +40,8 @@ from ._async_client import AsyncOcrClient
 from ._batch import DEFAULT_CONCURRENCY, BatchItem, RateGate
 from ._exceptions import AuthenticationError, OcrConnectionError, OcrError
 from ._models import ReadResult
-from .markdown import to_markdown
-from .searchable_pdf import PDF_EXTRA_HINT, write_searchable_pdf
+from .output.markdown import to_markdown
+from .output.searchable_pdf import PDF_EXTRA_HINT, write_searchable_pdf
 
 if TYPE_CHECKING:
     from tqdm import tqdm

@@ -15,7 +15,7 @@ from _cli_support import run
 from PIL import Image
 
 from emulator.testing import RunningEmulator
-from ocr_sdk.markdown import PAGE_BREAK
+from ocr_sdk.output.markdown import PAGE_BREAK
 from tests.conftest import encode, text_image
 
 

@@ -8,7 +8,7 @@ import math
 import pytest
 
 from ocr_sdk import ReadOperationResult, ReadResult
-from ocr_sdk.markdown import (
+from ocr_sdk.output.markdown import (
     PAGE_BREAK,
     ParagraphRule,
     escape,
@@ -16,7 +16,7 @@ from ocr_sdk.markdown import (
     markdown_from_paragraphs,
     to_markdown,
 )
-from ocr_sdk.page_text import TextLine, TextPage, TextWord
+from ocr_sdk.output.text import TextLine, TextPage, TextWord
 
 
 def line(text: str, left: float, top: float, height: float = 20, width: float = 400) -> TextLine:

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from ocr_sdk import Page, ReadOperationResult, ReadResult
-from ocr_sdk._render import MAX_HTML_PAGES
+from ocr_sdk.output.notebook import MAX_HTML_PAGES
 
 BLUE = (0, 0, 255)
 RED = (255, 0, 0)

@@ -23,9 +23,9 @@ import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageOps
 
 from ocr_sdk import Page, ReadOperationResult, ReadResult
-from ocr_sdk._glyphless import glyphless_font
-from ocr_sdk.page_text import TextLine, TextPage, TextWord, text_pages
-from ocr_sdk.searchable_pdf import DEFAULT_DPI, PDF_EXTRA_HINT, write_searchable_pdf
+from ocr_sdk.output._glyphless import glyphless_font
+from ocr_sdk.output.searchable_pdf import DEFAULT_DPI, PDF_EXTRA_HINT, write_searchable_pdf
+from ocr_sdk.output.text import TextLine, TextPage, TextWord, text_pages
 from tests.conftest import encode, font
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom
@@ -374,7 +374,7 @@ def test_a_png_that_mentions_pdf_early_is_still_a_png() -> None:
     a PNG whose text chunk says "%PDF-" within its first 1024 bytes is a PNG to both."""
     from PIL.PngImagePlugin import PngInfo
 
-    from emulator.documents import sniff_format
+    from emulator.documents.formats import sniff_format
 
     image, page = drawn_page([["still", "png"]])
     info = PngInfo()

@@ -1,11 +1,11 @@
 """A "glyphless" TrueType font, built byte by byte: no glyph has any ink, all are 500 units wide.
 
 The searchable-PDF writer draws its invisible text layer with it (see
-:mod:`ocr_sdk.searchable_pdf`). Tesseract and OCRmyPDF do the same with a ``pdf.ttf`` they ship;
-building the font here instead keeps a binary of unknown provenance out of the package, and
-needs no font library: the font is ten small tables whose layout the OpenType specification
-fixes. The PDF maps every character id to glyph 1, so the font needs no ``cmap`` entries and
-the same bytes serve every document and every script.
+:mod:`ocr_sdk.output.searchable_pdf`). Tesseract and OCRmyPDF do the same with a ``pdf.ttf``
+they ship; building the font here instead keeps a binary of unknown provenance out of the
+package, and needs no font library: the font is ten small tables whose layout the OpenType
+specification fixes. The PDF maps every character id to glyph 1, so the font needs no ``cmap``
+entries and the same bytes serve every document and every script.
 
 Glyph 1 is not quite empty: it is one degenerate contour, two points on the diagonal of the
 em box, which encloses no area and so paints nothing in any fill mode, but gives the glyph a

@@ -1,8 +1,9 @@
 """Showing results in notebooks: HTML summaries, and polygons drawn over the page images.
 
-``Page`` and ``ReadResult`` delegate their ``_repr_html_`` and ``draw`` here. Pillow is an
-optional dependency (the ``notebook`` extra) and is imported only inside the drawing
-functions, so ``import ocr_sdk`` never loads it.
+``Page`` and ``ReadResult`` delegate their ``_repr_html_`` and ``draw`` here, importing this
+module only when one is called (the models own the public signatures and their defaults; this
+module does the work). Pillow is an optional dependency (the ``notebook`` extra) and is
+imported only inside the drawing functions, so ``import ocr_sdk`` never loads it.
 """
 
 from __future__ import annotations
@@ -13,23 +14,17 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, TypeAlias, cast
+from typing import IO, TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from ._models import Page, ReadResult
-
-    ImageSource: TypeAlias = Image.Image | str | os.PathLike[str] | bytes | IO[bytes]
-    """A Pillow image, a path, the bytes of an image file, or a binary file object."""
+    from .._models import ImageSource, Page, ReadResult
 
 __all__ = ["draw_page", "draw_result", "page_html", "result_html"]
 
 # A notebook cell with thousands of pages of text helps nobody; the rest stay one index away.
 MAX_HTML_PAGES = 50
-
-DEFAULT_LINE_COLOR = "#1f6fd1"
-DEFAULT_WORD_COLOR = "#e8590c"
 
 _INSTALL_HINT = (
     "drawing results needs Pillow, which ocr_sdk does not install by default: "
@@ -284,11 +279,11 @@ def draw_page(
     page: Page,
     image: ImageSource,
     *,
-    lines: bool = True,
-    words: bool = True,
-    line_color: str = DEFAULT_LINE_COLOR,
-    word_color: str = DEFAULT_WORD_COLOR,
-    width: int | None = None,
+    lines: bool,
+    words: bool,
+    line_color: str,
+    word_color: str,
+    width: int | None,
 ) -> Image.Image:
     """A new RGB image: ``image`` with the page's line and word polygons drawn over it.
 
@@ -304,11 +299,11 @@ def draw_result(
     result: ReadResult,
     images: ImageSource | Sequence[ImageSource],
     *,
-    lines: bool = True,
-    words: bool = True,
-    line_color: str = DEFAULT_LINE_COLOR,
-    word_color: str = DEFAULT_WORD_COLOR,
-    width: int | None = None,
+    lines: bool,
+    words: bool,
+    line_color: str,
+    word_color: str,
+    width: int | None,
 ) -> list[Image.Image]:
     """One drawn image per page of ``result``. See :meth:`ocr_sdk.ReadResult.draw`."""
     _require_pillow()
