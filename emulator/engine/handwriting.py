@@ -13,6 +13,10 @@ The model is a one-hidden-layer network whose weights ship beside this file
 pages from ``training/handwriting/make_data.py`` (Debian's handwriting and text fonts), and
 its output is calibrated on font families it did not see, so the confidence (the probability
 of the class reported) means what it says. Figures: docs/accuracy.md, "Handwriting".
+
+:func:`restyle` is the engine's handwriting stage (stage 5 of :mod:`emulator.engine.rapid`):
+each line's style, and the lines called handwriting read once more (the more confident reading
+kept).
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import cv2
 import numpy as np
@@ -31,7 +36,22 @@ import numpy.typing as npt
 
 from emulator.engine import scripts
 
-__all__ = ["HEIGHT", "MIN_CHARS", "Model", "classify", "features", "is_latin_text", "load_model"]
+if TYPE_CHECKING:
+    from emulator.engine.recognition import Reader, RecLine
+
+__all__ = [
+    "HEIGHT",
+    "MIN_CHARS",
+    "NOT_CLASSIFIED",
+    "REREAD_HEIGHT",
+    "Model",
+    "Styled",
+    "classify",
+    "features",
+    "is_latin_text",
+    "load_model",
+    "restyle",
+]
 
 StyleName = Literal["handwriting", "other"]
 FloatArray = npt.NDArray[np.float64]
@@ -338,6 +358,56 @@ def classify(
         else:
             out.append(("other", 1.0 - prob))
     return out
+
+
+#: The height a line classified as handwriting is read again at, px: the recogniser's full
+#: input height (PP-OCRv6's rec model was made for 48 px).
+REREAD_HEIGHT = 48
+
+#: The style of a line read by a script model: the service classifies Latin text only.
+NOT_CLASSIFIED: tuple[StyleName, float] = ("other", 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Styled:
+    """The handwriting stage's output (:func:`restyle`)."""
+
+    #: ``(style, confidence)`` per line along the page.
+    styles: list[tuple[StyleName, float]]
+    #: Each of those lines' reading, after the handwritten ones were read again.
+    recs: list[RecLine]
+    #: ``(style, confidence)`` per line across the page.
+    across: list[tuple[StyleName, float]]
+    seconds: float
+
+
+def restyle(
+    crops: Sequence[npt.NDArray[np.uint8]],
+    recs: Sequence[RecLine],
+    *,
+    latin: bool,
+    strong: Reader | None,
+    reread: Reader,
+    across: Sequence[npt.NDArray[np.uint8]] = (),
+) -> Styled:
+    """Each line's style, from the same upright crop the recogniser read (``recs``, one per
+    crop). With ``strong`` (a cheap model read the page, and it never saw a hand), the lines
+    classified as handwriting are read by ``strong`` instead; then all of them once more by
+    ``reread``, and the more confident reading kept. A page read by a script model (not
+    ``latin``) is :data:`NOT_CLASSIFIED` throughout, as the service's. The crops of the lines
+    ``across`` the page are classified one by one and not read again."""
+    start = time.perf_counter()
+    styles = classify(crops) if latin else [NOT_CLASSIFIED] * len(crops)
+    out = list(recs)
+    hand = [i for i, (name, _) in enumerate(styles) if name == "handwriting"]
+    if hand and latin and strong is not None:
+        for i, rec in zip(hand, strong([crops[i] for i in hand]), strict=True):
+            out[i] = rec
+    for i, rec in zip(hand, reread([crops[i] for i in hand]), strict=True):
+        if rec.score > out[i].score:
+            out[i] = rec
+    across_styles = [classify([crop])[0] if latin else NOT_CLASSIFIED for crop in across]
+    return Styled(styles, out, across_styles, time.perf_counter() - start)
 
 
 def is_latin_text(text: str) -> bool:

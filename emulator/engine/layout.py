@@ -1,5 +1,13 @@
 """Reading order over line boxes: pure functions, no engine, no images.
 
+One module of over 1,800 lines, on purpose: :func:`natural_order` is one recursive algorithm
+whose steps (the bands, sections and columns of :class:`_Section`, the figures, captions and
+sentences mended after) share over fifty thresholds and the same box helpers, so split by
+step the pieces would import each other's private helpers both ways; and
+``benchmarks/order.py --layout-from REV`` runs this file as it was at a git revision, as one
+pure module, to measure what a change to it changes. :func:`basic_order` and
+:func:`gutter_cuts` are small and share the row helpers.
+
 Every function takes axis-aligned boxes ``(left, top, right, bottom)`` in the page's *reading
 frame* (the page rotated so its text runs left to right, top to bottom) and returns a
 permutation of their indices.

@@ -1,5 +1,9 @@
 """Tables drawn as grids: rules across and down, each cell a box of its own.
 
+One module of about 700 lines, on purpose: one method (rules across, their stacks, rules down
+band by band in the pixels, then the cells), called only by :mod:`.tables`, whose steps share
+its private rule and word types and its band geometry.
+
 A table ruled both ways says where its cells are, whatever its text does: a cell that wraps
 onto three lines, an empty cell, a number set flush right, a heading spanning two columns
 (the rule between them stops short). So such a table is read from its rules first, and the

@@ -33,9 +33,9 @@ from typing import Any
 import cv2
 import numpy as np
 
-from emulator.documents import PageImage
+from emulator.documents.formats import PageImage
 from emulator.engine.base import PageText, Polygon
-from emulator.page_records import polygon_in_units
+from emulator.pages.records import polygon_in_units
 from emulator.structure.figures import whole_figures
 from emulator.structure.geometry import Box, box_of
 from emulator.structure.marks import SelectionMark, find_selection_marks

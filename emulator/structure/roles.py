@@ -1,6 +1,10 @@
 """Paragraph roles for Document Intelligence's ``prebuilt-layout``: which paragraphs are the
 document's title, section headings, page headers and footers, page numbers and footnotes.
 
+One module of about 600 lines, on purpose: one decision per paragraph, whose rules for each
+role (marked by section comments) weigh the same thresholds, text patterns and page geometry
+against each other.
+
 The service decides this from how the page looks; the emulator has only what the engine read:
 each paragraph's box, its lines' height, its text, its neighbours in reading order and the
 other pages of the document. No font weight, no colour. So every rule below leans on what

@@ -1,5 +1,11 @@
 """Table structure for ``prebuilt-layout``: where the tables on a page are and their grid.
 
+One module of over 1,200 lines, on purpose: the alignment method below is one pipeline
+(segments, rows, regions, columns, cells, headers) whose steps share its working types
+(``_Word``, ``_Segment``, ``_Row``, ``_Rule``) and its constants in line heights, and nothing
+else uses them; its parts are marked by section comments (constants, working types, entry
+point, geometry, segments and rows, one table).
+
 A table drawn as a grid is read from its rules (:mod:`.grids`, when the page's pixels are
 given). The rest cannot be: most tables on real and generated pages are ruled only across (a
 rule under the header, or under every row) or not at all. So for them the grid comes from

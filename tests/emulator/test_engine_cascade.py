@@ -11,7 +11,8 @@ from _img import font, text_page
 from PIL import Image, ImageDraw
 
 from emulator.engine import cascade, gaps
-from emulator.engine.rapid import RapidOcrEngine, RecLine
+from emulator.engine.rapid import RapidOcrEngine
+from emulator.engine.recognition import RecLine
 
 LINES = [
     "Invoice No. 4471 dated 12 March 2024",

@@ -12,8 +12,10 @@ import pytest
 from _img import text_page
 from PIL import Image
 
-from emulator.engine import rapid
-from emulator.engine.rapid import RapidOcrEngine, detection_scale, rec_batches
+from emulator.engine import sessions as rapid
+from emulator.engine.detection import detection_scale
+from emulator.engine.rapid import RapidOcrEngine
+from emulator.engine.recognition import rec_batches
 
 LINES = [
     "The quick brown fox jumps over the lazy dog.",

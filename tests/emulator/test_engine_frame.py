@@ -7,7 +7,8 @@ import math
 
 from emulator.engine.base import TextLine, TextWord
 from emulator.engine.frame import ReadingFrame
-from emulator.engine.rapid import Orientation, order_lines, reading_frame
+from emulator.engine.orientation import Orientation
+from emulator.engine.reading_order import order_lines, reading_frame
 from emulator.engine.separators import Separator
 
 HEIGHT = 24.0

@@ -10,9 +10,12 @@ import pytest
 from _img import columns_page, encode_pages, table_page, text_page
 from PIL import Image
 
-from emulator.documents import Limits, inspect, iter_pages
+from emulator.documents.formats import Limits, inspect, iter_pages
 from emulator.engine.base import PageText, Polygon, TextLine
-from emulator.engine.rapid import RapidOcrEngine, order_quad, split_words, wheel_model_paths
+from emulator.engine.orientation import order_quad
+from emulator.engine.rapid import RapidOcrEngine
+from emulator.engine.sessions import wheel_model_paths
+from emulator.engine.words import split_words
 
 CLEAN = [
     "The quick brown fox jumps over the lazy dog.",
@@ -151,7 +154,7 @@ def test_order_quad_starts_at_the_texts_top_left() -> None:
 
 
 def test_split_words_cuts_at_spaces_with_char_probabilities() -> None:
-    from emulator.engine.rapid import RecChar, RecLine
+    from emulator.engine.recognition import RecChar, RecLine
 
     chars = [
         RecChar(c, col, p)
@@ -188,7 +191,7 @@ def test_a_vertical_label_beside_horizontal_text_is_read_on_its_own(
 def test_missing_bundled_model_fails_loudly_instead_of_downloading(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import emulator.engine.rapid as rapid
+    import emulator.engine.sessions as rapid
 
     monkeypatch.setattr(rapid, "_DET_MODEL", "no-such-model.onnx")
     with pytest.raises(RuntimeError, match="never downloads"):
@@ -196,7 +199,7 @@ def test_missing_bundled_model_fails_loudly_instead_of_downloading(
 
 
 def test_page_axis_is_the_weighted_mean_of_long_lines_and_ignores_short_boxes() -> None:
-    from emulator.engine.rapid import dominant_axis, line_axes
+    from emulator.engine.orientation import dominant_axis, line_axes
 
     def quad(angle: float, length: float, height: float = 20.0) -> np.ndarray:
         rad = np.radians(angle)

@@ -226,7 +226,7 @@ def test_a_sparse_latin_page_with_specks_stays_latin() -> None:
     ImageDraw.Draw(image).text((40, 40), "Alpha beta gamma", fill="black", font=font)
     buffer = io.BytesIO()
     image.save(buffer, "PDF", resolution=150.0)
-    from emulator import documents
+    from emulator.documents import formats as documents
 
     data = buffer.getvalue()
     info = documents.inspect(data, documents.Limits())

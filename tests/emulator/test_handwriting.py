@@ -20,7 +20,10 @@ from _harness import MakeHarness
 from PIL import Image
 
 from emulator.engine import handwriting
-from emulator.engine.rapid import RapidOcrEngine, RecChar, RecLine, _Line, _to_text_line
+from emulator.engine.rapid import RapidOcrEngine
+from emulator.engine.recognition import RecChar, RecLine
+from emulator.engine.words import Line as _Line
+from emulator.engine.words import to_text_line as _to_text_line
 
 ROOT = Path(__file__).resolve().parents[2]
 # Held-out fonts (never used in training): Debian's fonts-breip and DejaVu (.ci/run installs

@@ -283,7 +283,7 @@ def test_engine_reads_export(exported: Path) -> None:
     import onnx
 
     pytest.importorskip("rapidocr")
-    from emulator.engine.rapid import _Recogniser
+    from emulator.engine.recognition import Recogniser as _Recogniser
 
     recogniser = _Recogniser.load(exported, 1)
     codec = train.Codec(train.characters(onnx.load(str(exported))))

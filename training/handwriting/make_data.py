@@ -27,8 +27,7 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 
 import synth  # noqa: E402
 
-from emulator.engine.rapid import (  # noqa: E402
-    RapidOcrEngine,
+from emulator.engine.orientation import (  # noqa: E402
     _poly_height,
     _with_min_height,
     crop_line,
@@ -36,6 +35,7 @@ from emulator.engine.rapid import (  # noqa: E402
     line_axes,
     order_quad,
 )
+from emulator.engine.rapid import RapidOcrEngine  # noqa: E402
 
 _engine: RapidOcrEngine | None = None
 

@@ -34,7 +34,9 @@ from typing import Any
 import numpy as np
 
 from emulator.engine import cascade
-from emulator.engine.rapid import RapidOcrEngine, RecChar, RecLine, _Recogniser, gate_features
+from emulator.engine.rapid import RapidOcrEngine
+from emulator.engine.recognition import RecChar, RecLine, gate_features
+from emulator.engine.recognition import Recogniser as _Recogniser
 
 
 def normalise(text: str) -> str:

@@ -8,7 +8,7 @@ only the other 621 characters (Latin, Greek, punctuation, symbols), the CTC blan
 space. The columns kept are copied unchanged: on a line without CJK the pruned model's
 best path is the unpruned one's, with its probabilities renormalised over fewer classes.
 
-The output also gets a free input height (as :func:`emulator.engine.rapid.free_input_height`
+The output also gets a free input height (as :func:`emulator.engine.sessions.free_input_height`
 does for the small model) and the ``character`` metadata rapidocr's decoder reads.
 
     .venv/bin/python -m training.recogniser.prune SOURCE_DIR OUT.onnx

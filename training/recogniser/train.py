@@ -7,9 +7,9 @@ document text lines, on CPU, resumably.
 
 The ONNX model is converted to PyTorch with ``onnx2torch`` (its final Softmax cut off, so
 the network gives logits) and checked against ONNX Runtime on load. Lines are preprocessed
-exactly as the engine reads them (:func:`emulator.engine.rapid._rec_input`, ``--height``
+exactly as the engine reads them (:func:`emulator.engine.recognition._rec_input`, ``--height``
 px high, at least 64 columns), batched by width as the engine batches them
-(:func:`emulator.engine.rapid.rec_batches`) and trained with CTC (blank 0, the model's
+(:func:`emulator.engine.recognition.rec_batches`) and trained with CTC (blank 0, the model's
 ``character`` metadata as classes 1..N, the space N+1) by AdamW with a warm-up and a cosine
 decay. BatchNorm's running statistics stay frozen unless ``--train-bn``; a moving average of
 the weights (``--ema``) is what is evaluated, kept as ``best.pt`` and exported.
@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from emulator.engine.rapid import _rec_input, rec_batches
+from emulator.engine.recognition import _rec_input, rec_batches
 from training.recogniser.prune import characters
 
 ROOT = Path(__file__).resolve().parents[2]
