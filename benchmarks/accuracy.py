@@ -49,8 +49,10 @@ import jiwer
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from emulator import documents  # noqa: E402
-from emulator.engine.rapid import Orientation, RapidOcrEngine, order_lines  # noqa: E402
+from emulator.documents import formats as documents  # noqa: E402
+from emulator.engine.orientation import Orientation  # noqa: E402
+from emulator.engine.rapid import RapidOcrEngine  # noqa: E402
+from emulator.engine.reading_order import order_lines  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "eval"
 

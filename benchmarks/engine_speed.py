@@ -6,7 +6,7 @@ names documents, ``--all`` takes the whole corpus) every document is read in tur
 
 * each engine variant of ``--variants`` (default: the emulator's settings, ``emulator``),
   built in this process with one intra-op thread, as a worker runs it;
-* ``--worker``: the emulator's engine in a real worker process (``emulator.workers``,
+* ``--worker``: the emulator's engine in a real worker process (``emulator.jobs.workers``,
   started with ``spawn`` as the service does), its CPU read from the child;
 * ``--service``: the whole emulator as a user runs it (``python -m emulator --workers 1
   --port 0``, its default engine settings, so as many intra-op threads as the cores it may
@@ -73,7 +73,7 @@ from benchmarks.accuracy import (
     emulator_runner,
     tesseract_runner,
 )
-from emulator import documents
+from emulator.documents import formats as documents
 from emulator.engine.rapid import RapidOcrEngine
 
 MB = 1024 * 1024
@@ -104,7 +104,7 @@ DENSE_DOCS = ("aws_invoice", "hcw_engagement_letter")
 def session_options(**entries: Any) -> Iterator[None]:
     """While engines are built, add ONNX Runtime session config entries (``key=value``) to
     the engine's sessions; ``arena=False`` turns the CPU memory arena off."""
-    from emulator.engine import rapid
+    from emulator.engine import sessions as rapid
 
     original = rapid._session
 
@@ -198,7 +198,7 @@ class Worker:
 
     def __init__(self) -> None:
         from emulator.app import rapid_engine_factory
-        from emulator.workers import WorkerProcess
+        from emulator.jobs.workers import WorkerProcess
 
         self.process = WorkerProcess(rapid_engine_factory, 1, "bench-worker")
         error = self.process.wait_ready()

@@ -41,7 +41,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "training" / "handwriting")]
 import synth  # noqa: E402
 
 from emulator.engine import handwriting  # noqa: E402
-from emulator.engine.rapid import RapidOcrEngine, RecLine  # noqa: E402
+from emulator.engine.rapid import RapidOcrEngine  # noqa: E402
+from emulator.engine.recognition import RecLine  # noqa: E402
 
 
 class _Timed:
@@ -215,7 +216,7 @@ def corpus(engine: RapidOcrEngine) -> None:
     import json
 
     from benchmarks._support import CORPUS
-    from emulator import documents
+    from emulator.documents import formats as documents
 
     manifest = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
     total = called = 0

@@ -1,6 +1,6 @@
 """Language detection: what each corpus page is detected as, and what detection costs a page.
 
-Runs :func:`emulator.languages.annotate` (what a worker does for a page read with no
+Runs :func:`emulator.pages.languages.annotate` (what a worker does for a page read with no
 ``language``) on the true text of every document of ``../shared/eval`` (its lines as the
 engine would give them), and prints the page language found, the lines that got a language of
 their own, and the median cost per page next to the one-off model load.
@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._support import CORPUS
-from emulator import languages
+from emulator.pages import languages
 
 
 def main() -> int:

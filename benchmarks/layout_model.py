@@ -31,10 +31,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.accuracy import DEFAULT_CORPUS, Stopwatch, normalise  # noqa: E402
-from emulator import documents  # noqa: E402
+from emulator.documents import formats as documents  # noqa: E402
 from emulator.engine import layout  # noqa: E402
 from emulator.engine.base import TextLine  # noqa: E402
-from emulator.engine.rapid import Orientation, RapidOcrEngine, _layout_box  # noqa: E402
+from emulator.engine.orientation import Orientation  # noqa: E402
+from emulator.engine.rapid import RapidOcrEngine  # noqa: E402
+from emulator.engine.reading_order import _layout_box  # noqa: E402
 
 
 def region_first(lines: list[TextLine], angle: float, regions: list[list[float]]) -> list[str]:

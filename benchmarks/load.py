@@ -42,8 +42,8 @@ from PIL import Image, ImageDraw
 from emulator.app import create_app, rapid_engine_factory
 from emulator.engine.fake import FakeEngine
 from emulator.jobs import EngineFactory
+from emulator.jobs.service import ReadService
 from emulator.server import run_in_thread
-from emulator.service import ReadService
 from emulator.settings import Settings
 from ocr_sdk import OcrClient, OcrError, RetryPolicy
 

@@ -16,7 +16,7 @@ read through a decrypting stream) and timed: ``inspect`` with the paid tier's li
 reading the first 2000 pages (or all, when fewer). Both compressions matter: a raw page is read
 by Pillow, a Group 4 page is handed to libtiff, which Pillow gives the whole file.
 
-The old code is re-created here (as it was in ``emulator/documents.py``) and run in the same
+The old code is re-created here (as it was in ``emulator/documents/formats.py``) and run in the same
 process on the same documents; ``--old-pages`` bounds how many pages the old reader reads
 (it is quadratic: 2000 pages of the 30 000-page file take minutes), and its time is then
 compared with the new reader's on the same pages.
@@ -39,10 +39,10 @@ from PIL import Image, ImageOps
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emulator import documents
-from emulator.crypto import RecordCipher
-from emulator.documents import Document, Limits
-from emulator.sealed import seal
+from emulator.documents import formats as documents
+from emulator.documents.formats import Document, Limits
+from emulator.security.crypto import RecordCipher
+from emulator.security.sealed import seal
 from emulator.settings import TIER_LIMITS
 
 

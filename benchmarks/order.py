@@ -66,13 +66,14 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks._support import generate_pages  # noqa: E402
 from benchmarks.accuracy import normalise  # noqa: E402
-from emulator import documents  # noqa: E402
+from emulator.documents import formats as documents  # noqa: E402
 from emulator.engine import figures as figures_module  # noqa: E402
-from emulator.engine import rapid  # noqa: E402
+from emulator.engine import reading_order as rapid  # noqa: E402
 from emulator.engine import separators as separators_module  # noqa: E402
 from emulator.engine.base import TextLine, TextWord  # noqa: E402
 from emulator.engine.figures import find_figures  # noqa: E402
-from emulator.engine.rapid import Orientation, PageAnalysis  # noqa: E402
+from emulator.engine.orientation import Orientation  # noqa: E402
+from emulator.engine.rapid import PageAnalysis  # noqa: E402
 from emulator.engine.separators import find_separators  # noqa: E402
 
 DEFAULT_EVAL = ROOT.parent / "shared" / "eval"

@@ -27,8 +27,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._support import API_KEY, Emulator, median, run_emulator, sample_page
-from emulator import documents, page_records
+from emulator.documents import formats as documents
 from emulator.engine.rapid import RapidOcrEngine
+from emulator.pages import records as page_records
 from emulator.settings import TIER_LIMITS, Settings
 from ocr_sdk import OcrClient
 

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from emulator.engine.rapid import wheel_model_paths
+from emulator.engine.sessions import wheel_model_paths
 
 SHAPES = {"rec": (6, 3, 48, 1280), "det": (1, 3, 1600, 1216)}
 

@@ -33,7 +33,7 @@ paragraph is its truth block's role (``heading`` counts as ``sectionHeading``; `
   (what the roles can do with perfect lines and paragraphs), or
 * ``--paragraphs ocr``: what the emulator serves: the engine's lines in ``natural`` order
   (:meth:`RapidOcrEngine.recognize`, cached in ``CACHE/ocr`` since a page costs ~3 s), cut
-  into paragraphs by :func:`emulator.paragraphs.paragraphs_of`; each paragraph's true role is
+  into paragraphs by :func:`emulator.pages.paragraphs.paragraphs_of`; each paragraph's true role is
   that of the true line under most of its words.
 
 Per role: precision, recall and F1 of the paragraphs given that role, per layout kind and
@@ -186,9 +186,9 @@ def ocr_paragraphs(truth: Truth, cached: dict[str, Any]) -> Scored:
     most of its words."""
     from PIL import Image
 
-    from emulator.documents import PageImage
-    from emulator.page_records import read_result
-    from emulator.paragraphs import paragraphs_of
+    from emulator.documents.formats import PageImage
+    from emulator.pages.paragraphs import paragraphs_of
+    from emulator.pages.records import read_result
 
     text = cached["text"]
     width, height = cached["size"]

@@ -210,7 +210,7 @@ def read_engine(engine: Any, page: Image.Image, language: str | None) -> str:
 
 def engine_lines(engine: Any, page: Image.Image) -> list[npt.NDArray[np.uint8]]:
     """The page's lines as the engine detects and crops them (upright, top to bottom)."""
-    from emulator.engine import rapid
+    from emulator.engine import orientation as rapid
 
     bgr = np.ascontiguousarray(np.asarray(page)[:, :, ::-1])
     quads = engine.detect(bgr).quads

@@ -79,7 +79,7 @@ The pages of ``../shared/eval/`` that hold tables, with cell truth written by ha
     .venv/bin/python benchmarks/tables.py eval --cache /tmp/evaltables [--show] \\
         [--only NAME ...] [--corpus ../shared/eval] [--truth benchmarks/data/tables]
 
-Each page is read as the service reads it (:func:`emulator.documents.iter_pages`: images as
+Each page is read as the service reads it (:func:`emulator.documents.formats.iter_pages`: images as
 they are, PDF pages rendered at 200 dpi), analysed once by the engine (cached in ``CACHE``),
 ordered ``natural``, and given to :func:`find_tables` with the engine's separators and angle.
 Found tables are matched to true ones greedily by box IoU >= 0.3 (for a variant marked
@@ -655,7 +655,7 @@ def _similarity(boxed: bool, lines: Sequence[TextLine]) -> Similarity:
 
 def read_page(corpus: Path, page: EvalPage) -> Image.Image:
     """The page as the service reads it (a PDF page rendered at 200 dpi)."""
-    from emulator import documents
+    from emulator.documents import formats as documents
 
     data = (corpus / "images" / page.image).read_bytes()
     info = documents.inspect(data, documents.Limits())

@@ -30,7 +30,7 @@ from benchmarks._support import API_KEY, cpu_count, run_emulator, sample_page
 
 def _engine_worker(threads: int, intra: int, pages: int, ready: Any, go: Any, done: Any) -> None:
     """One process of a raw split: ``threads`` engines reading ``pages`` pages between them."""
-    from emulator import documents
+    from emulator.documents import formats as documents
     from emulator.engine.rapid import RapidOcrEngine
     from emulator.settings import TIER_LIMITS
 

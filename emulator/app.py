@@ -1,7 +1,7 @@
 """The ASGI application: routes, middleware, exception handlers and lifespan in one place.
 
 ``create_app(settings)`` wires the API surfaces (:mod:`emulator.api`) to the backend
-(:class:`emulator.service.ReadService`), the store and the job queue. Tests pass a fake engine
+(:class:`emulator.jobs.service.ReadService`), the store and the job queue. Tests pass a fake engine
 factory, a manual clock or a manual queue; nothing else changes between tests and production.
 """
 
@@ -23,31 +23,31 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Route
 
-from emulator import memory
 from emulator.api import admin, health, home, swagger
 from emulator.api import handlers as on
 from emulator.api.document_intelligence import routes as document_intelligence
 from emulator.api.image_analysis import routes as image_analysis
 from emulator.api.read_v32 import routes as read_v32
 from emulator.clock import Clock, utc_now
-from emulator.crypto import KEY_FILE_NAME, RecordCipher, load_or_create_key
+from emulator.documents import memory
 from emulator.engine.base import OcrEngine
 from emulator.errors import ServiceError
 from emulator.faults import FaultInjector
+from emulator.http.middleware.auth import AuthMiddleware, caller_of
+from emulator.http.middleware.faults import FaultMiddleware
+from emulator.http.middleware.rate_limit import KeyedRateLimit, RateLimiter, RateLimitMiddleware
+from emulator.http.middleware.request_context import RequestContextMiddleware
+from emulator.http.middleware.request_size import RequestSizeMiddleware
 from emulator.jobs import EngineFactory, JobQueue, ThreadJobQueue, WorkSource
-from emulator.middleware.auth import AuthMiddleware, caller_of
-from emulator.middleware.faults import FaultMiddleware
-from emulator.middleware.rate_limit import KeyedRateLimit, RateLimiter, RateLimitMiddleware
-from emulator.middleware.request_context import RequestContextMiddleware
-from emulator.middleware.request_size import RequestSizeMiddleware
-from emulator.service import PAGES_DONE_HEADER, ReadService
+from emulator.jobs.service import PAGES_DONE_HEADER, ReadService
+from emulator.observability.tracing import Tracing, TracingUnavailableError, build_provider
+from emulator.security.crypto import KEY_FILE_NAME, RecordCipher, load_or_create_key
+from emulator.security.tokens import TokenAuthority
 from emulator.settings import Settings, SettingsError
 from emulator.store import MemoryStore, SqliteStore, Store, StoreUnavailableError
-from emulator.tokens import TokenAuthority
-from emulator.tracing import Tracing, TracingUnavailableError, build_provider
 
 if TYPE_CHECKING:
-    from emulator.metrics import Metrics
+    from emulator.http.metrics import Metrics
 
 log = logging.getLogger("emulator")
 
@@ -72,8 +72,8 @@ def build_queue(
     timeout = None if settings.job_timeout is None else settings.job_timeout.total_seconds()
     source: WorkSource | None = None
     if store is not None and settings.backend is not None:
+        from emulator.jobs.redis_queue import RedisTaskSource
         from emulator.store.redis import RedisStore
-        from emulator.store.redis_tasks import RedisTaskSource
 
         if isinstance(store, RedisStore):
             source = RedisTaskSource(
@@ -81,7 +81,7 @@ def build_queue(
             )
     default_factory = functools.partial(rapid_engine_factory, recogniser=settings.recogniser)
     if engine_factory is None and settings.worker_processes:
-        from emulator.workers import ProcessJobQueue
+        from emulator.jobs.workers import ProcessJobQueue
 
         return ProcessJobQueue(
             default_factory,
@@ -152,7 +152,7 @@ def build_observability(
     service.runner.tracing = tracing
     metrics: Metrics | None = None
     if settings.serves_metrics:
-        from emulator.metrics import Metrics  # prometheus-client, only when asked for
+        from emulator.http.metrics import Metrics  # prometheus-client, only when asked for
 
         metrics = Metrics(service)
         service.runner.events = metrics
@@ -270,7 +270,7 @@ def create_app(
     # faults come before the rate so an injected 429 does not also count as a request.
     middleware = [Middleware(RequestContextMiddleware, metrics=metrics, tracing=tracing)]
     if metrics is not None:
-        from emulator.metrics import METRICS_PATH, OpenMetricsMiddleware, metrics_endpoint
+        from emulator.http.metrics import METRICS_PATH, OpenMetricsMiddleware, metrics_endpoint
 
         if settings.metrics_open:  # answered before authentication
             middleware.append(Middleware(OpenMetricsMiddleware, metrics=metrics))
@@ -282,7 +282,13 @@ def create_app(
         middleware.append(cors(settings.cors_origins))
     middleware += [
         Middleware(RequestSizeMiddleware),
-        Middleware(AuthMiddleware, api_keys=settings.api_keys, tokens=tokens),
+        Middleware(
+            AuthMiddleware,
+            api_keys=settings.api_keys,
+            tokens=tokens,
+            open_paths=home.OPEN_PATHS,
+            open_prefixes=home.OPEN_PREFIXES,
+        ),
         Middleware(
             FaultMiddleware,
             injector=injector,

@@ -6,7 +6,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from emulator.logs import formatter_for
+from emulator.observability.logs import formatter_for
 from emulator.settings import SettingsError, load
 
 
@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     configure_logging(settings.log_level, settings.log_format)
     # Imported late so that `--help` and bad flags answer without loading the server stack.
-    from emulator.crypto import KeyFileError
+    from emulator.security.crypto import KeyFileError
     from emulator.server import serve
     from emulator.store import KeyMismatchError
 

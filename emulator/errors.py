@@ -176,6 +176,11 @@ def invalid_image_size(message: str) -> ServiceError:
     return ServiceError(400, "InvalidImageSize", message)
 
 
+def empty_document() -> ServiceError:
+    """The error for an empty body."""
+    return invalid_image_size("The request body is empty: send the document's bytes.")
+
+
 def invalid_page_range(message: str) -> ServiceError:
     """400 ``InvalidPageRange``: the ``pages`` parameter is malformed or out of range."""
     return ServiceError(400, "InvalidPageRange", message)

@@ -16,7 +16,7 @@ uses the same keys::
     route=any,delay=1.5                         # every API call takes 1.5 s longer
     route=analyze,fail,times=1                  # the next job to start ends "failed"
 
-This module only decides; :mod:`emulator.middleware.faults` applies the decision.
+This module only decides; :mod:`emulator.http.middleware.faults` applies the decision.
 """
 
 from __future__ import annotations

@@ -3,6 +3,12 @@
 Each flag ``--some-name`` can also be set with ``OCR_EMULATOR_SOME_NAME`` (CI systems and
 containers cannot always pass flags); a flag wins over the environment. ``--api-key`` is
 repeatable and its variable takes a comma-separated list, so keys can be rotated.
+
+Why one module (over 600 lines): an option is a field of :class:`Settings`, a flag of
+:func:`build_parser` and a step of :func:`load` (flag or variable, parsed and checked), and the
+three must match one for one (``tests/docs/test_emulator_options_documented.py`` checks the
+docs against them); kept side by side, adding an option is one change in one file. Parsing the
+values (sizes, durations, rates, tiers) is the rest, and is small.
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal, get_args
 
-from emulator.decoding import DEFAULT_INSPECT_TIMEOUT
-from emulator.decoding import DEFAULT_MEMORY as DEFAULT_DECODE_MEMORY
-from emulator.documents import Limits
+from emulator.documents.decoding import DEFAULT_INSPECT_TIMEOUT
+from emulator.documents.decoding import DEFAULT_MEMORY as DEFAULT_DECODE_MEMORY
+from emulator.documents.formats import Limits
 from emulator.faults import FaultError, FaultRule, load_config
-from emulator.sealed import DEFAULT_SPOOL_THRESHOLD
+from emulator.security.sealed import DEFAULT_SPOOL_THRESHOLD
 
 Tier = Literal["free", "paid"]
 #: How log lines are written (``--log-format``): ``text`` for people, ``json`` for collectors.
@@ -39,7 +45,7 @@ DEFAULT_RETENTION = timedelta(hours=24)
 DEFAULT_JOB_TIMEOUT = timedelta(hours=1)
 # Ten missed heartbeats (one every third of it) would be absurd; three are a dead node.
 DEFAULT_CLAIM_TIMEOUT = timedelta(seconds=30)
-# Connection limits (emulator.server_protocol). A client on this machine or its network sends
+# Connection limits (emulator.http.protocol). A client on this machine or its network sends
 # a request head in milliseconds: ten seconds is lenient even for a loaded CI runner, and
 # bounds a head sent a byte a second (slowloris).
 DEFAULT_HEAD_TIMEOUT = 10.0

@@ -8,9 +8,9 @@
 
 Each package owns its routes, request parsing, result shaping and error codes. Everything else
 is the core, shared by all: jobs and their queue (:mod:`emulator.jobs`), the store and its
-encryption (:mod:`emulator.store`), documents (:mod:`emulator.documents`), the engine
-(:mod:`emulator.engine`), the service's rules (:mod:`emulator.service`), keys, rate limits and
-faults (:mod:`emulator.middleware`). :mod:`emulator.api.health`, :mod:`emulator.api.admin` and
+encryption (:mod:`emulator.store`), documents (:mod:`emulator.documents.formats`), the engine
+(:mod:`emulator.engine`), the service's rules (:mod:`emulator.jobs.service`), keys, rate limits and
+faults (:mod:`emulator.http.middleware`). :mod:`emulator.api.health`, :mod:`emulator.api.admin` and
 :mod:`emulator.api.handlers` serve every API alike; :mod:`emulator.api.synchronous` answers a
 job in the request that submitted it.
 """

@@ -3,7 +3,7 @@ the key too): test controls, fault injection, the billing meter and the developm
 issuer.
 
 Every control acts for the caller alone: its jobs, its holds, its faults, its meter (the
-caller is known by its billing key, :meth:`~emulator.service.ReadService.billing_key`).
+caller is known by its billing key, :meth:`~emulator.jobs.service.ReadService.billing_key`).
 Test workers that share one emulator, each with its own key, so never touch one another's
 jobs (:mod:`emulator.testing.shared`).
 """
@@ -17,10 +17,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator import bodies, errors, faults, tokens
+from emulator import errors, faults
 from emulator.api.http import MAX_JSON_BODY, json_response, service_of
-from emulator.middleware.auth import KEY_HEADER, caller_of
-from emulator.middleware.rate_limit import RateLimiter
+from emulator.http import bodies
+from emulator.http.middleware.auth import KEY_HEADER, caller_of
+from emulator.http.middleware.rate_limit import RateLimiter
+from emulator.security import tokens
 
 ADMIN_PREFIX = "/_emulator"
 FAULTS_PATH = f"{ADMIN_PREFIX}/faults"
@@ -177,7 +179,7 @@ async def fail_next(request: Request) -> Response:
 
 async def usage(request: Request) -> Response:
     """``GET /_emulator/usage``: the transactions each configured key has been billed, as
-    the service would bill them (:mod:`emulator.billing`); the caller's key is marked."""
+    the service would bill them (:mod:`emulator.jobs.billing`); the caller's key is marked."""
     service = service_of(request)
     caller = caller_of(request.scope)
     report = await run_in_threadpool(service.usage, caller if isinstance(caller, str) else None)

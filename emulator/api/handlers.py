@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from emulator import errors
-from emulator.logs import escape
-from emulator.middleware.request_context import LOGGED_PATH, request_id_of
+from emulator.http.middleware.request_context import LOGGED_PATH, request_id_of
+from emulator.observability.logs import escape
 
 log = logging.getLogger("emulator.api")
 

@@ -8,9 +8,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from emulator import fetch
-from emulator.sealed import SealedWriter
-from emulator.service import ReadService
+from emulator.http import fetch
+from emulator.jobs.service import ReadService
+from emulator.security.sealed import SealedWriter
 
 #: A JSON request body (a URL, base64 of a document is streamed differently) is small; a body
 #: bigger than this is not one.

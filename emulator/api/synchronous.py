@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from emulator import errors
-from emulator.service import OperationView, ReadService
+from emulator.jobs.service import OperationView, ReadService
 from emulator.store import READ_V32
 
 # A synchronous read looks at its job this soon first, then less often, up to the cap: a

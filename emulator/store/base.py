@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Literal, cast
 
-from emulator.crypto import RecordCipher
 from emulator.engine.base import ReadingOrder
-from emulator.sealed import (
+from emulator.security.crypto import RecordCipher
+from emulator.security.sealed import (
     DEFAULT_SPOOL_THRESHOLD,
     Bytes,
     EncryptedDocument,
@@ -72,7 +72,7 @@ class JobOptions:
     #: The optional analysis features asked for (``features``).
     features: tuple[str, ...] = ()
     #: Whose meter the job bills: a keyed digest of the API key that submitted it
-    #: (:meth:`~emulator.crypto.RecordCipher.digest`), never the key; None bills nobody.
+    #: (:meth:`~emulator.security.crypto.RecordCipher.digest`), never the key; None bills nobody.
     billing_key: str | None = None
     #: The ``apim-request-id`` of the request that submitted the job, and the W3C
     #: ``traceparent`` of its span (the caller's, or this emulator's with ``--otel``): what the
@@ -129,7 +129,7 @@ class Expired:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """What one key was billed (:mod:`emulator.billing`): transactions (pages analysed) and
+    """What one key was billed (:mod:`emulator.jobs.billing`): transactions (pages analysed) and
     the operations that billed them."""
 
     transactions: int = 0

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import ClassVar
 
-from emulator.crypto import RecordCipher
-from emulator.sealed import EncryptedDocument
+from emulator.security.crypto import RecordCipher
+from emulator.security.sealed import EncryptedDocument
 from emulator.store.base import Expired, Job, Record, Store, Usage, billable_pages
 
 
@@ -16,8 +16,8 @@ class MemoryStore(Store):
     """Everything in this process's memory; gone on exit.
 
     Except a large document's sealed segments: those stay in the anonymous temporary file
-    :class:`~emulator.sealed.SealedWriter` spooled them to, which is closed (and so deleted)
-    when the document is: when its job finishes or is deleted, or when the store is closed.
+    :class:`~emulator.security.sealed.SealedWriter` spooled them to, which is closed (and so
+    deleted) when the document is: when its job finishes or is deleted, or when the store is closed.
     """
 
     _keeps_documents: ClassVar[bool] = True

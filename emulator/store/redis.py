@@ -5,7 +5,7 @@ Every node of a cluster points ``--backend redis://...`` at the same Redis and u
 any operation. Redis only ever holds ciphertext (documents and results, sealed by
 :class:`~emulator.store.base.Store` before they get here) and job metadata (status, times,
 page counts, the query options); never document text and never an API key (rate windows are
-named by a keyed digest, :meth:`~emulator.crypto.RecordCipher.digest`).
+named by a keyed digest, :meth:`~emulator.security.crypto.RecordCipher.digest`).
 
 Keys, all under one prefix (``ocr-emulator:`` by default):
 
@@ -27,7 +27,7 @@ Retention is Redis's own: when a job ends, its keys get a TTL that ends at its
 ``expires_at``; the sweeper also deletes by the ``expiry`` index (it follows the emulator's
 clock, which tests move). Every multi-key change is one Lua script or one ``MULTI``, so a node
 killed at any instant leaves a consistent store. The work queue over the same Redis is in
-:mod:`emulator.store.redis_tasks`.
+:mod:`emulator.jobs.redis_queue`.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ import redis.exceptions
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from emulator.crypto import SEGMENT_OVERHEAD, RecordCipher
-from emulator.sealed import EncryptedDocument
+from emulator.security.crypto import SEGMENT_OVERHEAD, RecordCipher
+from emulator.security.sealed import EncryptedDocument
 from emulator.store.base import (
     TERMINAL,
     Expired,
@@ -329,7 +329,7 @@ class RedisStore(Store):
         count = document.segment_count
         # The segments first, in batches (a document may be hundreds of megabytes, read from
         # its spool file a batch at a time), then the job and its index entry in one step.
-        # Both carry a TTL until the job is queued (:mod:`emulator.store.redis_tasks` removes
+        # Both carry a TTL until the job is queued (:mod:`emulator.jobs.redis_queue` removes
         # it in the same step as it queues the pages): a node that dies in between, before
         # answering 202, leaves nothing for good.
         for start in range(0, count, _SEGMENTS_PER_WRITE):
@@ -553,7 +553,7 @@ return -1
 
 
 class RedisRateLimit:
-    """:class:`~emulator.middleware.rate_limit.KeyedRateLimit` with its windows in Redis, so
+    """:class:`~emulator.http.middleware.rate_limit.KeyedRateLimit` with its windows in Redis, so
     a key's limit holds across the cluster, whichever node it calls. A window is named by a
     keyed digest of the API key (:meth:`RecordCipher.digest`): Redis never sees the key."""
 

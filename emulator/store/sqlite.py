@@ -10,8 +10,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, cast
 
-from emulator.crypto import SEGMENT_OVERHEAD, RecordCipher
-from emulator.sealed import EncryptedDocument
+from emulator.security.crypto import SEGMENT_OVERHEAD, RecordCipher
+from emulator.security.sealed import EncryptedDocument
 from emulator.store.base import (
     TERMINAL,
     Expired,
@@ -73,7 +73,7 @@ class SqliteStore(Store):
                 )"""
             )
         self._db.execute("CREATE INDEX IF NOT EXISTS jobs_expires ON jobs (expires_at)")
-        # The billing meter (emulator.billing), by keyed digest of the API key.
+        # The billing meter (emulator.jobs.billing), by keyed digest of the API key.
         self._db.execute(
             """CREATE TABLE IF NOT EXISTS usage (
                 billing_key TEXT PRIMARY KEY,

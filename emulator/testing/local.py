@@ -36,8 +36,8 @@ from emulator.app import create_app, rapid_engine_factory
 from emulator.engine.base import OcrEngine, PageText, ReadingOrder
 from emulator.faults import FaultInjector, FaultRule
 from emulator.jobs import EngineFactory, HoldStage
+from emulator.jobs.service import ReadService
 from emulator.server import Endpoint, run_in_thread
-from emulator.service import ReadService
 from emulator.settings import Settings, Tier, parse_rate
 from emulator.testing.handle import EmulatorHandle
 

@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 
 from emulator.app import create_app
 from emulator.engine.fake import FakeEngine
-from emulator.service import ReadService
+from emulator.jobs.service import ReadService
 from emulator.settings import Settings
 from tests._redis import RedisServer
 

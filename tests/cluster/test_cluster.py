@@ -15,12 +15,12 @@ import pytest
 from conftest import ANALYZE, BINARY, KEY, MakeNode
 from PIL import Image
 
-from emulator.crypto import RecordCipher
 from emulator.engine.fake import FakeEngine
+from emulator.jobs.redis_queue import GROUP, MAX_DELIVERIES
+from emulator.security.crypto import RecordCipher
 from emulator.settings import Settings, SettingsError, parse_rate
 from emulator.store import KeyMismatchError
 from emulator.store.redis import RedisStore
-from emulator.store.redis_tasks import GROUP, MAX_DELIVERIES
 from tests._redis import RedisServer
 
 SECRET = "CONFIDENTIAL-MARKER-c1u5t3r"

@@ -25,7 +25,7 @@ from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
 from emulator.engine.fake import FakeEngine
-from emulator.logs import JsonFormatter
+from emulator.observability.logs import JsonFormatter
 from tests._redis import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]

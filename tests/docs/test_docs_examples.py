@@ -43,10 +43,10 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from emulator.app import create_app, rapid_engine_factory
+from emulator.http.tls import generate_local_ca
 from emulator.server import run_in_thread
 from emulator.settings import Settings
 from emulator.testing import RunningEmulator
-from emulator.tls import generate_local_ca
 from ocr_sdk import OcrClient, ReadResult
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,8 +16,8 @@ from azure.core.credentials import AzureKeyCredential
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 from PIL import Image
 
+from emulator.jobs.service import ReadService
 from emulator.server import Endpoint, run_in_thread
-from emulator.service import ReadService
 from emulator.settings import Settings
 from ocr_sdk import AsyncOcrClient, InvalidRequestError, OcrClient
 from tests.conftest import encode, text_image

@@ -17,9 +17,9 @@ import httpx
 import pytest
 
 from emulator.engine.fake import FakeEngine
+from emulator.http.tls import generate_local_ca
 from emulator.server import run_in_thread
 from emulator.settings import Settings
-from emulator.tls import generate_local_ca
 
 KEY = "socket-key-0123456789"
 HEADERS = {"Ocp-Apim-Subscription-Key": KEY}
@@ -141,7 +141,7 @@ def test_tls_refuses_tls_1_1(tmp_path: Path) -> None:
 
 
 def test_server_context_minimum_is_tls_1_2(tmp_path: Path) -> None:
-    from emulator.tls import prepare
+    from emulator.http.tls import prepare
 
     material = prepare(Settings(api_keys=(KEY,), tls=True, tls_ca_out=tmp_path / "ca.pem"))
     assert material.context.minimum_version == ssl.TLSVersion.TLSv1_2

@@ -19,10 +19,10 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator.engine.fake import FakeEngine
+from emulator.security.tokens import AUDIENCE
 from emulator.server import Endpoint, run_in_thread
 from emulator.settings import Settings, SettingsError
 from emulator.testing import AccessToken
-from emulator.tokens import AUDIENCE
 from ocr_sdk import AsyncOcrClient, InsecureTransportError, OcrClient
 
 KEY = "token-test-key-0123456789"

@@ -13,7 +13,7 @@ from starlette.applications import Starlette
 from emulator.engine.base import PageText, TextLine, TextWord
 from emulator.engine.fake import FakeEngine
 from emulator.jobs import ManualJobQueue
-from emulator.service import ReadService
+from emulator.jobs.service import ReadService
 
 KEY = "test-key-0123456789"
 HEADERS = {"Ocp-Apim-Subscription-Key": KEY}

@@ -13,7 +13,7 @@ from _harness import KEY, MakeHarness
 from starlette.routing import Route
 
 from emulator.api import home
-from emulator.middleware.auth import OPEN_PATHS, key_matches
+from emulator.http.middleware.auth import OPEN_PATHS, key_matches
 
 WRONG_KEYS = ["", "wrong-key-typed", KEY[:-1], KEY + "x", KEY.upper(), f" {KEY}", "é" * 8]
 
@@ -78,7 +78,7 @@ def test_key_comparison_is_constant_time() -> None:
     timing measurement would be flaky, so the test pins the mechanism instead."""
     import inspect
 
-    from emulator.middleware import auth
+    from emulator.http.middleware import auth
 
     source = inspect.getsource(auth.key_matches)
     assert "hmac.compare_digest" in source

@@ -75,7 +75,7 @@ async def test_odd_page_ranges(h: Harness, pages: str, validate: Any) -> None:
 async def test_a_decoder_crash_is_reported_as_invalid_image_format(
     h: Harness, monkeypatch: pytest.MonkeyPatch, validate: Any
 ) -> None:
-    from emulator.decoding import DecoderError, DecoderProcess
+    from emulator.documents.decoding import DecoderError, DecoderProcess
 
     def explode(self: DecoderProcess, limits: Any, deadline: Any) -> Any:
         self.kill()

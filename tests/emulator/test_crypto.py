@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from emulator.crypto import DecryptionError, RecordCipher, load_or_create_key
+from emulator.security.crypto import DecryptionError, RecordCipher, load_or_create_key
 
 
 def test_round_trip_and_fresh_nonces() -> None:

@@ -10,7 +10,7 @@ import pytest
 from _img import encode, encode_pages, text_page
 from PIL import Image
 
-from emulator.documents import (
+from emulator.documents.formats import (
     DocumentInfo,
     Limits,
     PageImage,

@@ -11,7 +11,7 @@ import pytest
 from _harness import ANALYZE, BINARY, HEADERS, KEY, RESULTS, MakeHarness, assert_error
 
 from emulator.faults import FaultError, FaultInjector, FaultRule, load_config
-from emulator.middleware.rate_limit import KeyedRateLimit
+from emulator.http.middleware.rate_limit import KeyedRateLimit
 from emulator.settings import Rate, SettingsError, load, parse_rate
 
 FAULTS = "/_emulator/faults"

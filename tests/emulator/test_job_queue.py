@@ -11,9 +11,9 @@ from typing import Any
 from _harness import ANALYZE, BINARY, Harness, MakeHarness
 
 from emulator.clock import utc_now
-from emulator.crypto import RecordCipher
 from emulator.engine.fake import FakeEngine
 from emulator.jobs import JobRunner, QueueFullError, ThreadJobQueue
+from emulator.security.crypto import RecordCipher
 from emulator.settings import TIER_LIMITS
 from emulator.store import Job, JobOptions, MemoryStore
 

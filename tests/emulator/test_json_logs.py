@@ -16,7 +16,7 @@ from _harness import ANALYZE, BINARY, KEY, RESULTS, MakeHarness
 
 from emulator.cli import configure_logging
 from emulator.engine.fake import FakeEngine
-from emulator.logs import JobTextFormatter, JsonFormatter, job_fields
+from emulator.observability.logs import JobTextFormatter, JsonFormatter, job_fields
 from emulator.settings import SettingsError, load
 
 MARKER = "SECRET-DOCUMENT-TEXT-7f3a"

@@ -13,10 +13,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.types import Message, Receive, Scope, Send
 
 from emulator.app import create_app
-from emulator.metrics import Metrics
-from emulator.middleware.request_context import RequestContextMiddleware
+from emulator.http.metrics import Metrics
+from emulator.http.middleware.request_context import RequestContextMiddleware
+from emulator.jobs.workers import ProcessJobQueue
 from emulator.settings import Settings, load, parse_rate
-from emulator.workers import ProcessJobQueue
 from tests.emulator._worker_engines import DIE_WIDTH, misbehaving_factory
 
 

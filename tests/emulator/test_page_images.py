@@ -20,8 +20,8 @@ from PIL import Image
 
 from emulator.engine.base import PageText
 from emulator.engine.fake import FakeEngine
-from emulator.page_records import page_image_file
-from emulator.service import PAGE_IMAGES_HEADER, PAGES_DONE_HEADER
+from emulator.jobs.service import PAGE_IMAGES_HEADER, PAGES_DONE_HEADER
+from emulator.pages.records import page_image_file
 from emulator.store import DB_FILE_NAME
 from tests._redis import RedisServer
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from _harness import MakeHarness
 
-from emulator.crypto import KEY_FILE_NAME, DecryptionError, RecordCipher
+from emulator.security.crypto import KEY_FILE_NAME, DecryptionError, RecordCipher
 from emulator.store import DB_FILE_NAME, Expired, Job, JobOptions, MemoryStore, SqliteStore, Store
 
 SECRET_TEXT = "CONFIDENTIAL-MARKER-7f3a"

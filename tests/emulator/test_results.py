@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PIL import Image
 
-from emulator.documents import PageImage
+from emulator.documents.formats import PageImage
 from emulator.engine.base import PageText, TextLine, TextWord
-from emulator.page_records import read_result, timestamp
+from emulator.pages.records import read_result, timestamp
 
 BOX = (10.4, 20.6, 110.5, 20.6, 110.5, 40.2, 10.4, 40.2)
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from emulator.crypto import DecryptionError, RecordCipher
-from emulator.sealed import SEGMENT_BYTES, SealedDocument, SealedWriter, seal
+from emulator.security.crypto import DecryptionError, RecordCipher
+from emulator.security.sealed import SEGMENT_BYTES, SealedDocument, SealedWriter, seal
 from emulator.store import DB_FILE_NAME, Job, JobOptions, SqliteStore
 
 SIZES = [0, 1, SEGMENT_BYTES - 1, SEGMENT_BYTES, SEGMENT_BYTES + 1, 3 * SEGMENT_BYTES + 5]

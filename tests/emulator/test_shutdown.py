@@ -22,9 +22,9 @@ import pytest
 from PIL import Image
 
 from emulator.clock import utc_now
-from emulator.crypto import KEY_FILE_NAME, RecordCipher, load_or_create_key
 from emulator.engine.fake import FakeEngine
 from emulator.jobs import JobRunner, ThreadJobQueue
+from emulator.security.crypto import KEY_FILE_NAME, RecordCipher, load_or_create_key
 from emulator.settings import TIER_LIMITS, SettingsError, load
 from emulator.store import Job, JobOptions, MemoryStore, SqliteStore
 
@@ -160,12 +160,12 @@ def test_only_the_fork_server_ignores_sigterm() -> None:
     # starts decoders (the emulator) still stops on SIGTERM, and a decoder ignores it.
     script = """
 import os, signal, sys, time
-from emulator import decoding
+from emulator.documents import decoding
 decoder = decoding.DecoderProcess()
 try:
     os.kill(decoder.process.pid, signal.SIGTERM)
     time.sleep(0.5)
-    print(decoder.process.is_alive(), "emulator.fork_server" in sys.modules,
+    print(decoder.process.is_alive(), "emulator.documents.fork_server" in sys.modules,
           signal.getsignal(signal.SIGTERM) is signal.SIG_IGN)
 finally:
     decoder.close()

@@ -15,10 +15,10 @@ import pytest
 from _harness import ANALYZE, BINARY, HEADERS, RESULTS, assert_error
 
 from emulator.app import create_app
-from emulator.crypto import RecordCipher
 from emulator.engine.fake import FakeEngine
 from emulator.jobs import ManualJobQueue
-from emulator.sealed import EncryptedDocument
+from emulator.security.crypto import RecordCipher
+from emulator.security.sealed import EncryptedDocument
 from emulator.settings import Settings
 from emulator.store import Job, SqliteStore
 

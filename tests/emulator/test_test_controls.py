@@ -14,8 +14,8 @@ import pytest
 from _harness import ANALYZE, BINARY, HEADERS, KEY, RESULTS, Harness, MakeHarness, assert_error
 
 from emulator.clock import utc_now
-from emulator.crypto import RecordCipher
 from emulator.jobs import JobControl
+from emulator.security.crypto import RecordCipher
 from emulator.store import Job, JobOptions, MemoryStore, SqliteStore, Store
 from emulator.store.base import Usage
 

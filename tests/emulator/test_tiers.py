@@ -50,7 +50,7 @@ async def test_free_tier_rate_limit(make_harness: MakeHarness, png: Any) -> None
 
 
 def test_sliding_window() -> None:
-    from emulator.middleware.rate_limit import SlidingWindow
+    from emulator.http.middleware.rate_limit import SlidingWindow
 
     now = [0.0]
     window = SlidingWindow(2, 60.0, monotonic=lambda: now[0])

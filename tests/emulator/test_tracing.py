@@ -15,13 +15,13 @@ from _harness import ANALYZE, BINARY, HEADERS, KEY
 from emulator.app import create_app
 from emulator.engine.fake import FakeEngine
 from emulator.jobs import ManualJobQueue
-from emulator.settings import Settings, SettingsError, load
-from emulator.tracing import (
+from emulator.observability.tracing import (
     TraceContext,
     TracingUnavailableError,
     build_provider,
     parse_traceparent,
 )
+from emulator.settings import Settings, SettingsError, load
 
 TRACE_ID = "0af7651916cd43dd8448eb211c80319c"
 PARENT_ID = "b7ad6b7169203331"

@@ -201,7 +201,7 @@ async def test_downloaded_garbage_is_invalid_image_format(
 def test_address_classification(address: str, verdict: str) -> None:
     import ipaddress
 
-    from emulator.fetch import classify
+    from emulator.http.fetch import classify
 
     assert classify(ipaddress.ip_address(address)) == verdict
 
@@ -243,7 +243,8 @@ async def test_urls_that_must_not_be_fetched(
 async def test_private_addresses_need_the_flag() -> None:
     import ipaddress
 
-    from emulator import errors, fetch
+    from emulator import errors
+    from emulator.http import fetch
 
     with pytest.raises(errors.ServiceError, match="allow-private-urls"):
         await fetch.check_url("http://10.1.2.3/doc.png")

@@ -21,12 +21,12 @@ from _worker_engines import (
 )
 
 from emulator.clock import utc_now
-from emulator.crypto import RecordCipher
 from emulator.engine.fake import FakeEngine
 from emulator.jobs import JobControl, JobRunner, ThreadJobQueue
+from emulator.jobs.workers import ProcessJobQueue
+from emulator.security.crypto import RecordCipher
 from emulator.settings import TIER_LIMITS
 from emulator.store import Job, JobOptions, MemoryStore
-from emulator.workers import ProcessJobQueue
 
 
 class Pool:
@@ -199,7 +199,7 @@ def test_a_worker_whose_parent_went_away_exits_quietly(capfd: pytest.CaptureFixt
     cleanly when it finds nobody to answer, without a traceback on the shared terminal."""
     from PIL import Image
 
-    from emulator.workers import WorkerProcess
+    from emulator.jobs.workers import WorkerProcess
 
     worker = WorkerProcess(misbehaving_factory, 1, "ocr-worker-orphan")
     assert worker.wait_ready() is None

@@ -110,7 +110,7 @@ async def test_an_untrusted_certificate_names_the_store_and_how_to_trust_the_ca(
 async def test_a_certificate_checked_against_another_bundle_names_that_bundle(
     make_client: MakeClient, tls: Endpoint, tmp_path: Path
 ) -> None:
-    from emulator.tls import generate_local_ca
+    from emulator.http.tls import generate_local_ca
 
     other_ca = tmp_path / "other-ca.pem"
     other_ca.write_bytes(generate_local_ca(("127.0.0.1",))[0])

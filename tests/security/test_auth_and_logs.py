@@ -18,9 +18,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator.engine.fake import FakeEngine
+from emulator.security.tokens import AUDIENCE, DEV_ISSUER
 from emulator.server import Endpoint, run_in_thread
 from emulator.settings import Rate, Settings
-from emulator.tokens import AUDIENCE, DEV_ISSUER
 
 KEY = "security-key-0123456789"
 OTHER_KEY = "security-other-key-9876543210"

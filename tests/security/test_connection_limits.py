@@ -30,10 +30,11 @@ import httpx
 import pytest
 from PIL import Image
 
-from emulator import errors, fetch
+from emulator import errors
 from emulator.engine.fake import FakeEngine
+from emulator.http import fetch
+from emulator.http.protocol import ConnectionLimits, UploadBudget
 from emulator.server import Endpoint, connection_limits, run_in_thread
-from emulator.server_protocol import ConnectionLimits, UploadBudget
 from emulator.settings import Settings, SettingsError, load
 from tests._http import read_response
 

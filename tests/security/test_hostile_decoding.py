@@ -18,8 +18,8 @@ import httpx
 import pytest
 from _hostile import MB, flate_bomb, plain_pdf, strokes
 
-from emulator import decoding
-from emulator.documents import Limits
+from emulator.documents import decoding
+from emulator.documents.formats import Limits
 from emulator.errors import ServiceError
 
 KEY = "hostile-decoding-key-0123"

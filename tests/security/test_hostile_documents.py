@@ -20,7 +20,7 @@ import httpx
 import pytest
 from PIL import Image
 
-from emulator.documents import (
+from emulator.documents.formats import (
     DocumentInfo,
     Limits,
     PageReader,
@@ -29,11 +29,11 @@ from emulator.documents import (
     pages_to_count,
     select_pages,
 )
+from emulator.documents.streams import SeekableReader
 from emulator.engine.fake import FakeEngine
 from emulator.errors import ServiceError
 from emulator.server import Endpoint, run_in_thread
 from emulator.settings import TIER_LIMITS, Settings
-from emulator.streams import SeekableReader
 
 PAID = TIER_LIMITS["paid"]
 FREE = TIER_LIMITS["free"]
@@ -84,8 +84,8 @@ class ReadTooMuchError(AssertionError):
 
 
 class _Counted:
-    """A document (an :class:`emulator.documents.DocumentSource`) that counts how often it is
-    opened, the reads made through its streams and the bytes they return, and raises
+    """A document (an :class:`emulator.documents.formats.DocumentSource`) that counts how often
+    it is opened, the reads made through its streams and the bytes they return, and raises
     :class:`ReadTooMuchError` the moment the bytes pass ``budget`` or the reads pass
     ``reads``. Its streams have no ``getvalue`` (like a sealed document's), so nothing
     reaches the document but through them."""

@@ -26,13 +26,13 @@ import httpx
 import pytest
 from PIL import Image
 
-from emulator import sealed
 from emulator.app import create_app
 from emulator.clock import utc_now
-from emulator.crypto import SEGMENT_OVERHEAD, RecordCipher
 from emulator.engine.fake import FakeEngine
 from emulator.jobs import JobRunner, ManualJobQueue
-from emulator.sealed import (
+from emulator.security import sealed
+from emulator.security.crypto import SEGMENT_OVERHEAD, RecordCipher
+from emulator.security.sealed import (
     DEFAULT_SPOOL_THRESHOLD,
     SEGMENT_BYTES,
     SealedDocument,

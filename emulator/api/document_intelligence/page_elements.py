@@ -1,7 +1,7 @@
 """A stored page as the ordered elements Document Intelligence writes into ``content``.
 
 ``prebuilt-read`` has one kind of element, the paragraph: the page's lines grouped by the
-paragraph rule (:func:`emulator.paragraphs.paragraphs_of`), in reading order.
+paragraph rule (:func:`emulator.pages.paragraphs.paragraphs_of`), in reading order.
 ``prebuilt-layout`` adds what the worker found on the page and stored beside its lines (the
 record's ``layout``, :mod:`emulator.structure.record`): tables, whose words leave the
 paragraphs for their cells; figures, which take the lines inside them; selection marks, each

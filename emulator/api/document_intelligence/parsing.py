@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from emulator import bodies, errors
+from emulator import errors
 from emulator.api.document_intelligence.errors import (
     invalid_content_source,
     invalid_parameter,
@@ -23,7 +23,8 @@ from emulator.api.document_intelligence.errors import (
     unknown_api_version,
 )
 from emulator.api.http import MAX_JSON_BODY
-from emulator.bodies import BodySink
+from emulator.http import bodies
+from emulator.http.bodies import BodySink
 
 
 @dataclass(frozen=True, slots=True)

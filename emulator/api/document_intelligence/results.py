@@ -1,6 +1,6 @@
 """Document Intelligence's result bodies, shaped from the stored page records.
 
-A page record (:mod:`emulator.page_records`) holds the page's size, unit, angle and its lines
+A page record (:mod:`emulator.pages.records`) holds the page's size, unit, angle and its lines
 and words in reading order with their polygons. Here they become ``content`` (every line's
 text in reading order, lines joined by ``\\n``; with ``outputContentFormat=markdown``,
 paragraphs as Markdown, escaped, pages separated by ``<!-- PageBreak -->``, as
@@ -11,6 +11,12 @@ grapheme clusters via the ``regex`` module), code points, or UTF-16 code units.
 
 The content is built piece by piece and every span is taken as it is written, so a span
 can never drift from the text it names, whatever the escaping or the index type.
+
+Why one module (over 600 lines): the content and every span into it are written by one
+writer (:class:`_Writer`) in one pass, and the spans are only right if every piece of text
+goes through it; split across modules, a section or table could write text that no span
+counts. What is not writing (the elements of a page, their order) is already apart, in
+:mod:`emulator.api.document_intelligence.page_elements`.
 """
 
 from __future__ import annotations
@@ -21,7 +27,6 @@ from typing import Any
 
 import regex
 
-from emulator import languages
 from emulator.api.document_intelligence.errors import analysis_failed
 from emulator.api.document_intelligence.page_elements import (
     MARK,
@@ -34,7 +39,8 @@ from emulator.api.document_intelligence.page_elements import (
     page_elements,
 )
 from emulator.api.document_intelligence.parsing import LAYOUT_MODEL_ID, MODEL_ID, ApiVersion
-from emulator.page_records import timestamp
+from emulator.pages import languages
+from emulator.pages.records import timestamp
 from emulator.store import Job
 from emulator.structure.geometry import box_of, union
 from emulator.structure.roles import PageParagraphs, paragraph_roles

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator import bodies, errors
+from emulator import errors
 from emulator.api.document_intelligence import parsing
 from emulator.api.document_intelligence.errors import (
     error_body,
@@ -27,9 +27,10 @@ from emulator.api.document_intelligence.errors import (
 from emulator.api.document_intelligence.parsing import V4, V31, ApiVersion
 from emulator.api.document_intelligence.results import operation_body
 from emulator.api.http import download_into, json_response, service_of
-from emulator.jobs import SEARCHABLE_PDF, figure_file
-from emulator.middleware.auth import caller_of
-from emulator.paragraphs import paragraphs_of
+from emulator.http import bodies
+from emulator.http.middleware.auth import caller_of
+from emulator.jobs.runner import SEARCHABLE_PDF, figure_file
+from emulator.pages.paragraphs import paragraphs_of
 from emulator.store import Job, JobOptions
 
 log = logging.getLogger("emulator.api.document_intelligence")

@@ -22,13 +22,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator import bodies, errors
+from emulator import errors
 from emulator.api.http import MAX_JSON_BODY, download_into, json_response, service_of
 from emulator.api.image_analysis.errors import error_body, invalid_request
 from emulator.api.image_analysis.results import analysis_result
 from emulator.api.synchronous import CLIENT_CLOSED_REQUEST, answer_when_finished
-from emulator.documents import Limits
-from emulator.middleware.auth import caller_of
+from emulator.documents.formats import Limits
+from emulator.http import bodies
+from emulator.http.middleware.auth import caller_of
 from emulator.store import JobOptions
 
 log = logging.getLogger("emulator.api.image_analysis")

@@ -1,6 +1,6 @@
 """Request parsing and validation for Read v3.2's ``POST /read/analyze``: query options, the
 body kind and the URL body. I/O-free; raises the service's 400/415 errors from
-:mod:`emulator.errors`. Reading the body itself is :mod:`emulator.bodies`.
+:mod:`emulator.errors`. Reading the body itself is :mod:`emulator.http.bodies`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def parse_pages(value: str | None) -> tuple[str, ...] | None:
     """Split the comma-joined ``pages`` parameter and check each item's syntax and order.
 
     Resolving the ranges against the document's page count happens once the document is
-    known (:func:`emulator.documents.select_pages`).
+    known (:func:`emulator.documents.formats.select_pages`).
     """
     if value is None:
         return None

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from emulator.api.read_v32.parsing import served_model_version
-from emulator.page_records import timestamp
+from emulator.pages.records import timestamp
 from emulator.store import Job
 
 SCHEMA_VERSION = "3.2.0"

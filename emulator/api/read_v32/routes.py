@@ -14,14 +14,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from emulator import billing, bodies, contract, errors
+from emulator import contract, errors
 from emulator.api.http import MAX_JSON_BODY, download_into, json_response
 from emulator.api.http import service_of as _service
 from emulator.api.read_v32 import parsing
 from emulator.api.read_v32.results import analyze_result, operation_body
 from emulator.api.synchronous import CLIENT_CLOSED_REQUEST, answer_when_finished
-from emulator.middleware.auth import caller_of
-from emulator.service import PAGE_IMAGES_HEADER, OperationView
+from emulator.http import bodies
+from emulator.http.middleware.auth import caller_of
+from emulator.jobs import billing
+from emulator.jobs.service import PAGE_IMAGES_HEADER, OperationView
 from emulator.store import READ_V32, Job, JobOptions
 
 log = logging.getLogger("emulator.api.read_v32")
@@ -115,7 +117,7 @@ async def _accept(request: Request, page_images: bool = False) -> Job:
 
 def asks_for_page_images(request: Request) -> bool:
     """Whether an ``analyze`` request carries the emulator-only header asking for page images
-    (:data:`~emulator.service.PAGE_IMAGES_HEADER`: ``true``, in any case); the service has
+    (:data:`~emulator.jobs.service.PAGE_IMAGES_HEADER`: ``true``, in any case); the service has
     no such header and would ignore it."""
     return request.headers.get(PAGE_IMAGES_HEADER, "").strip().lower() == "true"
 
@@ -170,7 +172,7 @@ async def get_result(request: Request) -> Response:
 async def page_image(request: Request) -> Response:
     """``GET /read/analyzeResults/{operationId}/pages/{page}/image`` (the emulator's own): the
     PNG of a page of an operation submitted with ``x-ms-emulator-page-images: true``, for the
-    submitting caller only (:meth:`~emulator.service.ReadService.page_image`)."""
+    submitting caller only (:meth:`~emulator.jobs.service.ReadService.page_image`)."""
     service = _service(request)
     png = await run_in_threadpool(
         service.page_image,
