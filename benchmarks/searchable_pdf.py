@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._support import CORPUS, median
 from emulator.testing import run_emulator
 from ocr_sdk import OcrClient
-from ocr_sdk.markdown import to_markdown
-from ocr_sdk.page_text import text_pages
-from ocr_sdk.searchable_pdf import write_searchable_pdf
+from ocr_sdk.output.markdown import to_markdown
+from ocr_sdk.output.searchable_pdf import write_searchable_pdf
+from ocr_sdk.output.text import text_pages
 
 DOCUMENTS = [
     ("hcw_engagement_letter_rot1.5.png", "image: PNG, skewed dense letter"),

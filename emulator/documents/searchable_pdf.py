@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ocr_sdk import Page
-from ocr_sdk.page_text import TextPage, text_page
+from ocr_sdk.output.text import TextPage, text_page
 
 
 def text_page_of(record: dict[str, Any]) -> TextPage:
@@ -22,6 +22,6 @@ def text_page_of(record: dict[str, Any]) -> TextPage:
 def searchable_pdf(document: bytes, records: Sequence[dict[str, Any]]) -> bytes:
     """The searchable PDF of ``document``: its own pages with an invisible text layer of the
     pages read (:func:`ocr_sdk.searchable_pdf.write_searchable_pdf`)."""
-    from ocr_sdk.searchable_pdf import write_searchable_pdf
+    from ocr_sdk.output.searchable_pdf import write_searchable_pdf
 
     return write_searchable_pdf(document, [text_page_of(record) for record in records])

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from emulator.documents.searchable_pdf import text_page_of
-from ocr_sdk.markdown import group_paragraphs
+from ocr_sdk.output.markdown import group_paragraphs
 
 
 def paragraphs_of(record: dict[str, Any]) -> list[list[int]]:

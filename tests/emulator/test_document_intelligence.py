@@ -16,7 +16,7 @@ from jsonschema import Draft4Validator
 from markdown_it import MarkdownIt
 
 from emulator import contract
-from ocr_sdk.markdown import escape
+from ocr_sdk.output.markdown import escape
 from tests.conftest import strict_definitions
 
 V4 = "/documentintelligence/documentModels/prebuilt-read"

@@ -45,8 +45,8 @@ from emulator.store import Job
 from emulator.structure.geometry import box_of, union
 from emulator.structure.roles import PageParagraphs, paragraph_roles
 from emulator.structure.roles import Paragraph as RoleParagraph
-from ocr_sdk.markdown import PAGE_BREAK
-from ocr_sdk.markdown import escape as escape_markdown
+from ocr_sdk.output.markdown import PAGE_BREAK
+from ocr_sdk.output.markdown import escape as escape_markdown
 
 Record = dict[str, Any]
 #: Groups a page's lines (indices in reading order) into paragraphs.
