@@ -155,9 +155,12 @@ def test_a_signal_to_the_whole_process_group_still_lets_the_job_finish(
     assert job.status == "succeeded" and job.pages_done == 3, stderr[-3000:]
 
 
-def test_only_the_fork_server_ignores_sigterm() -> None:
+def test_only_the_fork_server_ignores_sigterm_and_sigint() -> None:
     # The rule is set by a module the decoders' fork server alone imports: a process that
-    # starts decoders (the emulator) still stops on SIGTERM, and a decoder ignores it.
+    # starts decoders (the emulator) still stops on SIGTERM, and a decoder ignores it. A child
+    # of the fork server ignores both from its first instruction: one that raises them at
+    # once, before any code of ours runs in it, exits 0 (with Python's default SIGINT handler
+    # it would end in KeyboardInterrupt, exit code 1).
     script = """
 import os, signal, sys, time
 from emulator.documents import decoding
@@ -169,11 +172,16 @@ try:
           signal.getsignal(signal.SIGTERM) is signal.SIG_IGN)
 finally:
     decoder.close()
+for sent in (signal.SIGINT, signal.SIGTERM):
+    child = decoding._CONTEXT.Process(target=signal.raise_signal, args=(sent,))
+    child.start()
+    child.join(30)
+    print(child.exitcode)
 """
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT
     )
-    assert done.stdout.split() == ["True", "False", "False"], done.stderr
+    assert done.stdout.split() == ["True", "False", "False", "0", "0"], done.stderr
 
 
 @pytest.mark.timeout(180)
