@@ -50,7 +50,9 @@ def routes() -> list[Route]:
     ]
 
 
-def _headers(policy: str) -> dict[str, str]:
+def page_headers(policy: str) -> dict[str, str]:
+    """The headers of a browser page or asset of this emulator: its content-security
+    ``policy``, no sniffing, no referrer, revalidated on every load."""
     return {
         "Content-Security-Policy": policy,
         "X-Content-Type-Options": "nosniff",
@@ -73,7 +75,7 @@ def _swagger_dist() -> Path:
 
 def _file(data: bytes, name: str, policy: str) -> Response:
     media = _TYPES[Path(name).suffix]
-    return Response(data, media_type=media, headers=_headers(policy))
+    return Response(data, media_type=media, headers=page_headers(policy))
 
 
 async def try_it(request: Request) -> Response:

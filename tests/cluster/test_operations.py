@@ -10,10 +10,8 @@ import base64
 import io
 import json
 import logging
-import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,8 +25,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from emulator.engine.fake import FakeEngine
 from emulator.observability.logs import JsonFormatter
 from tests._redis import RedisServer
+from tests.emulator import _slow_node as slow_node
 
-ROOT = Path(__file__).resolve().parents[2]
 MARKER = "CONFIDENTIAL-MARKER-0p5"
 DOCUMENTS = 4
 PAGES = 3
@@ -145,37 +143,11 @@ async def test_metrics_show_the_queue_draining_and_logs_every_request_and_state_
 
 
 def _start_node(redis_url: str, key_file: Path, page_seconds: float) -> subprocess.Popen[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("OCR_EMULATOR_")}
-    environment["OCR_TEST_PAGE_SECONDS"] = str(page_seconds)
-    return subprocess.Popen(
-        [
-            sys.executable, "-m", "tests.emulator._slow_node", "--port", "0", "--workers", "1",
-            "--api-key", KEY, "--backend", redis_url, "--encryption-key-file", str(key_file),
-            "--claim-timeout", "30s", "--shutdown-timeout", "0", "--log-format", "json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
-        cwd=ROOT,
-    )  # fmt: skip
-
-
-def _ready_url(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert "listening on " in line, line
-    url = line.split("listening on ", 1)[1].split()[0]
-    deadline = time.monotonic() + 120
-    with httpx.Client(base_url=url) as client:
-        while time.monotonic() < deadline:
-            try:
-                if client.get("/ready").status_code == 200:
-                    return url
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise AssertionError("the node never became ready")
+    return slow_node.start(
+        page_seconds,
+        *("--api-key", KEY, "--backend", redis_url, "--encryption-key-file", str(key_file)),
+        *("--claim-timeout", "30s", "--shutdown-timeout", "0", "--log-format", "json"),
+    )
 
 
 @pytest.mark.timeout(180)
@@ -184,7 +156,7 @@ async def test_a_node_stopped_with_sigterm_hands_its_page_back_at_once(
 ) -> None:
     leaving = _start_node(redis_server.url, key_file, page_seconds=20.0)
     try:
-        url = _ready_url(leaving)
+        url = slow_node.ready_url(leaving)
         headers = {"Ocp-Apim-Subscription-Key": KEY}
         async with httpx.AsyncClient(base_url=url, headers=headers) as client:
             response = await client.post(ANALYZE, content=_tiff(2, 0), headers=BINARY)

@@ -6,9 +6,13 @@ flags, signals, worker processes), except that each worker's engine is the fake 
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import httpx
 
 from emulator.engine.base import PageText, ReadingOrder
 from emulator.engine.fake import FakeEngine
@@ -44,6 +48,44 @@ class SlowEngine:
 def slow_factory(_threads: int, recogniser: str = "strong") -> SlowEngine:
     """Stands in for :func:`emulator.app.rapid_engine_factory` (same arguments)."""
     return SlowEngine(float(os.environ.get(PAGE_SECONDS, "1")))
+
+
+def start(page_seconds: float, *flags: str) -> subprocess.Popen[str]:
+    """This command as a process (``--port 0 --workers 1`` and ``flags``), each page taking
+    ``page_seconds``; stdout and stderr piped, no ``OCR_EMULATOR_*`` variable of the caller's,
+    and a process group of its own, which a test may signal whole as a terminal or systemd
+    does without signalling pytest."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("OCR_EMULATOR_")}
+    environment[PAGE_SECONDS] = str(page_seconds)
+    command = [sys.executable, "-m", "tests.emulator._slow_node", "--port", "0", "--workers", "1"]
+    return subprocess.Popen(
+        [*command, *flags],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        cwd=Path(__file__).resolve().parents[2],
+        start_new_session=True,
+    )
+
+
+def ready_url(process: subprocess.Popen[str], patience: float = 120.0) -> str:
+    """The URL a process of :func:`start` prints on its start-up line, once its ``/ready``
+    answers 200 (at most ``patience`` seconds)."""
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    assert "listening on " in line, line
+    url = line.split("listening on ", 1)[1].split()[0]
+    deadline = time.monotonic() + patience
+    with httpx.Client(base_url=url) as client:
+        while time.monotonic() < deadline:
+            try:
+                if client.get("/ready").status_code == 200:
+                    return url
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+    raise AssertionError("the emulator never became ready")
 
 
 if __name__ == "__main__":

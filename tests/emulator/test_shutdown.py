@@ -27,6 +27,7 @@ from emulator.jobs import JobRunner, ThreadJobQueue
 from emulator.security.crypto import KEY_FILE_NAME, RecordCipher, load_or_create_key
 from emulator.settings import TIER_LIMITS, SettingsError, load
 from emulator.store import Job, JobOptions, MemoryStore, SqliteStore
+from tests.emulator import _slow_node as slow_node
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY = "shutdown-key-0123456789"
@@ -42,39 +43,8 @@ def _tiff(pages: int) -> bytes:
 
 def _start(data_dir: Path, page_seconds: float, *flags: str) -> subprocess.Popen[str]:
     """The emulator command with a fake engine taking ``page_seconds`` a page."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("OCR_EMULATOR_")}
-    environment["OCR_TEST_PAGE_SECONDS"] = str(page_seconds)
-    return subprocess.Popen(
-        [
-            sys.executable, "-m", "tests.emulator._slow_node", "--port", "0", "--workers", "1",
-            "--api-key", KEY, "--data-dir", str(data_dir), "--log-format", "json", *flags,
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=environment,
-        cwd=ROOT,
-        # A process group of its own, which a test may signal whole as a terminal or systemd
-        # does, without signalling pytest.
-        start_new_session=True,
-    )  # fmt: skip
-
-
-def _url(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert "listening on " in line, line
-    url = line.split("listening on ", 1)[1].split()[0]
-    deadline = time.monotonic() + 120
-    with httpx.Client(base_url=url) as client:
-        while time.monotonic() < deadline:
-            try:
-                if client.get("/ready").status_code == 200:
-                    return url
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise AssertionError("the emulator never became ready")
+    common = ("--api-key", KEY, "--data-dir", str(data_dir), "--log-format", "json")
+    return slow_node.start(page_seconds, *common, *flags)
 
 
 def _submit_and_wait_running(url: str, pages: int) -> str:
@@ -117,7 +87,7 @@ def _stored(data_dir: Path, job_id: str) -> Job:
 def test_sigterm_lets_the_running_job_finish_then_exits(tmp_path: Path) -> None:
     process = _start(tmp_path, 1.5, "--shutdown-timeout", "30s")
     try:
-        url = _url(process)
+        url = slow_node.ready_url(process)
         job_id = _submit_and_wait_running(url, pages=3)
         status, elapsed, lines = _terminate(process)
     finally:
@@ -144,7 +114,7 @@ def test_a_signal_to_the_whole_process_group_still_lets_the_job_finish(
     # every process of the unit: the decoders and workers must leave stopping to the emulator.
     process = _start(tmp_path, 1.0, "--shutdown-timeout", "30s")
     try:
-        url = _url(process)
+        url = slow_node.ready_url(process)
         job_id = _submit_and_wait_running(url, pages=3)
         os.killpg(process.pid, sent)
         _, stderr = process.communicate(timeout=60)
@@ -190,7 +160,7 @@ def test_sigterm_past_the_timeout_cuts_the_job_short_and_leaves_it_to_resume(
 ) -> None:
     process = _start(tmp_path, 6.0, "--shutdown-timeout", "1s")
     try:
-        url = _url(process)
+        url = slow_node.ready_url(process)
         job_id = _submit_and_wait_running(url, pages=3)
         status, elapsed, lines = _terminate(process)
     finally:

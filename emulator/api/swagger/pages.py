@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator import errors
+from emulator.api.home import page_headers
 from emulator.api.swagger.documents import addressed_contract, config, served_names
 
 #: Swagger UI's policy: this origin only, plus the inline styles and ``data:`` icons it uses,
@@ -57,23 +58,14 @@ def routes() -> list[Route]:
     ]
 
 
-def _headers(policy: str) -> dict[str, str]:
-    return {
-        "Content-Security-Policy": policy,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Cache-Control": "no-cache",
-    }
-
-
 def _file(data: bytes, name: str) -> Response:
     media = _TYPES[Path(name).suffix]
-    return Response(data, media_type=media, headers=_headers(SWAGGER_POLICY))
+    return Response(data, media_type=media, headers=page_headers(SWAGGER_POLICY))
 
 
 def _json(body: dict[str, Any]) -> Response:
     return Response(
-        json.dumps(body), media_type="application/json", headers=_headers(SWAGGER_POLICY)
+        json.dumps(body), media_type="application/json", headers=page_headers(SWAGGER_POLICY)
     )
 
 
