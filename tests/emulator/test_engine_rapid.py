@@ -4,6 +4,7 @@ and a skewed page. Each recognition costs about a second, so the set is kept sma
 from __future__ import annotations
 
 import logging
+import time
 
 import numpy as np
 import pytest
@@ -91,6 +92,20 @@ def test_two_columns_natural_reads_column_by_column(engine: RapidOcrEngine) -> N
     assert _texts(natural) == left + right
     basic = engine.recognize(img, reading_order="basic")
     assert _texts(basic)[:2] == [left[0], right[0]]
+
+
+def test_each_stage_of_the_last_page_says_how_long_it_took(engine: RapidOcrEngine) -> None:
+    # A page read in natural order passes every stage that always runs; each stage's seconds
+    # are its own, and together they are the page's time within the engine.
+    img = columns_page([["A first column of text", "with a second line"], ["And another one"]])
+    started = time.perf_counter()
+    engine.recognize(img, reading_order="natural")
+    elapsed = time.perf_counter() - started
+    seconds = engine.last_seconds
+    assert seconds is not None
+    for stage in ("detection", "orientation", "recognition", "words", "drawings", "order"):
+        assert getattr(seconds, stage) > 0, stage
+    assert 0 < seconds.total <= elapsed
 
 
 def test_table_reads_row_by_row_in_both_orders(engine: RapidOcrEngine) -> None:
