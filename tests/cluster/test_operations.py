@@ -24,6 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from emulator.engine.fake import FakeEngine
 from emulator.observability.logs import JsonFormatter
+from tests._process import ready_url
 from tests._redis import RedisServer
 from tests.emulator import _slow_node as slow_node
 
@@ -156,7 +157,7 @@ async def test_a_node_stopped_with_sigterm_hands_its_page_back_at_once(
 ) -> None:
     leaving = _start_node(redis_server.url, key_file, page_seconds=20.0)
     try:
-        url = slow_node.ready_url(leaving)
+        url = ready_url(leaving, 120.0)
         headers = {"Ocp-Apim-Subscription-Key": KEY}
         async with httpx.AsyncClient(base_url=url, headers=headers) as client:
             response = await client.post(ANALYZE, content=_tiff(2, 0), headers=BINARY)

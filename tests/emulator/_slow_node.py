@@ -12,8 +12,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
-
 from emulator.engine.base import PageText, ReadingOrder
 from emulator.engine.fake import FakeEngine
 
@@ -67,25 +65,6 @@ def start(page_seconds: float, *flags: str) -> subprocess.Popen[str]:
         cwd=Path(__file__).resolve().parents[2],
         start_new_session=True,
     )
-
-
-def ready_url(process: subprocess.Popen[str], patience: float = 120.0) -> str:
-    """The URL a process of :func:`start` prints on its start-up line, once its ``/ready``
-    answers 200 (at most ``patience`` seconds)."""
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert "listening on " in line, line
-    url = line.split("listening on ", 1)[1].split()[0]
-    deadline = time.monotonic() + patience
-    with httpx.Client(base_url=url) as client:
-        while time.monotonic() < deadline:
-            try:
-                if client.get("/ready").status_code == 200:
-                    return url
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise AssertionError("the emulator never became ready")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from emulator.jobs import JobRunner, ThreadJobQueue
 from emulator.security.crypto import KEY_FILE_NAME, RecordCipher, load_or_create_key
 from emulator.settings import TIER_LIMITS, SettingsError, load
 from emulator.store import Job, JobOptions, MemoryStore, SqliteStore
+from tests._process import ready_url
 from tests.emulator import _slow_node as slow_node
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +88,7 @@ def _stored(data_dir: Path, job_id: str) -> Job:
 def test_sigterm_lets_the_running_job_finish_then_exits(tmp_path: Path) -> None:
     process = _start(tmp_path, 1.5, "--shutdown-timeout", "30s")
     try:
-        url = slow_node.ready_url(process)
+        url = ready_url(process, 120.0)
         job_id = _submit_and_wait_running(url, pages=3)
         status, elapsed, lines = _terminate(process)
     finally:
@@ -114,7 +115,7 @@ def test_a_signal_to_the_whole_process_group_still_lets_the_job_finish(
     # every process of the unit: the decoders and workers must leave stopping to the emulator.
     process = _start(tmp_path, 1.0, "--shutdown-timeout", "30s")
     try:
-        url = slow_node.ready_url(process)
+        url = ready_url(process, 120.0)
         job_id = _submit_and_wait_running(url, pages=3)
         os.killpg(process.pid, sent)
         _, stderr = process.communicate(timeout=60)
@@ -160,7 +161,7 @@ def test_sigterm_past_the_timeout_cuts_the_job_short_and_leaves_it_to_resume(
 ) -> None:
     process = _start(tmp_path, 6.0, "--shutdown-timeout", "1s")
     try:
-        url = slow_node.ready_url(process)
+        url = ready_url(process, 120.0)
         job_id = _submit_and_wait_running(url, pages=3)
         status, elapsed, lines = _terminate(process)
     finally:
