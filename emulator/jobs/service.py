@@ -340,7 +340,7 @@ class ReadService:
         if png is None:
             raise errors.ServiceError(404, "NotFound", f"The operation has no page {page}.")
         if self.settings.retention == timedelta(0) and page == job.options.pages[-1]:
-            self.store.delete(job.id)
+            self._deleted(job, "read once (--retention 0)")
         return png
 
     def delete(self, operation_id: str, api: str = READ_V32) -> None:

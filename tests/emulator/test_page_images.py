@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -180,8 +181,9 @@ async def test_images_are_deleted_with_the_result(
 
 
 async def test_with_retention_zero_the_job_goes_once_its_last_image_is_read(
-    make_harness: MakeHarness, pdf: Any
+    make_harness: MakeHarness, pdf: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="emulator.jobs")
     h = await make_harness(retention=timedelta(0))
     operation_id = await _submit(h, pdf(2))
     h.run()
@@ -191,6 +193,9 @@ async def test_with_retention_zero_the_job_goes_once_its_last_image_is_read(
     assert (await _image(h, operation_id, 2)).status_code == 200
     assert h.service.store.get(operation_id) is None
     assert (await _image(h, operation_id, 1)).status_code == 404
+    # Gone like any deleted job: its state change is logged.
+    states = [getattr(r, "state", None) for r in caplog.records if operation_id in r.getMessage()]
+    assert states[-1] == "deleted"
 
 
 async def test_images_are_sealed_at_rest(
