@@ -119,9 +119,6 @@ class JobRunner:
         log.info("job %s expired: retention ended", gone.job_id, extra=fields)
         self.events.state_changed("expired")
 
-    def _page_read(self, seconds: float) -> None:
-        self.events.page_read(seconds)
-
     @property
     def seconds_per_page(self) -> float:
         """The recent average time the engine takes for one page."""
@@ -333,7 +330,7 @@ class JobRunner:
             )
             seconds = time.monotonic() - started
             span.set("ocr.page.seconds", round(seconds, 6))
-        self._page_read(seconds)
+        self.events.page_read(seconds)
         return text
 
     def _record(self, job: Job, page: PageImage, text: PageText) -> dict[str, Any]:
